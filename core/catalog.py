@@ -1,0 +1,504 @@
+"""The site catalog: typed, immutable objects decoded from `catalog.json` (SITE-FORMAT.md, v1).
+
+`parse_catalog(data, url)` is the only way in. It accepts exactly the format and raises
+one `CatalogError` naming the offending field by its path
+(`packages.PS100012.files[3].sha256: expected 64 lowercase hex characters`) for anything
+else. After parsing, the rest of the code trusts these objects.
+
+Decoding is msgspec (frozen structs, unknown fields forbidden); packages and task
+sequences are decoded one at a time so an error path carries the ID, then the rules a
+schema cannot say (paths, duplicates, references, nesting) are checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+from urllib.parse import quote, urljoin, urlsplit
+
+import msgspec
+
+from .errors import CatalogError
+
+__all__ = [
+    "MAX_CATALOG_BYTES",
+    "MAX_GROUP_DEPTH",
+    "Catalog",
+    "CheckReadinessStep",
+    "Condition",
+    "Deployment",
+    "DownloadPackageContentStep",
+    "GroupStep",
+    "InstallPackageStep",
+    "Location",
+    "Package",
+    "PackageFile",
+    "RestartStep",
+    "RunCommandStep",
+    "SetVariableStep",
+    "Site",
+    "Step",
+    "UpgradeOsStep",
+    "file_url",
+    "iter_steps",
+    "parse_catalog",
+    "referenced_packages",
+]
+
+MAX_CATALOG_BYTES = 32 * 1024 * 1024
+MAX_GROUP_DEPTH = 16
+
+_ID = r"^[A-Z0-9]{3,16}$"
+_ID_RE = re.compile(_ID)
+_SHA256 = r"^[0-9a-f]{64}$"
+
+Id = Annotated[str, msgspec.Meta(pattern=_ID)]
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+StepName = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+Argv = Annotated[list[str], msgspec.Meta(min_length=1)]
+
+
+class _Frozen(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Base of every catalog object: immutable, unknown fields are an error."""
+
+
+# --- site and packages -----------------------------------------------------------------
+
+
+class Site(_Frozen):
+    code: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{3}$")]
+    name: NonEmpty
+    organization: NonEmpty
+    intranet_probe: str | None = None
+
+
+class PackageFile(_Frozen):
+    path: str
+    size: NonNegative
+    sha256: Annotated[str, msgspec.Meta(pattern=_SHA256)]
+
+
+class Location(_Frozen):
+    # dp: on-premises distribution point, usable on the intranet only.
+    # cloud: internet-facing (content-enabled cloud gateway or cloud distribution point).
+    kind: Literal["dp", "cloud"]
+    url: NonEmpty
+
+
+class Package(_Frozen):
+    name: NonEmpty
+    version: Positive
+    files: Annotated[list[PackageFile], msgspec.Meta(min_length=1)]
+    locations: Annotated[list[Location], msgspec.Meta(min_length=1)]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+# --- task sequence steps ---------------------------------------------------------------
+
+# A condition is kept as validated plain data: {"variable", "op", "value"} or
+# {"all": [...]}, {"any": [...]}, {"not": cond}. msgspec cannot decode an untagged union of
+# objects, so `_check_condition` validates the shape with paths instead.
+Condition = Mapping[str, Any]
+
+
+class _StepBase(_Frozen, tag_field="type"):
+    name: StepName
+    description: str | None = None
+    enabled: bool = True
+    continue_on_error: bool = False
+    condition: dict[str, Any] | None = None
+
+
+class GroupStep(_StepBase, tag="group"):
+    steps: Annotated[list[Step], msgspec.Meta(min_length=1)] = msgspec.field(default_factory=list)
+
+
+class CheckReadinessStep(_StepBase, tag="check_readiness"):
+    min_free_disk_mb: NonNegative | None = None
+    min_memory_mb: NonNegative | None = None
+
+
+class RunCommandStep(_StepBase, tag="run_command"):
+    command: Argv = msgspec.field(default_factory=list)
+    package: Id | None = None
+    success_codes: list[int] = msgspec.field(default_factory=lambda: [0, 3010])
+    timeout_s: Positive = 900
+    output_variable: NonEmpty | None = None
+
+
+class DownloadPackageContentStep(_StepBase, tag="download_package_content"):
+    packages: Annotated[list[Id], msgspec.Meta(min_length=1)] = msgspec.field(default_factory=list)
+    path_variable: NonEmpty | None = None
+    continue_download_on_error: bool = True
+
+
+class InstallPackageStep(_StepBase, tag="install_package"):
+    package: Id = ""
+    command: Argv = msgspec.field(default_factory=list)
+    success_codes: list[int] = msgspec.field(default_factory=lambda: [0, 3010])
+    timeout_s: Positive = 900
+
+
+class UpgradeOsStep(_StepBase, tag="upgrade_os"):
+    package: Id = ""
+    command: Argv = msgspec.field(default_factory=list)
+    timeout_s: Positive = 3600
+    compat_scan_only: bool = False
+
+
+class SetVariableStep(_StepBase, tag="set_variable"):
+    variable: NonEmpty = ""
+    value: str = ""
+    secret: bool = False
+
+
+class RestartStep(_StepBase, tag="restart"):
+    message: str | None = None
+    timeout_s: NonNegative = 60
+
+
+Step = Union[
+    GroupStep,
+    CheckReadinessStep,
+    RunCommandStep,
+    DownloadPackageContentStep,
+    InstallPackageStep,
+    UpgradeOsStep,
+    SetVariableStep,
+    RestartStep,
+]
+
+# Fields that the format requires but that msgspec needs a default for (tagged subclasses
+# of a base with defaults must have defaults too); checked for presence in `_decode_ts`.
+_REQUIRED_STEP_FIELDS: dict[str, tuple[str, ...]] = {
+    "group": ("steps",),
+    "run_command": ("command",),
+    "download_package_content": ("packages",),
+    "install_package": ("package", "command"),
+    "upgrade_os": ("package", "command"),
+    "set_variable": ("variable", "value"),
+}
+
+
+class TaskSequence(_Frozen):
+    name: NonEmpty
+    steps: Annotated[list[Step], msgspec.Meta(min_length=1)]
+
+
+# --- deployments -----------------------------------------------------------------------
+
+
+class Deployment(_Frozen):
+    id: Id
+    task_sequence: Id
+    name: NonEmpty
+    publisher: str
+    version: str
+    description: str
+    # available: offered; required: offered with a deadline. Both can be started by the user.
+    purpose: Literal["available", "required"]
+    # Media/PXE-only deployments are never listed and never run from Software Center.
+    available_to: Literal["clients", "clients_media_pxe", "media_pxe", "media_pxe_hidden"]
+    allow_internet: bool
+    # on_demand: each package just before the first step that needs it;
+    # all_before_start: everything, then run; direct: run from the DP (not from the cloud).
+    download: Literal["on_demand", "all_before_start", "direct"]
+    high_impact: bool
+    restart_required: bool
+    estimated_minutes: NonNegative
+    available_from: Timestamp | None = None
+    expires: Timestamp | None = None
+    deadline: Timestamp | None = None
+
+
+class _Wire(_Frozen):
+    """Top level as read: packages and task sequences stay raw so errors carry their ID."""
+
+    format: int
+    site: Site
+    packages: dict[str, msgspec.Raw]
+    task_sequences: dict[str, msgspec.Raw]
+    deployments: list[Deployment]
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """A validated catalog and the URL it was read from (relative locations resolve against it)."""
+
+    url: str
+    site: Site
+    packages: Mapping[str, Package]
+    task_sequences: Mapping[str, TaskSequence]
+    deployments: tuple[Deployment, ...]
+
+    def deployment(self, deployment_id: str) -> Deployment | None:
+        for d in self.deployments:
+            if d.id == deployment_id:
+                return d
+        return None
+
+
+# --- decoding --------------------------------------------------------------------------
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)`$")
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]*)`$")
+
+
+def _join(prefix: str, sub: str) -> str:
+    if not sub:
+        return prefix
+    if not prefix:
+        return sub.lstrip(".")
+    return prefix + sub if sub.startswith("[") else f"{prefix}.{sub.lstrip('.')}"
+
+
+def _translate(exc: msgspec.MsgspecError, prefix: str) -> CatalogError:
+    """Turn msgspec's `Expected X - at $.a.b` into `CatalogError('prefix.a.b', 'expected X')`."""
+    m = _AT.match(str(exc))
+    assert m is not None  # the pattern matches any string
+    msg, sub = m.group("msg"), m.group("path") or ""
+    path = _join(prefix, sub)
+    if u := _UNKNOWN.match(msg):
+        return CatalogError(_join(path, u.group("field")), "unknown field")
+    if u := _MISSING.match(msg):
+        return CatalogError(_join(path, u.group("field")), "required field is missing")
+    if "matching regex" in msg:
+        if _SHA256 in msg:
+            msg = "expected 64 lowercase hex characters"
+        elif _ID in msg:
+            msg = "expected an ID of 3-16 characters A-Z and 0-9"
+        elif "[A-Z0-9]{3}" in msg:
+            msg = "expected a site code of 3 characters A-Z and 0-9"
+    if sub.endswith(".type") and msg.startswith("Invalid value"):
+        msg = f"unknown step type {msg.removeprefix('Invalid value ')}"
+    return CatalogError(path, msg[:1].lower() + msg[1:])
+
+
+def parse_catalog(data: bytes, url: str) -> Catalog:
+    """Decode and validate `catalog.json` bytes read from `url`.
+
+    Raises CatalogError naming the first offending field by its path.
+    """
+    if len(data) > MAX_CATALOG_BYTES:
+        raise CatalogError("", f"catalog is larger than {MAX_CATALOG_BYTES // (1024 * 1024)} MiB")
+    try:
+        wire = msgspec.json.decode(data, type=_Wire)
+    except msgspec.ValidationError as exc:
+        raise _translate(exc, "") from None
+    except msgspec.DecodeError as exc:
+        raise CatalogError("", f"not valid JSON ({exc})") from None
+    if wire.format != 1:
+        raise CatalogError("format", f"unsupported format {wire.format} (this client reads format 1)")
+    _check_url(wire.site.intranet_probe, "site.intranet_probe", absolute=True)
+
+    packages: dict[str, Package] = {}
+    for pid, raw in wire.packages.items():
+        where = f"packages.{pid}"
+        _check_id(pid, where)
+        try:
+            pkg = msgspec.json.decode(raw, type=Package)
+        except msgspec.ValidationError as exc:
+            raise _translate(exc, where) from None
+        _check_package(pkg, where)
+        packages[pid] = pkg
+
+    task_sequences: dict[str, TaskSequence] = {}
+    for tid, raw in wire.task_sequences.items():
+        where = f"task_sequences.{tid}"
+        _check_id(tid, where)
+        task_sequences[tid] = _decode_ts(raw, where, packages)
+
+    seen: set[str] = set()
+    for i, dep in enumerate(wire.deployments):
+        where = f"deployments[{i}]"
+        if dep.id in seen:
+            raise CatalogError(f"{where}.id", f"duplicate deployment ID {dep.id}")
+        seen.add(dep.id)
+        if dep.task_sequence not in task_sequences:
+            raise CatalogError(
+                f"{where}.task_sequence", f"no task sequence {dep.task_sequence} in task_sequences"
+            )
+    return Catalog(
+        url=url,
+        site=wire.site,
+        packages=packages,
+        task_sequences=task_sequences,
+        deployments=tuple(wire.deployments),
+    )
+
+
+def _check_id(value: str, where: str) -> None:
+    if not _ID_RE.match(value):
+        raise CatalogError(where, "expected an ID of 3-16 characters A-Z and 0-9")
+
+
+def _check_url(url: str | None, where: str, *, absolute: bool) -> None:
+    if url is None:
+        return
+    if any(ord(c) < 0x20 or c in " \x7f\\" for c in url):
+        raise CatalogError(where, "URL contains spaces, backslashes or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise CatalogError(where, f"not a valid URL ({exc})") from None
+    if parts.scheme:
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise CatalogError(where, "expected an absolute http or https URL")
+    elif absolute or parts.netloc:
+        raise CatalogError(where, "expected an absolute http or https URL")
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _check_file_path(path: str, where: str) -> None:
+    problem = None
+    if not path:
+        problem = "empty path"
+    elif any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        problem = "path contains NUL or control characters"
+    elif "\\" in path:
+        problem = "path contains a backslash"
+    elif path.startswith("/"):
+        problem = "path is absolute"
+    elif _DRIVE.match(path):
+        problem = "path starts with a drive letter"
+    elif any(seg in ("", ".", "..") for seg in path.split("/")):
+        problem = "path has an empty, '.' or '..' segment"
+    if problem:
+        raise CatalogError(where, f"{problem}: {path!r}")
+
+
+def _check_package(pkg: Package, where: str) -> None:
+    seen: dict[str, int] = {}
+    for i, f in enumerate(pkg.files):
+        _check_file_path(f.path, f"{where}.files[{i}].path")
+        key = f.path.casefold()
+        if key in seen:
+            raise CatalogError(
+                f"{where}.files[{i}].path",
+                f"duplicate path {f.path!r} (same as files[{seen[key]}], ignoring case)",
+            )
+        seen[key] = i
+    # A file may not also be a folder of another file ("a" and "a/b").
+    folders = {p.rsplit("/", 1)[0] for p in seen if "/" in p}
+    for p, i in seen.items():
+        if p in folders:
+            raise CatalogError(f"{where}.files[{i}].path", f"path {pkg.files[i].path!r} is also a folder")
+    for i, loc in enumerate(pkg.locations):
+        _check_url(loc.url, f"{where}.locations[{i}].url", absolute=False)
+
+
+def _decode_ts(raw: msgspec.Raw, where: str, packages: Mapping[str, Package]) -> TaskSequence:
+    try:
+        ts = msgspec.json.decode(raw, type=TaskSequence)
+    except msgspec.ValidationError as exc:
+        raise _translate(exc, where) from None
+    # Required-but-defaulted fields: re-read the raw steps to see what was given.
+    plain = msgspec.json.decode(raw)
+    _check_steps(ts.steps, plain.get("steps", []), f"{where}.steps", packages, depth=0)
+    return ts
+
+
+def _check_steps(
+    steps: list[Step], plain: list[Any], where: str, packages: Mapping[str, Package], depth: int
+) -> None:
+    for i, (step, given) in enumerate(zip(steps, plain, strict=True)):
+        at = f"{where}[{i}]"
+        for field in _REQUIRED_STEP_FIELDS.get(given["type"], ()):
+            if field not in given:
+                raise CatalogError(f"{at}.{field}", "required field is missing")
+        if step.condition is not None:
+            _check_condition(step.condition, f"{at}.condition", depth=0)
+        for pid, field in _package_refs(step):
+            if pid not in packages:
+                raise CatalogError(f"{at}.{field}", f"no package {pid} in packages")
+        if isinstance(step, GroupStep):
+            if depth + 1 > MAX_GROUP_DEPTH:
+                raise CatalogError(at, f"groups nest deeper than {MAX_GROUP_DEPTH} levels")
+            _check_steps(step.steps, given["steps"], f"{at}.steps", packages, depth + 1)
+
+
+_OPS = ("equals", "not_equals", "exists", "not_exists")
+
+
+def _check_condition(cond: Any, where: str, depth: int) -> None:
+    if depth > 64:
+        raise CatalogError(where, "condition nests too deeply")
+    if not isinstance(cond, dict):
+        raise CatalogError(where, "expected an object")
+    keys = set(cond)
+    if keys & {"all", "any"}:
+        (key,) = keys if len(keys) == 1 else (None,)
+        if key is None:
+            raise CatalogError(where, f"unexpected fields {sorted(keys)}")
+        items = cond[key]
+        if not isinstance(items, list) or not items:
+            raise CatalogError(f"{where}.{key}", "expected a non-empty array of conditions")
+        for j, sub in enumerate(items):
+            _check_condition(sub, f"{where}.{key}[{j}]", depth + 1)
+        return
+    if "not" in keys:
+        if keys != {"not"}:
+            raise CatalogError(where, f"unexpected fields {sorted(keys - {'not'})}")
+        _check_condition(cond["not"], f"{where}.not", depth + 1)
+        return
+    for extra in sorted(keys - {"variable", "op", "value"}):
+        raise CatalogError(f"{where}.{extra}", "unknown field")
+    if not isinstance(cond.get("variable"), str) or not cond["variable"]:
+        raise CatalogError(f"{where}.variable", "expected a non-empty variable name")
+    if cond.get("op") not in _OPS:
+        raise CatalogError(f"{where}.op", f"expected one of {', '.join(_OPS)}")
+    if cond["op"] in ("equals", "not_equals") and "value" not in cond:
+        raise CatalogError(f"{where}.value", "required field is missing")
+    if "value" in cond and not isinstance(cond["value"], str):
+        raise CatalogError(f"{where}.value", "expected a string")
+
+
+def _package_refs(step: Step) -> Iterator[tuple[str, str]]:
+    """(package ID, field path) for every package a step names directly."""
+    if isinstance(step, DownloadPackageContentStep):
+        for j, pid in enumerate(step.packages):
+            yield pid, f"packages[{j}]"
+    elif isinstance(step, (InstallPackageStep, UpgradeOsStep)):
+        yield step.package, "package"
+    elif isinstance(step, RunCommandStep) and step.package is not None:
+        yield step.package, "package"
+
+
+# --- queries ---------------------------------------------------------------------------
+
+
+def iter_steps(steps: list[Step]) -> Iterator[Step]:
+    """Every step in document order, groups before their children."""
+    for step in steps:
+        yield step
+        if isinstance(step, GroupStep):
+            yield from iter_steps(step.steps)
+
+
+def referenced_packages(ts: TaskSequence) -> list[str]:
+    """Package IDs the task sequence names, in order of first use, without duplicates."""
+    seen: dict[str, None] = {}
+    for step in iter_steps(ts.steps):
+        for pid, _ in _package_refs(step):
+            seen.setdefault(pid, None)
+    return list(seen)
+
+
+def file_url(location_url: str, catalog_url: str, path: str) -> str:
+    """The URL of `path` under a location folder; relative locations resolve against the catalog."""
+    base = urljoin(catalog_url, location_url)
+    if not base.endswith("/"):
+        base += "/"
+    return base + quote(path, safe="/")

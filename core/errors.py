@@ -1,0 +1,78 @@
+"""The engine's error hierarchy: every failure the engine reports is one of these.
+
+    SoftwareCenterError            base; never raised itself
+    ├── CatalogError               the catalog could not be fetched, or breaks SITE-FORMAT.md
+    │                              (`path` names the offending field, e.g. `packages.PS100012.version`)
+    ├── SiteUnreachableError       the site (catalog URL) could not be reached at all
+    ├── ContentError               a package could not be made available locally
+    │   ├── IntegrityError         bytes did not match the catalog's size or SHA-256
+    │   ├── ContentUnavailableError every location was tried and failed
+    │   └── CacheError             the data folder cannot be written (read-only, full)
+    ├── NotEligibleError           a deployment may not run here (`refusal.code` says why)
+    └── RunError                   a task-sequence run could not proceed (state, lock, pre-flight)
+
+Messages are for logs and terminals; the window maps codes to translated text itself.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CacheError",
+    "CatalogError",
+    "ContentError",
+    "ContentUnavailableError",
+    "IntegrityError",
+    "NotEligibleError",
+    "RunError",
+    "SiteUnreachableError",
+    "SoftwareCenterError",
+]
+
+
+class SoftwareCenterError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class CatalogError(SoftwareCenterError):
+    """The catalog is unreadable or invalid. `path` is the dotted field path ('' for the whole)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path else problem)
+
+
+class SiteUnreachableError(SoftwareCenterError):
+    """The catalog URL could not be fetched (DNS, refused, TLS, HTTP error)."""
+
+
+class ContentError(SoftwareCenterError):
+    """A package's content could not be made available in the cache."""
+
+
+class IntegrityError(ContentError):
+    """Downloaded bytes did not match the catalog's size or SHA-256; they were discarded."""
+
+
+class ContentUnavailableError(ContentError):
+    """Every location of a package failed; `attempts` lists (location, reason) pairs."""
+
+    def __init__(self, message: str, attempts: list[tuple[str, str]] | None = None) -> None:
+        self.attempts = attempts or []
+        super().__init__(message)
+
+
+class CacheError(ContentError):
+    """The content cache cannot be written (read-only or full data folder)."""
+
+
+class NotEligibleError(SoftwareCenterError):
+    """A deployment may not run on this client now; `code` is a refusal code of CLI.md."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class RunError(SoftwareCenterError):
+    """A task-sequence run could not start or continue (lock held, bad state, pre-flight)."""
