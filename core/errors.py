@@ -2,7 +2,8 @@
 
     SoftwareCenterError            base; never raised itself
     ├── CatalogError               the catalog could not be fetched, or breaks SITE-FORMAT.md
-    │                              (`path` names the offending field, e.g. `packages.PS100012.version`)
+    │   │                          (`path` names the offending field, e.g. `packages.PS100012.version`)
+    │   └── TooLargeError          a site document grew past its size limit while being read
     ├── SiteUnreachableError       the site (catalog URL) could not be reached at all
     ├── ContentError               a package could not be made available locally
     │   ├── IntegrityError         bytes did not match the catalog's size or SHA-256
@@ -26,6 +27,7 @@ __all__ = [
     "RunError",
     "SiteUnreachableError",
     "SoftwareCenterError",
+    "TooLargeError",
 ]
 
 
@@ -42,6 +44,20 @@ class CatalogError(SoftwareCenterError):
         super().__init__(f"{path}: {problem}" if path else problem)
 
 
+class TooLargeError(CatalogError):
+    """A site document (catalog, signature) is larger than `limit` bytes; raised while reading."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        self.limit = limit
+        if limit % (1024 * 1024) == 0:
+            words = f"{limit // (1024 * 1024)} MiB"
+        elif limit % 1024 == 0:
+            words = f"{limit // 1024} KiB"
+        else:
+            words = f"{limit} bytes"
+        super().__init__("", f"{what} is larger than {words}")
+
+
 class SiteUnreachableError(SoftwareCenterError):
     """The catalog URL could not be fetched (DNS, refused, TLS, HTTP error)."""
 
@@ -51,7 +67,14 @@ class ContentError(SoftwareCenterError):
 
 
 class IntegrityError(ContentError):
-    """Downloaded bytes did not match the catalog's size or SHA-256; they were discarded."""
+    """Downloaded bytes did not match the catalog's size or SHA-256; they were discarded.
+
+    `attempts` lists (location, reason) pairs, as for ContentUnavailableError.
+    """
+
+    def __init__(self, message: str, attempts: list[tuple[str, str]] | None = None) -> None:
+        self.attempts = attempts or []
+        super().__init__(message)
 
 
 class ContentUnavailableError(ContentError):

@@ -13,9 +13,18 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = [
+    "RestartPending",
+    "RunFinished",
+    "RunRefused",
+    "RunStarted",
+    "StepFinished",
+    "StepProgressed",
+    "StepSkipped",
+    "StepStarted",
     "DownloadFailed",
     "DownloadFinished",
     "DownloadProgressed",
+    "DownloadRetrying",
     "DownloadStarted",
     "Event",
     "EventSink",
@@ -54,6 +63,22 @@ class DownloadProgressed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class DownloadRetrying(Event):
+    """A file of the package failed (`reason`); it is tried again at `location` after `delay_s`.
+
+    `attempt` counts tries at that location (1: the first try at a new location).
+    """
+
+    event = "download_retrying"
+    package: str
+    path: str
+    location: str
+    attempt: int
+    delay_s: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class DownloadFinished(Event):
     """Every file of the package is present and matched its SHA-256."""
 
@@ -70,6 +95,92 @@ class DownloadFailed(Event):
     event = "download_failed"
     package: str
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRefused(Event):
+    """The deployment may not run here; nothing was started. `reason` is a CLI.md refusal code."""
+
+    event = "refused"
+    deployment: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted(Event):
+    """A task sequence began (or resumed: `resumed` true). `total_steps`: executable steps expected."""
+
+    event = "ts_started"
+    deployment: str
+    task_sequence: str
+    name: str
+    total_steps: int
+    connection: str
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted(Event):
+    """Executable step `index` of `total` (1-based; groups, disabled and skipped steps not counted)."""
+
+    event = "step_started"
+    index: int
+    total: int
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepSkipped(Event):
+    """A step or group did not run: `why` is `condition` or `disabled`. `total` is the new count."""
+
+    event = "step_skipped"
+    name: str
+    why: str
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepProgressed(Event):
+    """The running step's own progress (a program's PROGRESS line, or its download)."""
+
+    event = "step_progress"
+    index: int
+    percent: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepFinished(Event):
+    """Step `index` ended. `exit_code` is the program's (0 for steps without one)."""
+
+    event = "step_finished"
+    index: int
+    name: str
+    status: str  # succeeded | failed
+    exit_code: int | None
+    error: str | None = None  # for logs: why it failed
+
+
+@dataclass(frozen=True, slots=True)
+class RestartPending(Event):
+    """The run stopped for a restart after step `after_step` (its name); `resume` continues."""
+
+    event = "restart_pending"
+    after_step: str
+    countdown_s: int = 0
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished(Event):
+    """The run ended: succeeded, failed, cancelled or restart_pending."""
+
+    event = "ts_finished"
+    status: str
+    error: str | None
+    error_code: int | None
 
 
 EventSink = Callable[[Event], None]

@@ -1,0 +1,1 @@
+"""Test helpers for the engine: a real loopback content server that injects faults."""
