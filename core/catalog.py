@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import quote, urljoin, urlsplit
 
 import msgspec
@@ -51,20 +52,25 @@ __all__ = [
 MAX_CATALOG_BYTES = 32 * 1024 * 1024
 MAX_GROUP_DEPTH = 16
 
-_ID = r"^[A-Z0-9]{3,16}$"
+# `\Z`, not `$`: Python's `$` also matches before a trailing newline ("PS1\n").
+_ID = r"^[A-Z0-9]{3,16}\Z"
 _ID_RE = re.compile(_ID)
-_SHA256 = r"^[0-9a-f]{64}$"
+_SHA256 = r"^[0-9a-f]{64}\Z"
+_SITE_CODE = r"^[A-Z0-9]{3}\Z"
 
 Id = Annotated[str, msgspec.Meta(pattern=_ID)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 StepName = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
-Positive = Annotated[int, msgspec.Meta(ge=1)]
+# Integers are bounded to 64 bits: JSON allows 4,300-digit numbers, no size or timeout needs them.
+_INT64_MAX = 2**63 - 1
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=_INT64_MAX)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0, le=_INT64_MAX)]
+Positive = Annotated[int, msgspec.Meta(ge=1, le=_INT64_MAX)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 Argv = Annotated[list[str], msgspec.Meta(min_length=1)]
 
 
-class _Frozen(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class _Frozen(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """Base of every catalog object: immutable, unknown fields are an error."""
 
 
@@ -72,7 +78,7 @@ class _Frozen(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Site(_Frozen):
-    code: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{3}$")]
+    code: Annotated[str, msgspec.Meta(pattern=_SITE_CODE)]
     name: NonEmpty
     organization: NonEmpty
     intranet_probe: str | None = None
@@ -91,14 +97,15 @@ class Location(_Frozen):
     url: NonEmpty
 
 
-class Package(_Frozen):
+class Package(_Frozen, dict=True, gc=True):  # dict: room for the cached property (needs gc)
     name: NonEmpty
     version: Positive
     files: Annotated[list[PackageFile], msgspec.Meta(min_length=1)]
     locations: Annotated[list[Location], msgspec.Meta(min_length=1)]
 
-    @property
+    @cached_property
     def total_bytes(self) -> int:
+        """Bytes of all files (the list shows it per deployment, so it is computed once)."""
         return sum(f.size for f in self.files)
 
 
@@ -130,7 +137,7 @@ class CheckReadinessStep(_StepBase, tag="check_readiness"):
 class RunCommandStep(_StepBase, tag="run_command"):
     command: Argv = msgspec.field(default_factory=list)
     package: Id | None = None
-    success_codes: list[int] = msgspec.field(default_factory=lambda: [0, 3010])
+    success_codes: list[Int64] = msgspec.field(default_factory=lambda: [0, 3010])
     timeout_s: Positive = 900
     output_variable: NonEmpty | None = None
 
@@ -144,7 +151,7 @@ class DownloadPackageContentStep(_StepBase, tag="download_package_content"):
 class InstallPackageStep(_StepBase, tag="install_package"):
     package: Id = ""
     command: Argv = msgspec.field(default_factory=list)
-    success_codes: list[int] = msgspec.field(default_factory=lambda: [0, 3010])
+    success_codes: list[Int64] = msgspec.field(default_factory=lambda: [0, 3010])
     timeout_s: Positive = 900
 
 
@@ -189,9 +196,18 @@ _REQUIRED_STEP_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class TaskSequence(_Frozen):
+class TaskSequence(_Frozen, dict=True, gc=True):  # dict: room for the cached property (needs gc)
     name: NonEmpty
     steps: Annotated[list[Step], msgspec.Meta(min_length=1)]
+
+    @cached_property
+    def package_ids(self) -> tuple[str, ...]:
+        """What `referenced_packages` returns, computed once (the list asks for every row)."""
+        seen: dict[str, None] = {}
+        for step in iter_steps(self.steps):
+            for pid, _ in _package_refs(step):
+                seen.setdefault(pid, None)
+        return tuple(seen)
 
 
 # --- deployments -----------------------------------------------------------------------
@@ -218,6 +234,15 @@ class Deployment(_Frozen):
     available_from: Timestamp | None = None
     expires: Timestamp | None = None
     deadline: Timestamp | None = None
+
+
+# Allowed values of each enum field, for messages ("expected one of dp, cloud").
+_ENUMS: dict[str, tuple[str, ...]] = {
+    field.name: get_args(field.type)
+    for struct in (Location, Deployment)
+    for field in msgspec.structs.fields(struct)
+    if get_origin(field.type) is Literal
+}
 
 
 class _Wire(_Frozen):
@@ -250,8 +275,21 @@ class Catalog:
 # --- decoding --------------------------------------------------------------------------
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)`$")
-_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]*)`$")
+# Greedy: an unknown field's own name may contain a backtick.
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>.*)`$", re.S)
+_MISSING = re.compile(r"^Object missing required field `(?P<field>.*)`$", re.S)
+_TYPE_NAME = re.compile(r"`([a-z| ]+)`")
+_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+    "datetime": "an RFC 3339 timestamp",
+}
+_NON_EMPTY = re.compile(r"^Expected an? (string|array) of length >= 1$")
 
 
 def _join(prefix: str, sub: str) -> str:
@@ -268,20 +306,50 @@ def _translate(exc: msgspec.MsgspecError, prefix: str) -> CatalogError:
     assert m is not None  # the pattern matches any string
     msg, sub = m.group("msg"), m.group("path") or ""
     path = _join(prefix, sub)
+    # A field name is appended as is (`_join` would drop an empty one or read "[x]" as an index).
     if u := _UNKNOWN.match(msg):
-        return CatalogError(_join(path, u.group("field")), "unknown field")
+        return CatalogError(f"{path}.{u['field']}" if path else u["field"], "unknown field")
     if u := _MISSING.match(msg):
-        return CatalogError(_join(path, u.group("field")), "required field is missing")
+        return CatalogError(f"{path}.{u['field']}" if path else u["field"], "required field is missing")
     if "matching regex" in msg:
-        if _SHA256 in msg:
+        # msgspec quotes the pattern with repr(), so compare the unescaped middle part.
+        if "[0-9a-f]{64}" in msg:
             msg = "expected 64 lowercase hex characters"
-        elif _ID in msg:
+        elif "[A-Z0-9]{3,16}" in msg:
             msg = "expected an ID of 3-16 characters A-Z and 0-9"
         elif "[A-Z0-9]{3}" in msg:
             msg = "expected a site code of 3 characters A-Z and 0-9"
-    if sub.endswith(".type") and msg.startswith("Invalid value"):
+    elif sub.endswith(".type") and msg.startswith("Invalid value"):
         msg = f"unknown step type {msg.removeprefix('Invalid value ')}"
+    elif msg.startswith("Invalid enum value") and (values := _ENUMS.get(path.rpartition(".")[2])):
+        msg = f"expected one of {', '.join(values)} (got {msg.removeprefix('Invalid enum value ')})"
+    elif msg.startswith("Invalid RFC3339"):
+        msg = "expected an RFC 3339 timestamp"
+    else:
+        # "Expected `int`, got `str`" -> "expected an integer, got a string"
+        msg = _TYPE_NAME.sub(lambda t: " or ".join(_WORDS.get(n, n) for n in t.group(1).split(" | ")), msg)
+        msg = _NON_EMPTY.sub(r"Expected a non-empty \1", msg)
     return CatalogError(path, msg[:1].lower() + msg[1:])
+
+
+class _Head(msgspec.Struct):
+    """Just the format number, read when the full decode fails (unknown fields allowed)."""
+
+    format: Any = None
+
+
+def _decode(data: bytes | msgspec.Raw, typ: Any, where: str) -> Any:
+    """`msgspec.json.decode` with every failure turned into a CatalogError at `where`."""
+    try:
+        return msgspec.json.decode(data, type=typ)
+    except msgspec.ValidationError as exc:
+        raise _translate(exc, where) from None
+    except msgspec.DecodeError as exc:
+        raise CatalogError(where, f"not valid JSON ({exc})") from None
+    except UnicodeDecodeError as exc:  # msgspec decodes strings lazily, so this comes late
+        raise CatalogError(where, f"not valid UTF-8 (byte {exc.start})") from None
+    except RecursionError:
+        raise CatalogError(where, "arrays and objects nest too deeply") from None
 
 
 def parse_catalog(data: bytes, url: str) -> Catalog:
@@ -292,23 +360,25 @@ def parse_catalog(data: bytes, url: str) -> Catalog:
     if len(data) > MAX_CATALOG_BYTES:
         raise CatalogError("", f"catalog is larger than {MAX_CATALOG_BYTES // (1024 * 1024)} MiB")
     try:
-        wire = msgspec.json.decode(data, type=_Wire)
-    except msgspec.ValidationError as exc:
-        raise _translate(exc, "") from None
-    except msgspec.DecodeError as exc:
-        raise CatalogError("", f"not valid JSON ({exc})") from None
+        wire: _Wire = _decode(data, _Wire, "")
+    except CatalogError:
+        # A catalog of another format breaks format 1 everywhere; say that, not the first field.
+        try:
+            fmt = msgspec.json.decode(data, type=_Head).format
+        except (msgspec.MsgspecError, ValueError, RecursionError):
+            fmt = None
+        if type(fmt) is int and fmt != 1:
+            raise _unsupported(fmt) from None
+        raise
     if wire.format != 1:
-        raise CatalogError("format", f"unsupported format {wire.format} (this client reads format 1)")
+        raise _unsupported(wire.format)
     _check_url(wire.site.intranet_probe, "site.intranet_probe", absolute=True)
 
     packages: dict[str, Package] = {}
     for pid, raw in wire.packages.items():
         where = f"packages.{pid}"
         _check_id(pid, where)
-        try:
-            pkg = msgspec.json.decode(raw, type=Package)
-        except msgspec.ValidationError as exc:
-            raise _translate(exc, where) from None
+        pkg: Package = _decode(raw, Package, where)
         _check_package(pkg, where)
         packages[pid] = pkg
 
@@ -337,6 +407,11 @@ def parse_catalog(data: bytes, url: str) -> Catalog:
     )
 
 
+def _unsupported(fmt: int) -> CatalogError:
+    shown = str(fmt) if -(10**9) < fmt < 10**9 else "number"  # huge ints: keep the message short
+    return CatalogError("format", f"unsupported format {shown} (this client reads format 1)")
+
+
 def _check_id(value: str, where: str) -> None:
     if not _ID_RE.match(value):
         raise CatalogError(where, "expected an ID of 3-16 characters A-Z and 0-9")
@@ -346,9 +421,10 @@ def _check_url(url: str | None, where: str, *, absolute: bool) -> None:
     if url is None:
         return
     if any(ord(c) < 0x20 or c in " \x7f\\" for c in url):
-        raise CatalogError(where, "URL contains spaces, backslashes or control characters")
+        raise CatalogError(where, "spaces, backslashes or control characters in URL")
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port ("host:abc", "host:99999")
     except ValueError as exc:
         raise CatalogError(where, f"not a valid URL ({exc})") from None
     if parts.scheme:
@@ -358,54 +434,84 @@ def _check_url(url: str | None, where: str, *, absolute: bool) -> None:
         raise CatalogError(where, "expected an absolute http or https URL")
 
 
-_DRIVE = re.compile(r"^[A-Za-z]:")
+# A drive letter anywhere, not only first: Windows joins "a/C:x" to a path on drive C.
+_DRIVE = re.compile(r"(?:^|/)[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
+# Any character that can make a path bad, except the "\n" that `_paths_look_odd` joins with.
+_ODD_CHAR = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\\:]")
 
 
-def _check_file_path(path: str, where: str) -> None:
-    problem = None
+def _path_problem(path: str) -> str | None:
+    """What is wrong with one `files[].path` (SITE-FORMAT.md), or None."""
     if not path:
-        problem = "empty path"
-    elif any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
-        problem = "path contains NUL or control characters"
-    elif "\\" in path:
-        problem = "path contains a backslash"
-    elif path.startswith("/"):
-        problem = "path is absolute"
-    elif _DRIVE.match(path):
-        problem = "path starts with a drive letter"
-    elif any(seg in ("", ".", "..") for seg in path.split("/")):
-        problem = "path has an empty, '.' or '..' segment"
-    if problem:
-        raise CatalogError(where, f"{problem}: {path!r}")
+        return "empty path"
+    if _CONTROL.search(path):
+        return "path contains NUL or control characters"
+    if "\\" in path:
+        return "path contains a backslash"
+    if path.startswith("/"):
+        return "path is absolute"
+    if _DRIVE.search(path):
+        return "path contains a drive letter"
+    for seg in path.split("/"):
+        if seg in ("", ".", ".."):
+            return f"path has a {seg!r} segment" if seg else "path has an empty segment"
+    return None
+
+
+def _paths_look_odd(joined: str, count: int) -> bool:
+    """Whether any of `count` paths joined by "\n" might have a problem (never a false "no").
+
+    A big catalog has ~100,000 paths; a few C-speed scans of the joined text are ~5x
+    cheaper than checking each path, which is done only when this says "maybe".
+    """
+    return (
+        joined.count("\n") != count - 1  # a path contains a newline
+        or _ODD_CHAR.search(joined) is not None  # control, backslash, ':' of a drive letter
+        or joined[:1] in ("", "\n", "/", ".")  # the first path: empty, absolute or dot segment
+        or joined[-1:] in ("\n", "/")  # the last path: empty or ends with an empty segment
+        or "\n\n" in joined  # an empty path
+        or "\n/" in joined  # an absolute path
+        or "/\n" in joined  # a path ending in "/"
+        or "//" in joined  # an empty segment
+        or "/." in joined  # a segment starting with "." (maybe "." or "..")
+        or "\n." in joined  # a path starting with "." (maybe "." or "..")
+    )
 
 
 def _check_package(pkg: Package, where: str) -> None:
-    seen: dict[str, int] = {}
-    for i, f in enumerate(pkg.files):
-        _check_file_path(f.path, f"{where}.files[{i}].path")
-        key = f.path.casefold()
-        if key in seen:
-            raise CatalogError(
-                f"{where}.files[{i}].path",
-                f"duplicate path {f.path!r} (same as files[{seen[key]}], ignoring case)",
-            )
-        seen[key] = i
-    # A file may not also be a folder of another file ("a" and "a/b").
-    folders = {p.rsplit("/", 1)[0] for p in seen if "/" in p}
-    for p, i in seen.items():
-        if p in folders:
-            raise CatalogError(f"{where}.files[{i}].path", f"path {pkg.files[i].path!r} is also a folder")
+    paths = [f.path for f in pkg.files]
+    if _paths_look_odd("\n".join(paths), len(paths)):
+        for i, path in enumerate(paths):
+            if problem := _path_problem(path):
+                raise CatalogError(f"{where}.files[{i}].path", f"{problem}: {path!r}")
+    keys = [p.casefold() for p in paths]
+    if len(set(keys)) != len(keys):
+        seen: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            if key in seen:
+                raise CatalogError(
+                    f"{where}.files[{i}].path",
+                    f"duplicate path {paths[i]!r} (same as files[{seen[key]}], ignoring case)",
+                )
+            seen[key] = i
+    # A file may not also be a folder of another file ("a" and "a/b", or "a" and "a/b/c").
+    folders: set[str] = set()
+    level = {k.rpartition("/")[0] for k in keys if "/" in k}
+    while level:  # one round per folder depth; folders are few next to files
+        folders |= level
+        level = {d.rpartition("/")[0] for d in level if "/" in d} - folders
+    if clash := folders.intersection(keys):
+        i = min(keys.index(k) for k in clash)
+        raise CatalogError(f"{where}.files[{i}].path", f"path {paths[i]!r} is also a folder")
     for i, loc in enumerate(pkg.locations):
         _check_url(loc.url, f"{where}.locations[{i}].url", absolute=False)
 
 
 def _decode_ts(raw: msgspec.Raw, where: str, packages: Mapping[str, Package]) -> TaskSequence:
-    try:
-        ts = msgspec.json.decode(raw, type=TaskSequence)
-    except msgspec.ValidationError as exc:
-        raise _translate(exc, where) from None
+    ts: TaskSequence = _decode(raw, TaskSequence, where)
     # Required-but-defaulted fields: re-read the raw steps to see what was given.
-    plain = msgspec.json.decode(raw)
+    plain = _decode(raw, Any, where)
     _check_steps(ts.steps, plain.get("steps", []), f"{where}.steps", packages, depth=0)
     return ts
 
@@ -437,27 +543,31 @@ def _check_condition(cond: Any, where: str, depth: int) -> None:
         raise CatalogError(where, "condition nests too deeply")
     if not isinstance(cond, dict):
         raise CatalogError(where, "expected an object")
-    keys = set(cond)
-    if keys & {"all", "any"}:
-        (key,) = keys if len(keys) == 1 else (None,)
-        if key is None:
-            raise CatalogError(where, f"unexpected fields {sorted(keys)}")
+    keys = list(cond)
+    for key in ("all", "any", "not"):
+        if key not in cond:
+            continue
+        for extra in keys:
+            if extra != key:
+                raise CatalogError(f"{where}.{extra}", f"unexpected field next to {key!r}")
+        if key == "not":
+            _check_condition(cond["not"], f"{where}.not", depth + 1)
+            return
         items = cond[key]
         if not isinstance(items, list) or not items:
             raise CatalogError(f"{where}.{key}", "expected a non-empty array of conditions")
         for j, sub in enumerate(items):
             _check_condition(sub, f"{where}.{key}[{j}]", depth + 1)
         return
-    if "not" in keys:
-        if keys != {"not"}:
-            raise CatalogError(where, f"unexpected fields {sorted(keys - {'not'})}")
-        _check_condition(cond["not"], f"{where}.not", depth + 1)
-        return
-    for extra in sorted(keys - {"variable", "op", "value"}):
-        raise CatalogError(f"{where}.{extra}", "unknown field")
-    if not isinstance(cond.get("variable"), str) or not cond["variable"]:
+    for extra in keys:
+        if extra not in ("variable", "op", "value"):
+            raise CatalogError(f"{where}.{extra}", "unknown field")
+    for field in ("variable", "op"):
+        if field not in cond:
+            raise CatalogError(f"{where}.{field}", "required field is missing")
+    if not isinstance(cond["variable"], str) or not cond["variable"]:
         raise CatalogError(f"{where}.variable", "expected a non-empty variable name")
-    if cond.get("op") not in _OPS:
+    if cond["op"] not in _OPS:
         raise CatalogError(f"{where}.op", f"expected one of {', '.join(_OPS)}")
     if cond["op"] in ("equals", "not_equals") and "value" not in cond:
         raise CatalogError(f"{where}.value", "required field is missing")
@@ -489,11 +599,7 @@ def iter_steps(steps: list[Step]) -> Iterator[Step]:
 
 def referenced_packages(ts: TaskSequence) -> list[str]:
     """Package IDs the task sequence names, in order of first use, without duplicates."""
-    seen: dict[str, None] = {}
-    for step in iter_steps(ts.steps):
-        for pid, _ in _package_refs(step):
-            seen.setdefault(pid, None)
-    return list(seen)
+    return list(ts.package_ids)
 
 
 def file_url(location_url: str, catalog_url: str, path: str) -> str:
