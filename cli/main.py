@@ -1,0 +1,191 @@
+"""The `software-center` command (CLI.md): argument parsing, exit codes, terminal and JSON output.
+
+Without a command it opens the window; the other commands use the engine (`core`)
+directly and never import Qt. Engine errors become one line on standard error and an
+exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # usage, site or catalog error
+EXIT_REFUSED = 3
+EXIT_FAILED = 4
+EXIT_RESTART = 5
+EXIT_CANCELLED = 130
+
+
+def _common(p: argparse.ArgumentParser, *, json_flag: bool = True, connection: bool = True) -> None:
+    # SUPPRESS: an option given before the command is not overwritten by the sub-parser's default.
+    p.add_argument("--site", default=argparse.SUPPRESS, metavar="URL",
+                   help="site folder URL (or local folder) holding catalog.json; default: the embedded demo site")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
+                   help="content cache, run state and logs (default: the per-user data folder)")
+    if connection:
+        p.add_argument("--connection", default=argparse.SUPPRESS, choices=["auto", "internet", "intranet"],
+                       help="connection type (default: the saved option, else auto)")
+    if json_flag:
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                       help="JSON Lines events on standard output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="software-center",
+        description="Software Center: run operating-system upgrade task sequences, over the internet too.",
+    )
+    _common(parser, json_flag=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="every listed deployment with its eligibility on this client")
+    _common(p)
+
+    p = sub.add_parser("run", help="run a task sequence headless")
+    p.add_argument("deployment", metavar="DEPLOYMENT_ID")
+    _common(p)
+    p.add_argument("--launch-mode", default="software-center", choices=["software-center", "media", "pxe"])
+    p.add_argument("--yes", action="store_true", help="start a high-impact deployment without asking")
+    p.add_argument("--variable", action="append", metavar="NAME=VALUE",
+                   help="preset a task-sequence variable (repeatable)")
+
+    p = sub.add_parser("resume", help="continue the run that stopped for a restart or was interrupted")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
+                   help="the data folder of the run (default: the per-user data folder)")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                   help="JSON Lines events on standard output")
+
+    p = sub.add_parser("demo-site", help="serve the bundled demo site until interrupted")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--rate", type=float, default=None, metavar="MBPS",
+                   help="limit the serving rate to MBPS megabytes per second")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
+                   help="where the demo site is generated (default: the per-user data folder)")
+    return parser
+
+
+def _setup_logging(data_dir: Path) -> None:
+    """Engine log lines go to standard error only when asked (SOFTWARE_CENTER_DEBUG=1)."""
+    if os.environ.get("SOFTWARE_CENTER_DEBUG"):
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    from core.options import default_data_dir
+
+    d: Path | None = getattr(args, "data_dir", None)
+    return (d or default_data_dir()).expanduser()
+
+
+def _site(args: argparse.Namespace) -> str | None:
+    return getattr(args, "site", None) or os.environ.get("SOFTWARE_CENTER_SITE") or None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    data_dir = _data_dir(args)
+    _setup_logging(data_dir)
+    try:
+        if args.command is None:
+            from ui.app import run_window  # Qt only for the window
+
+            return run_window(_site(args), data_dir, getattr(args, "connection", None))
+        if args.command == "list":
+            return asyncio.run(_list(args, data_dir))
+        if args.command == "run":
+            from .run import run_command
+
+            args.json = getattr(args, "json", False)
+            args.connection = getattr(args, "connection", None)
+            return asyncio.run(run_command(args, data_dir, _site(args)))
+        if args.command == "resume":
+            from .run import resume_command
+
+            args.json = getattr(args, "json", False)
+            return asyncio.run(resume_command(args, data_dir))
+        if args.command == "demo-site":
+            return _demo_site(args, data_dir)
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    raise AssertionError(args.command)  # argparse only lets known commands through
+
+
+def _fail(message: str) -> int:
+    print(f"software-center: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+async def _list(args: argparse.Namespace, data_dir: Path) -> int:
+    from core.center import SoftwareCenter
+    from core.errors import SoftwareCenterError
+
+    center = SoftwareCenter(data_dir, site=_site(args), connection=getattr(args, "connection", None))
+    try:
+        try:
+            await center.open()
+        except SoftwareCenterError as exc:
+            return _fail(_describe(exc))
+        except OSError as exc:
+            return _fail(f"cannot use the data folder {data_dir}: {exc.strerror or exc}")
+        listings = center.listings()
+    finally:
+        await center.aclose()
+    if getattr(args, "json", False):
+        for item in listings:
+            _emit({
+                "event": "deployment",
+                "id": item.deployment.id,
+                "name": item.deployment.name,
+                "purpose": item.deployment.purpose,
+                "eligible": item.verdict.eligible,
+                "reason": item.verdict.refusal.value if item.verdict.refusal else None,
+                "message": item.verdict.message,
+                "download_bytes": item.download_bytes,
+            })
+        return EXIT_OK
+    from .terminal import print_listing
+
+    assert center.catalog is not None and center.connection is not None
+    print_listing(center.catalog, center.connection, listings)
+    return EXIT_OK
+
+
+def _describe(exc: Exception) -> str:
+    from core.errors import CatalogError
+
+    if isinstance(exc, CatalogError):
+        return f"the site's catalog is invalid: {exc}"
+    return str(exc)
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _demo_site(args: argparse.Namespace, data_dir: Path) -> int:
+    from core.demo import serve_forever
+
+    if args.rate is not None and args.rate <= 0:
+        return _fail("--rate must be a positive number of megabytes per second")
+    try:
+        serve_forever(args.host, args.port, args.rate, data_dir)
+    except OSError as exc:
+        return _fail(f"cannot serve the demo site on {args.host}:{args.port}: {exc.strerror or exc}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""`software-center run` and `resume`: a task sequence headless, with JSON or terminal output.
+
+Ctrl-C (SIGINT) or SIGTERM cancels the run cleanly (the state is saved; exit 130) and
+`resume` continues it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from core.center import SoftwareCenter
+from core.cmtrace import install_log, remove_log
+from core.eligibility import LaunchMode
+from core.engine import RunResult, TaskSequenceRunner
+from core.errors import CatalogError, RunError, SoftwareCenterError
+from core.events import Event, EventSink, to_json
+from core.runstate import load_state, state_dir
+
+from .terminal import TerminalView
+
+__all__ = ["resume_command", "run_command"]
+
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_CANCELLED = 130
+
+
+def _fail(message: str) -> int:
+    print(f"software-center: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _json_sink(event: Event) -> None:
+    sys.stdout.write(json.dumps(to_json(event), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _variables(pairs: list[str] | None) -> dict[str, str] | str:
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            return f"--variable expects NAME=VALUE, got {pair!r}"
+        out[name.strip()] = value
+    return out
+
+
+def _confirm_high_impact(name: str) -> bool | None:
+    """Ask on the terminal. None when there is no terminal to ask on."""
+    if not sys.stdin or not sys.stdin.isatty():
+        return None
+    print(
+        f"'{name}' is a high-impact deployment: it upgrades the operating system and restarts "
+        "this computer. Save your work first.",
+        file=sys.stderr,
+    )
+    try:
+        answer = input("Type 'yes' to start it now: ")
+    except EOFError:
+        return None
+    return answer.strip().lower() in ("yes", "y", "sí", "si")
+
+
+async def _drive(runner_call: asyncio.Future[RunResult] | asyncio.Task[RunResult]) -> int:
+    loop = asyncio.get_running_loop()
+    task = runner_call
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, task.cancel)
+        except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt does it
+            pass
+    try:
+        result = await task
+    except asyncio.CancelledError:
+        return EXIT_CANCELLED
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+    return result.exit_code
+
+
+async def run_command(args: argparse.Namespace, data_dir: Path, site: str | None) -> int:
+    variables = _variables(args.variable)
+    if isinstance(variables, str):
+        return _fail(variables)
+    sink: EventSink = _json_sink if args.json else TerminalView()
+    center = SoftwareCenter(data_dir, site=site, connection=args.connection)
+    handler = None
+    try:
+        try:
+            await center.open()
+            handler = install_log(data_dir)
+        except CatalogError as exc:
+            return _fail(f"the site's catalog is invalid: {exc}")
+        except SoftwareCenterError as exc:
+            return _fail(str(exc))
+        except OSError as exc:
+            return _fail(f"cannot use the data folder {data_dir}: {exc.strerror or exc}")
+        mode = LaunchMode(args.launch_mode)
+        verdict = center.verdict(args.deployment, mode)
+        dep = center.catalog.deployment(args.deployment) if center.catalog else None
+        if verdict.eligible and dep is not None and dep.high_impact and not args.yes:
+            ok = _confirm_high_impact(dep.name)
+            if ok is None:
+                return _fail(
+                    f"{dep.id} is a high-impact deployment and there is no terminal to confirm it on; "
+                    "pass --yes to start it anyway"
+                )
+            if not ok:
+                return _fail("not started: the high-impact deployment was not confirmed")
+        runner = TaskSequenceRunner(center, sink)
+        try:
+            return await _drive(asyncio.ensure_future(runner.run(args.deployment, mode, variables)))
+        except RunError as exc:
+            return _fail(str(exc))
+        except OSError as exc:
+            return _fail(f"cannot write the run state in {data_dir}: {exc.strerror or exc}")
+    finally:
+        if handler is not None:
+            remove_log(handler)
+        await center.aclose()
+
+
+async def resume_command(args: argparse.Namespace, data_dir: Path) -> int:
+    try:
+        state = load_state(data_dir)
+        if state is None:
+            return _fail(f"there is no task sequence run to resume in {data_dir}")
+        catalog_bytes = (state_dir(data_dir) / "catalog.json").read_bytes()
+    except RunError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"the saved run in {data_dir} cannot be read: {exc.strerror or exc}")
+    sink: EventSink = _json_sink if args.json else TerminalView()
+    center = SoftwareCenter(data_dir, site=state.site, connection=state.connection_setting)  # type: ignore[arg-type]
+    handler = None
+    try:
+        try:
+            await center.open(catalog_bytes)
+            handler = install_log(data_dir)
+        except SoftwareCenterError as exc:
+            return _fail(str(exc))
+        except OSError as exc:
+            return _fail(f"cannot use the data folder {data_dir}: {exc.strerror or exc}")
+        runner = TaskSequenceRunner(center, sink)
+        try:
+            return await _drive(asyncio.ensure_future(runner.resume()))
+        except RunError as exc:
+            return _fail(str(exc))
+        except OSError as exc:
+            return _fail(f"cannot write the run state in {data_dir}: {exc.strerror or exc}")
+    finally:
+        if handler is not None:
+            remove_log(handler)
+        await center.aclose()

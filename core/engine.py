@@ -1,0 +1,680 @@
+"""The task-sequence engine: runs a deployment's step tree with ConfigMgr semantics.
+
+The tree is flattened into instructions (a group, then its children) with an
+instruction pointer, as ConfigMgr's TSManager does; the pointer, the variables and the
+results are saved atomically after every step, so a crash re-runs at most the step that
+was running, and `resume` continues exactly there.
+
+Semantics: disabled steps and groups are skipped; a false condition skips; a failed step
+fails its group, a failed group fails the sequence, unless the failing item (or an
+enclosing group) has `continue_on_error`, in which case execution continues after it.
+Content is fetched on demand, just before the first step that needs a package (its
+download events fall inside that step), or all before step 1 (`all_before_start`).
+
+Every event goes to the caller's sink and to the log (CMTrace, via `logging`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import socket
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .catalog import (
+    Catalog,
+    CheckReadinessStep,
+    DownloadPackageContentStep,
+    GroupStep,
+    InstallPackageStep,
+    RestartStep,
+    RunCommandStep,
+    SetVariableStep,
+    Step,
+    UpgradeOsStep,
+    referenced_packages,
+)
+from .cmtrace import CMTraceHandler
+from .content import RetryPolicy, ordered_locations
+from .eligibility import LaunchMode, Refusal
+from .errors import ContentError, RunError
+from .events import (
+    DownloadFinished,
+    Event,
+    EventSink,
+    RestartPending,
+    RunFinished,
+    RunRefused,
+    RunStarted,
+    StepFinished,
+    StepProgressed,
+    StepSkipped,
+    StepStarted,
+)
+from .process import ProgramError, format_exit_code, kill_process_group, run_program, windows_setup_error
+from .runstate import (
+    HistoryEntry,
+    RunLock,
+    RunState,
+    RunStatus,
+    append_history,
+    clear_state,
+    load_state,
+    now_iso,
+    save_state,
+    state_dir,
+)
+from .variables import Variables, evaluate_condition, expand
+
+if TYPE_CHECKING:
+    from .center import SoftwareCenter
+
+__all__ = ["Instruction", "RunResult", "TaskSequenceRunner", "flatten"]
+
+log = logging.getLogger("software_center.engine")
+
+# Exit codes the engine itself reports for steps without a program.
+ERROR_DISK_FULL = 0x80070070
+ERROR_NOT_ENOUGH_MEMORY = 0x8007000E
+ERROR_CONTENT = 0x80091007  # ConfigMgr's "hash mismatch / content download" family
+ERROR_CANCELLED = 0x800704C7  # ERROR_CANCELLED
+ERROR_PROGRAM = 0x80070002  # file not found
+SETUP_NO_ISSUES = 0xC1900210  # compatibility scan found nothing: success for scan-only
+RESTART_CODE = 3010
+
+_LAUNCH_MODE_VAR = {"software-center": "SMS", "media": "CD", "pxe": "PXE"}
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    """One node of the flattened tree. `end` is the index just past it (past its children)."""
+
+    step: Step
+    parent: int | None
+    end: int
+    leaves: int  # executable steps inside (enabled leaves of enabled groups); 1 for an enabled leaf
+
+
+def flatten(steps: list[Step]) -> list[Instruction]:
+    out: list[Instruction] = []
+
+    def add(items: list[Step], parent: int | None) -> None:
+        for step in items:
+            i = len(out)
+            out.append(Instruction(step, parent, i + 1, 0))  # placeholder, fixed below
+            if isinstance(step, GroupStep):
+                add(step.steps, i)
+                leaves = sum(out[j].leaves for j in range(i + 1, len(out)) if out[j].parent == i)
+            else:
+                leaves = 1
+            out[i] = Instruction(step, parent, len(out), leaves if step.enabled else 0)
+
+    add(steps, None)
+    return out
+
+
+def step_type(step: Step) -> str:
+    return type(step).__struct_config__.tag  # type: ignore[attr-defined, no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run (or resume) ended."""
+
+    status: str  # succeeded | failed | cancelled | restart_pending | refused
+    error: str | None = None
+    error_code: int | None = None
+    refusal: Refusal | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return {"succeeded": 0, "refused": 3, "failed": 4, "restart_pending": 5, "cancelled": 130}[self.status]
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    ok: bool
+    exit_code: int | None
+    error: str | None = None
+    restart: bool = False
+    restart_countdown: int = 0
+    restart_message: str | None = None
+
+
+class TaskSequenceRunner:
+    """Runs or resumes one task sequence for a `SoftwareCenter` that is open.
+
+    `on_event` receives every event (the CLI's JSON/terminal views, the window's bridge).
+    Cancel by cancelling the task awaiting `run()`/`resume()`: the current download or
+    program tree is stopped, the state is saved, `RunFinished(cancelled)` is emitted and
+    CancelledError propagates; `resume` continues later.
+    """
+
+    def __init__(self, center: SoftwareCenter, on_event: EventSink) -> None:
+        self.center = center
+        self.data_dir = center.data_dir
+        self._sink = on_event
+        self._lock = RunLock(center.data_dir)
+        self._state: RunState | None = None
+        self._vars = Variables()
+        self._instructions: list[Instruction] = []
+        self._ready: dict[str, Path] = {}  # packages verified during this process
+        self._catalog: Catalog | None = None
+
+    # --- public ----------------------------------------------------------------------
+
+    async def run(
+        self,
+        deployment_id: str,
+        launch_mode: LaunchMode = LaunchMode.SOFTWARE_CENTER,
+        variables: Mapping[str, str] | None = None,
+    ) -> RunResult:
+        """Start a deployment. Raises RunError if another run holds the data folder or waits for resume."""
+        center = self.center
+        assert center.catalog is not None and center.connection is not None, "open the center first"
+        self._lock.acquire()
+        try:
+            pending = load_state(self.data_dir)
+            if pending is not None and pending.status is not RunStatus.SUCCEEDED:
+                raise RunError(
+                    f"the run of {pending.deployment} ({pending.name}) has not finished; "
+                    "continue it with `software-center resume`"
+                )
+            verdict = center.verdict(deployment_id, launch_mode)
+            if verdict.refusal is not None:
+                assert verdict.message is not None
+                log.warning("%s. Refused (%s).", verdict.log, verdict.refusal.value)
+                self._emit(RunRefused(deployment_id, verdict.refusal.value, verdict.message))
+                return RunResult("refused", verdict.message, None, verdict.refusal)
+            catalog = center.catalog
+            dep = catalog.deployment(deployment_id)
+            assert dep is not None
+            ts = catalog.task_sequences[dep.task_sequence]
+            self._catalog = catalog
+            self._instructions = flatten(ts.steps)
+            state = RunState(
+                run_id=uuid.uuid4().hex,
+                deployment=dep.id,
+                task_sequence=dep.task_sequence,
+                name=ts.name,
+                site=center.site_setting,
+                connection_setting=center.connection_setting,
+                launch_mode=launch_mode.value,
+                started_at=now_iso(),
+                total=sum(i.leaves for i in self._instructions if i.parent is None),
+            )
+            self._state = state
+            self._vars = self._initial_variables(dep.id, launch_mode, variables or {})
+            self._register_secrets()
+            state.variables = self._vars.to_state()
+            from .options import atomic_write_bytes
+
+            atomic_write_bytes(state_dir(self.data_dir) / "catalog.json", center.catalog_bytes)
+            self._save()
+            self._history()
+            return await self._drive(resumed=False)
+        finally:
+            self._lock.release()
+
+    async def resume(self) -> RunResult:
+        """Continue the saved run. Raises RunError when there is none or it is held elsewhere."""
+        center = self.center
+        assert center.catalog is not None and center.connection is not None, "open the center first"
+        self._lock.acquire()
+        try:
+            state = load_state(self.data_dir)
+            if state is None:
+                raise RunError("there is no task sequence run to resume")
+            catalog = center.catalog
+            dep = catalog.deployment(state.deployment)
+            if dep is None or dep.task_sequence not in catalog.task_sequences:
+                raise RunError(f"the saved run's deployment {state.deployment} is not in its catalog")
+            self._catalog = catalog
+            self._instructions = flatten(catalog.task_sequences[dep.task_sequence].steps)
+            self._state = state
+            self._vars = Variables.from_state(state.variables)
+            self._register_secrets()
+            if state.child_pgid is not None:
+                # The process that ran the step died; its program may still be running.
+                await kill_process_group(state.child_pgid)
+                state.child_pgid = None
+            if state.in_progress is not None:
+                log.info(
+                    "The previous run stopped during '%s'; that step runs again",
+                    self._instructions[state.in_progress].step.name,
+                )
+                state.ip = state.in_progress
+                state.in_progress = None
+                state.executed -= 1
+            state.status = RunStatus.RUNNING
+            self._save()
+            self._history()
+            return await self._drive(resumed=True)
+        finally:
+            self._lock.release()
+
+    # --- the loop --------------------------------------------------------------------
+
+    async def _drive(self, *, resumed: bool) -> RunResult:
+        state = self._state
+        catalog = self._catalog
+        assert state is not None and catalog is not None
+        connection = self.center.connection
+        assert connection is not None
+        dep = catalog.deployment(state.deployment)
+        assert dep is not None
+        log.info(
+            "%s the task sequence '%s' (%s) of deployment %s; connection: %s; launch mode: %s",
+            "Resuming" if resumed else "Starting",
+            state.name,
+            state.task_sequence,
+            state.deployment,
+            connection,
+            state.launch_mode,
+        )
+        self._emit(RunStarted(state.deployment, state.task_sequence, state.name, state.total, connection, resumed))
+        try:
+            if not resumed:
+                problem = self._preflight()
+                if problem is not None:
+                    return await self._finish("failed", problem[0], problem[1])
+                if dep.download == "all_before_start":
+                    log.info("Downloading all content before the first step (deployment setting)")
+                    for pid in referenced_packages(catalog.task_sequences[state.task_sequence]):
+                        await self._ensure_package(pid)
+            while state.ip < len(self._instructions):
+                outcome = await self._step_once()
+                if outcome is not None:
+                    return outcome
+            return await self._finish("failed" if state.failed else "succeeded", *self._failure())
+        except ContentError as exc:
+            return await self._finish("failed", str(exc), ERROR_CONTENT)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancelled())
+            raise
+
+    def _failure(self) -> tuple[str | None, int | None]:
+        assert self._state is not None
+        if not self._state.failed:
+            return None, None
+        last = self._state.results[-1] if self._state.results else {}
+        return last.get("error"), last.get("exit_code")
+
+    async def _step_once(self) -> RunResult | None:
+        """Execute the instruction at the pointer; a RunResult when the run stops."""
+        state = self._state
+        assert state is not None
+        ip = state.ip
+        ins = self._instructions[ip]
+        step = ins.step
+        if not step.enabled:
+            log.info("The %s '%s' is disabled; skipped", _kind(step), step.name)
+            self._advance(ip, ins.end)
+            self._save()
+            self._emit(StepSkipped(step.name, "disabled", state.total))
+            return None
+        if not evaluate_condition(step.condition, self._vars):
+            log.info("The condition of %s '%s' evaluated to false; skipped", _kind(step), step.name)
+            state.total -= ins.leaves
+            self._advance(ip, ins.end)
+            self._save()
+            self._emit(StepSkipped(step.name, "condition", state.total))
+            return None
+        if isinstance(step, GroupStep):
+            log.info("Entering group '%s' (instruction pointer %d)", step.name, ip)
+            state.ip = ip + 1
+            self._save()
+            return None
+
+        state.executed += 1
+        index = state.executed
+        state.in_progress = ip
+        self._vars.set("_SMSTSCurrentActionName", step.name)
+        self._save()
+        log.info("Start executing an instruction. Instruction name: %s. Instruction pointer: %d", step.name, ip)
+        self._emit(StepStarted(index, state.total, step.name, step_type(step)))
+        outcome = await self._execute(step, index)
+
+        code = outcome.exit_code if outcome.exit_code is not None else (0 if outcome.ok else 1)
+        self._vars.set("_SMSTSLastActionRetCode", str(code))
+        self._vars.set("_SMSTSLastActionSucceeded", "true" if outcome.ok else "false")
+        self._vars.set("_SMSTSLastActionName", step.name)
+        status = "succeeded" if outcome.ok else "failed"
+        state.results.append(
+            {"index": index, "name": step.name, "status": status, "exit_code": outcome.exit_code, "error": outcome.error}
+        )
+        state.in_progress = None
+        state.child_pgid = None
+        if outcome.ok:
+            log.info("The action (%s) completed successfully with exit code %s", step.name, format_exit_code(code))
+            next_ip = ins.end
+        else:
+            log.error("The action (%s) failed with exit code %s: %s", step.name, format_exit_code(code), outcome.error)
+            next_ip = self._after_failure(ip)
+        state.variables = self._vars.to_state()
+        if next_ip is None:
+            state.failed = True
+            state.ip = len(self._instructions)
+            self._save()
+            self._emit(StepFinished(index, step.name, status, outcome.exit_code, outcome.error))
+            return None
+        self._advance(ip, next_ip)
+        if outcome.restart:
+            state.status = RunStatus.RESTART_PENDING
+            self._save()
+            self._emit(StepFinished(index, step.name, status, outcome.exit_code, outcome.error))
+            log.info("A restart is required after '%s'; the run is saved and resumes after the restart", step.name)
+            self._emit(RestartPending(step.name, outcome.restart_countdown, outcome.restart_message))
+            self._emit(RunFinished("restart_pending", None, None))
+            self._history("restart_pending")
+            return RunResult("restart_pending")
+        self._save()
+        self._emit(StepFinished(index, step.name, status, outcome.exit_code, outcome.error))
+        return None
+
+    def _after_failure(self, ip: int) -> int | None:
+        """Where execution continues after the step at `ip` failed; None: the sequence fails."""
+        ins = self._instructions[ip]
+        if ins.step.continue_on_error:
+            log.warning("'%s' failed but continues on error", ins.step.name)
+            return ins.end
+        g = ins.parent
+        while g is not None:
+            group = self._instructions[g]
+            if group.step.continue_on_error:
+                log.warning("The group '%s' failed but continues on error", group.step.name)
+                self._skip_rest(ip + 1, group.end)
+                return group.end
+            log.error("The group '%s' failed", group.step.name)
+            g = group.parent
+        return None
+
+    def _skip_rest(self, start: int, end: int) -> None:
+        """Steps a failed group will not run no longer count towards the total."""
+        assert self._state is not None
+        i = start
+        while i < end:
+            ins = self._instructions[i]
+            self._state.total -= ins.leaves
+            i = ins.end
+
+    def _advance(self, ip: int, new_ip: int) -> None:
+        """Move the pointer, logging the end of each group it leaves."""
+        assert self._state is not None
+        g = self._instructions[ip].parent
+        while g is not None and self._instructions[g].end <= new_ip:
+            log.info("Leaving group '%s'", self._instructions[g].step.name)
+            g = self._instructions[g].parent
+        self._state.ip = new_ip
+
+    # --- step types -----------------------------------------------------------------
+
+    async def _execute(self, step: Step, index: int) -> _Outcome:
+        try:
+            if isinstance(step, CheckReadinessStep):
+                return self._check_readiness(step)
+            if isinstance(step, SetVariableStep):
+                value = expand(step.value, self._vars)
+                self._vars.set(step.variable, value, secret=step.secret)
+                self._register_secrets()
+                log.info("Set variable %s = %s", step.variable, self._vars.mask(value) if not step.secret else "********")
+                return _Outcome(True, 0)
+            if isinstance(step, RestartStep):
+                return _Outcome(True, 0, restart=True, restart_countdown=step.timeout_s, restart_message=step.message)
+            if isinstance(step, DownloadPackageContentStep):
+                return await self._download_step(step)
+            if isinstance(step, (RunCommandStep, InstallPackageStep, UpgradeOsStep)):
+                return await self._program_step(step, index)
+        except ContentError as exc:
+            return _Outcome(False, ERROR_CONTENT, str(exc))
+        raise AssertionError(f"unknown step type {type(step).__name__}")
+
+    def _check_readiness(self, step: CheckReadinessStep) -> _Outcome:
+        if step.min_free_disk_mb is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            free_mb = shutil.disk_usage(self.data_dir).free // (1024 * 1024)
+            log.info("Free disk space on the data folder's disk: %d MB (needs %d MB)", free_mb, step.min_free_disk_mb)
+            if free_mb < step.min_free_disk_mb:
+                return _Outcome(
+                    False, ERROR_DISK_FULL, f"not enough free disk space: {free_mb} MB free, {step.min_free_disk_mb} MB needed"
+                )
+        if step.min_memory_mb is not None:
+            mem_mb = _physical_memory_mb()
+            if mem_mb is None:
+                log.warning("The amount of memory could not be read; the memory check is skipped")
+            else:
+                log.info("Physical memory: %d MB (needs %d MB)", mem_mb, step.min_memory_mb)
+                if mem_mb < step.min_memory_mb:
+                    return _Outcome(
+                        False, ERROR_NOT_ENOUGH_MEMORY, f"not enough memory: {mem_mb} MB, {step.min_memory_mb} MB needed"
+                    )
+        return _Outcome(True, 0)
+
+    async def _download_step(self, step: DownloadPackageContentStep) -> _Outcome:
+        errors: list[str] = []
+        for n, pid in enumerate(step.packages, start=1):
+            try:
+                folder = await self._ensure_package(pid)
+            except ContentError as exc:
+                errors.append(f"{pid}: {exc}")
+                if not step.continue_download_on_error:
+                    break
+                log.warning("Download of %s failed; continuing with the other packages", pid)
+                continue
+            if step.path_variable:
+                self._vars.set(f"{step.path_variable}{n:02d}", str(folder))
+                log.info("Set %s%02d to the folder of %s", step.path_variable, n, pid)
+        if errors:
+            return _Outcome(False, ERROR_CONTENT, "; ".join(errors))
+        return _Outcome(True, 0)
+
+    async def _program_step(self, step: RunCommandStep | InstallPackageStep | UpgradeOsStep, index: int) -> _Outcome:
+        state = self._state
+        assert state is not None
+        if step.package is not None:
+            cwd = await self._ensure_package(step.package)
+        else:
+            cwd = self.data_dir / "work"
+            cwd.mkdir(parents=True, exist_ok=True)
+        argv = [expand(a, self._vars) for a in step.command]
+        if isinstance(step, UpgradeOsStep) and step.compat_scan_only:
+            argv += ["/Compat", "ScanOnly"]
+        log.info("Executing command line: %s (in %s)", self._vars.mask(" ".join(argv)), cwd)
+
+        def progress(percent: float, text: str) -> None:
+            self._emit(StepProgressed(index, percent, self._vars.mask(text)))
+
+        def started(pgid: int) -> None:
+            state.child_pgid = pgid
+            self._save()
+
+        try:
+            result = await run_program(
+                argv, cwd=cwd, env=None, timeout_s=step.timeout_s, on_progress=progress, on_start=started
+            )
+        except ProgramError as exc:
+            return _Outcome(False, ERROR_PROGRAM, str(exc))
+        if result.timed_out:
+            return _Outcome(False, None, f"the program did not finish within {step.timeout_s} s and was stopped")
+        code = result.exit_code
+        assert code is not None
+        log.info("Process completed with exit code %s", format_exit_code(code))
+        if isinstance(step, RunCommandStep) and step.output_variable:
+            self._vars.set(step.output_variable, result.output_tail)
+        if isinstance(step, UpgradeOsStep):
+            success = code in (0, RESTART_CODE) or (step.compat_scan_only and code == SETUP_NO_ISSUES)
+        else:
+            success = code in step.success_codes
+        if not success:
+            words = windows_setup_error(code) if isinstance(step, UpgradeOsStep) else None
+            return _Outcome(False, code, words or f"the program exited with code {format_exit_code(code)}")
+        return _Outcome(True, code, restart=code == RESTART_CODE)
+
+    # --- content ---------------------------------------------------------------------
+
+    async def _ensure_package(self, pid: str) -> Path:
+        """The package's verified folder, downloading it now if needed (on demand)."""
+        catalog = self._catalog
+        assert catalog is not None
+        pkg = catalog.packages[pid]
+        store = self.center.store
+        if pid in self._ready and store.is_complete(pid, pkg):
+            return self._ready[pid]
+        self._vars.set("_SMSTSCurrentActionPackageID", pid)
+        connection = self.center.connection
+        assert connection is not None
+        folder = await store.fetch(
+            pid,
+            pkg,
+            catalog.url,
+            connection,
+            on_event=self._emit,
+            retry=RetryPolicy.from_variables(self._vars),
+            allow_cloud=self.center.options.allow_cloud_content,
+        )
+        self._ready[pid] = folder
+        return folder
+
+    def _preflight(self) -> tuple[str, int] | None:
+        """Before anything runs: every package has a usable location, and the disk has room."""
+        state, catalog = self._state, self._catalog
+        assert state is not None and catalog is not None and self.center.connection is not None
+        store = self.center.store
+        needed = 0
+        for pid in referenced_packages(catalog.task_sequences[state.task_sequence]):
+            pkg = catalog.packages[pid]
+            if not ordered_locations(pkg, self.center.connection, self.center.options.allow_cloud_content):
+                msg = f"package {pid} has no content location usable on the {self.center.connection}"
+                log.error("Pre-flight check failed: %s", msg)
+                return msg, ERROR_CONTENT
+            needed += pkg.total_bytes - store.cached_bytes(pid, pkg)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self.data_dir).free
+        if needed > free:
+            msg = (
+                f"not enough free disk space for the content: {needed // 2**20} MB to download, "
+                f"{free // 2**20} MB free"
+            )
+            log.error("Pre-flight check failed: %s", msg)
+            return msg, ERROR_DISK_FULL
+        log.info("Pre-flight check passed: %d MB to download", needed // 2**20)
+        return None
+
+    # --- bookkeeping -----------------------------------------------------------------
+
+    def _initial_variables(self, deployment_id: str, launch_mode: LaunchMode, given: Mapping[str, str]) -> Variables:
+        state = self._state
+        assert state is not None
+        v = Variables()
+        v.set("PYTHON", sys.executable)
+        v.set("_SMSTSPackageID", state.task_sequence)
+        v.set("_SMSTSPackageName", state.name)
+        v.set("_SMSTSAdvertID", deployment_id)
+        v.set("_SMSTSLaunchMode", _LAUNCH_MODE_VAR[launch_mode.value])
+        v.set("_SMSTSInWinPE", "false")
+        v.set("_SMSTSMachineName", socket.gethostname())
+        v.set("_SMSTSMDataPath", str(self.data_dir))
+        v.set("_SMSTSLogPath", str(self.data_dir / "logs"))
+        v.set("_SMSTSClientCache", str(self.data_dir / "cache"))
+        v.set("_SMSTSSiteCode", self._catalog.site.code if self._catalog else "")
+        v.set("_SMSTSInternetClient", "true" if self.center.connection == "internet" else "false")
+        for name, value in given.items():
+            v.set(name, value)
+        return v
+
+    def _register_secrets(self) -> None:
+        for handler in logging.getLogger("software_center").handlers:
+            if isinstance(handler, CMTraceHandler):
+                for value in self._vars.secret_values:
+                    handler.add_secret(value)
+
+    def _emit(self, event: Event) -> None:
+        if isinstance(event, DownloadFinished) and self._state is not None:
+            self._state.bytes_transferred += event.bytes_transferred
+        self._sink(event)
+
+    def _save(self) -> None:
+        assert self._state is not None
+        self._state.variables = self._vars.to_state()
+        save_state(self.data_dir, self._state)
+
+    def _history(self, status: str | None = None, error: str | None = None, code: int | None = None) -> None:
+        s = self._state
+        assert s is not None
+        try:
+            append_history(
+                self.data_dir,
+                HistoryEntry(s.run_id, s.deployment, s.name, s.started_at, now_iso(), status or s.status.value,
+                             error, code, s.bytes_transferred),
+            )
+        except OSError as exc:
+            log.warning("The run history could not be saved: %s", exc)
+
+    async def _finish(self, status: str, error: str | None, code: int | None) -> RunResult:
+        state = self._state
+        assert state is not None
+        if status == "succeeded":
+            log.info("Task sequence '%s' completed successfully (0x00000000)", state.name)
+        else:
+            log.error(
+                "Task sequence '%s' failed with error %s: %s",
+                state.name,
+                format_exit_code(code) if code is not None else "(none)",
+                error,
+            )
+        self._history(status, error, code)
+        clear_state(self.data_dir)
+        self._emit(RunFinished(status, error, code))
+        return RunResult(status, error, code)
+
+    async def _cancelled(self) -> None:
+        state = self._state
+        if state is None:
+            return
+        state.status = RunStatus.CANCELLED
+        if state.in_progress is not None:
+            # The interrupted step runs again on resume; it no longer counts as started.
+            state.ip = state.in_progress
+            state.in_progress = None
+            state.executed -= 1
+        state.child_pgid = None
+        try:
+            self._save()
+        except OSError as exc:
+            log.error("The run state could not be saved after cancel: %s", exc)
+        log.warning("The task sequence '%s' was cancelled; it can be resumed", state.name)
+        self._history("cancelled", "cancelled by the user", ERROR_CANCELLED)
+        self._emit(RunFinished("cancelled", "cancelled by the user", ERROR_CANCELLED))
+
+
+def _kind(step: Step) -> str:
+    return "group" if isinstance(step, GroupStep) else "step"
+
+
+def _physical_memory_mb() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        pass
+    if sys.platform == "win32":
+        import ctypes
+
+        class _MemStatus(ctypes.Structure):
+            _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
+                        ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
+                        ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
+                        ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
+                        ("ullAvailExtendedVirtual", ctypes.c_ulonglong)]
+
+        status = _MemStatus()
+        status.dwLength = ctypes.sizeof(_MemStatus)
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+            return int(status.ullTotalPhys // (1024 * 1024))
+    return None

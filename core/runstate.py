@@ -1,0 +1,192 @@
+"""A task-sequence run's persisted state, the data folder's run lock, and the run history.
+
+    <data>/state/run.json        the current run (absent when none); atomic writes only
+    <data>/state/catalog.json    the catalog the run started with (resume uses this copy)
+    <data>/state/run.lock        held (flock / msvcrt) while a process runs or resumes
+    <data>/state/history.json    finished runs, newest last
+
+The state is saved after every step and before a restart, so a crash at any moment
+loses at most the step that was running; `in_progress` says which one that was.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import RunError
+from .options import atomic_write_bytes
+
+__all__ = [
+    "HistoryEntry",
+    "RunLock",
+    "RunState",
+    "RunStatus",
+    "append_history",
+    "clear_state",
+    "load_history",
+    "load_state",
+    "save_state",
+    "state_dir",
+]
+
+STATE_VERSION = 1
+MAX_HISTORY = 200
+
+
+class RunStatus(enum.StrEnum):
+    """Where a run stands."""
+
+    RUNNING = "running"  # a process is executing it (or was, until it crashed)
+    RESTART_PENDING = "restart_pending"  # stopped for a restart; `resume` continues it
+    CANCELLED = "cancelled"  # stopped by the user; `resume` continues it
+    SUCCEEDED = "succeeded"  # finished; kept only in the history
+    FAILED = "failed"  # finished; kept only in the history
+
+
+@dataclass
+class RunState:
+    """Everything `resume` needs. Mutable: the engine updates it, then saves it whole."""
+
+    run_id: str
+    deployment: str
+    task_sequence: str
+    name: str
+    site: str | None  # the site setting (None: embedded demo site)
+    connection_setting: str
+    launch_mode: str
+    started_at: str
+    ip: int = 0  # next instruction to execute (index into the flattened step list)
+    in_progress: int | None = None  # instruction started but not finished (crash → run it again)
+    child_pgid: int | None = None  # process group of the running step's program, to clean up
+    executed: int = 0  # executable steps started so far ("step x of y")
+    total: int = 0  # executable steps expected (shrinks when a condition skips some)
+    variables: dict[str, Any] = field(default_factory=dict)
+    results: list[dict[str, Any]] = field(default_factory=list)  # one per finished step
+    failed: bool = False  # a failure is propagating (sequence fails unless a group continues)
+    status: RunStatus = RunStatus.RUNNING
+    bytes_transferred: int = 0
+    version: int = STATE_VERSION
+
+
+def state_dir(data_dir: Path) -> Path:
+    return data_dir / "state"
+
+
+def save_state(data_dir: Path, state: RunState) -> None:
+    """Atomic (temp file, fsync, rename). Raises OSError if the folder cannot be written."""
+    data = asdict(state)
+    data["status"] = state.status.value
+    atomic_write_bytes(state_dir(data_dir) / "run.json", json.dumps(data, indent=1).encode())
+    try:
+        os.chmod(state_dir(data_dir) / "run.json", 0o600)  # may hold secret variable values
+    except OSError:
+        pass
+
+
+def load_state(data_dir: Path) -> RunState | None:
+    """The current run, or None. A damaged file raises RunError (never a traceback)."""
+    path = state_dir(data_dir) / "run.json"
+    try:
+        raw = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise RunError(f"the saved run state {path} is unreadable ({exc})") from None
+    try:
+        if raw.get("version") != STATE_VERSION:
+            raise ValueError(f"version {raw.get('version')!r}")
+        raw["status"] = RunStatus(raw["status"])
+        return RunState(**raw)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise RunError(f"the saved run state {path} is not understood ({exc})") from None
+
+
+def clear_state(data_dir: Path) -> None:
+    for name in ("run.json", "catalog.json"):
+        try:
+            (state_dir(data_dir) / name).unlink()
+        except FileNotFoundError:
+            pass
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One finished (or stopped) run, for Installation status."""
+
+    run_id: str
+    deployment: str
+    name: str
+    started_at: str
+    finished_at: str
+    status: str
+    error: str | None
+    error_code: int | None
+    bytes_transferred: int
+
+
+def append_history(data_dir: Path, entry: HistoryEntry) -> None:
+    """Add or replace (same run_id) an entry; keeps the newest MAX_HISTORY."""
+    entries = [e for e in load_history(data_dir) if e.run_id != entry.run_id]
+    entries.append(entry)
+    data = [asdict(e) for e in entries[-MAX_HISTORY:]]
+    atomic_write_bytes(state_dir(data_dir) / "history.json", json.dumps(data, indent=1).encode())
+
+
+def load_history(data_dir: Path) -> list[HistoryEntry]:
+    """Past runs, oldest first; an unreadable history is empty (it is informational)."""
+    try:
+        raw = json.loads((state_dir(data_dir) / "history.json").read_bytes())
+        return [HistoryEntry(**e) for e in raw]
+    except (OSError, ValueError, TypeError):
+        return []
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class RunLock:
+    """An exclusive, non-blocking lock on the data folder's run. Released on close or process death."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = state_dir(data_dir) / "run.lock"
+        self._file: IO[bytes] | None = None
+
+    def acquire(self) -> None:
+        """Raises RunError when another process holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(self.path, "a+b")  # noqa: SIM115 - held open for the lock's lifetime
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise RunError(
+                "another Software Center process is running a task sequence with this data folder"
+            ) from None
+        self._file = f
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
