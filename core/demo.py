@@ -61,6 +61,11 @@ __all__ = [
 ]
 
 log = logging.getLogger("software_center.demo")
+# The embedded server's access lines are the demo *site's* log, not the client's: they
+# must not reach smsts.log through the `software_center` logger. `serve_forever` shows
+# them on standard error instead.
+access_log = logging.getLogger("software_center.demo.access")
+access_log.propagate = False
 
 DEMO_SPEC_DIR = RESOURCES / "demo_site"
 
@@ -465,7 +470,7 @@ class DemoServer:
             self._bucket = _TokenBucket(self.rate_bps)
         app = web.Application()
         app.router.add_get("/{path:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=logging.getLogger("software_center.demo.access"),
+        runner = web.AppRunner(app, access_log=access_log,
                                shutdown_timeout=0.25)
         await runner.setup()
         await web.SockSite(runner, sock).start()
@@ -516,6 +521,9 @@ def serve_forever(host: str = "127.0.0.1", port: int = 8080, rate_mbps: float | 
         data_dir = default_data_dir()
     out_dir = data_dir / "demo-site"
     print(f"Preparing the demo site in {out_dir} ...", file=sys.stderr, flush=True)
+    console = logging.StreamHandler(sys.stderr)
+    access_log.addHandler(console)
+    access_log.setLevel(logging.INFO)
     root = build_demo_site(out_dir)
     server = DemoServer(root, host=host, port=port, rate_bps=rate_mbps * 1e6 if rate_mbps else None)
     url = server.start()
@@ -533,3 +541,4 @@ def serve_forever(host: str = "127.0.0.1", port: int = 8080, rate_mbps: float | 
         print("Stopped.", file=sys.stderr, flush=True)
     finally:
         server.stop()
+        access_log.removeHandler(console)
