@@ -92,7 +92,7 @@ Connection = Literal["internet", "intranet"]
 
 BATCH_BYTES = 1024 * 1024  # the reader hands the writer batches of about this size ...
 BATCH_MAX_AGE_S = 0.02  # ... or whatever arrived within this time (slow links lose little on a kill)
-WRITER_QUEUE_BYTES = 8 * 1024 * 1024  # bytes received but not yet written, at most
+WRITER_QUEUE_BYTES = 4 * 1024 * 1024  # bytes received but not yet written, at most
 WRITEBACK_EVERY = 32 * 1024 * 1024  # start writeback of written data this often
 REHASH_CHUNK = 4 * 1024 * 1024
 PROGRESS_INTERVAL_S = 0.1
@@ -844,6 +844,13 @@ class ContentStore:
                 (self.cache_dir / RECORDS).mkdir(exist_ok=True)
             except OSError as exc:
                 raise _cache_error(exc, folder, "create") from exc
+            names = {f.path.casefold() for f in package.files}
+            for spec in package.files:
+                if (spec.path + ".part").casefold() in names:
+                    raise CacheError(
+                        f"{key}: {spec.path + '.part'!r} is both a file of the package and the name "
+                        f"{spec.path!r} is downloaded to; refusing the package"
+                    )
             record = _Record.load(self._record_path(key))
             pending: list[_FileJob] = []
             cached = 0
@@ -1116,10 +1123,11 @@ def _location_url(location: Location, catalog_url: str) -> str:
 
 
 def _validator(response: httpx.Response) -> str | None:
-    etag = response.headers.get("etag")
+    etag: str | None = response.headers.get("etag")
     if etag and not etag.startswith("W/"):
         return etag
-    return response.headers.get("last-modified") or None
+    modified: str | None = response.headers.get("last-modified")
+    return modified or None
 
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")

@@ -595,3 +595,13 @@ async def test_disk_filling_up_mid_download_is_a_cache_error_and_keeps_the_part(
         (data_dir / "hog").unlink()
         folder = await store.fetch(pid, pkg, catalog_url, "internet", on_event=lambda e: None)
         assert (folder / "a.bin").read_bytes() == data
+
+
+@pytest.mark.asyncio
+async def test_a_file_named_like_another_files_part_is_refused(
+    content_server: ContentServer, make_package: MakePackage, session: HttpSession, cache_dir: Path, catalog_url: str
+) -> None:
+    pid, pkg = make_package({"a.bin.part": b"one", "a.bin": b"two"})
+    store = ContentStore(cache_dir, session)
+    with pytest.raises(CacheError, match="is both a file of the package"):
+        await store.fetch(pid, pkg, catalog_url, "internet", on_event=lambda e: None)
