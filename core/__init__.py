@@ -1,13 +1,41 @@
 """Software Center's engine: catalog, eligibility, content, task sequences. Never imports Qt.
 
-This module is the public API the window and the CLI use; the submodules are private.
+This module is the public API the window and the CLI use: every submodule's `__all__`
+is re-exported here, and `tests/core/test_layering.py` keeps that honest.
 """
 
+from . import (
+    catalog,
+    center,
+    cmtrace,
+    content,
+    demo,
+    eligibility,
+    engine,
+    errors,
+    events,
+    http,
+    options,
+    process,
+    runstate,
+    variables,
+)
 from .catalog import *  # noqa: F403
-from .catalog import __all__ as _catalog_all
+from .center import *  # noqa: F403
+from .cmtrace import *  # noqa: F403
+from .content import *  # noqa: F403
+from .demo import *  # noqa: F403
+from .eligibility import *  # noqa: F403
+from .engine import *  # noqa: F403
 from .errors import *  # noqa: F403
-from .errors import __all__ as _errors_all
 from .events import *  # noqa: F403
-from .events import __all__ as _events_all
+from .http import *  # noqa: F403
+from .options import *  # noqa: F403
+from .process import *  # noqa: F403
+from .runstate import *  # noqa: F403
+from .variables import *  # noqa: F403
 
-__all__ = [*_catalog_all, *_errors_all, *_events_all]
+_MODULES = (catalog, center, cmtrace, content, demo, eligibility, engine, errors, events, http, options,
+            process, runstate, variables)
+
+__all__ = sorted({name for module in _MODULES for name in module.__all__})

@@ -43,3 +43,11 @@ def test_core_namespace_exports_what_it_lists() -> None:
 
     for name in core.__all__:
         assert hasattr(core, name), name
+
+
+def test_core_namespace_has_no_clashing_names() -> None:
+    import core
+
+    for module in core._MODULES:
+        for name in module.__all__:
+            assert getattr(core, name) is getattr(module, name), f"core.{name} is not {module.__name__}.{name}"
