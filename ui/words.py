@@ -29,8 +29,9 @@ __all__ = [
 _CTX = "Words"
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate(_CTX, text)
+def _t(text: object) -> str:
+    """Translate a sentence marked with QT_TRANSLATE_NOOP("Words", …), in the current language."""
+    return QCoreApplication.translate(_CTX, str(text))
 
 
 _SUMMARY = {
@@ -113,12 +114,13 @@ def connection_name(connection: str) -> str:
 
 
 def connection_text(connection: str | None, setting: str) -> str:
-    """'Internet (detected)', 'Corporate network (set in Options)', or 'Detecting connection…'."""
+    """'Internet (detected)', 'Corporate network (always)', or 'Detecting connection…'."""
     if connection is None:
         return QCoreApplication.translate("Words", "Detecting connection…")
     if setting == "auto":
         return QCoreApplication.translate("Words", "%1 (detected)").replace("%1", connection_name(connection))
-    return QCoreApplication.translate("Words", "%1 (set in Options)").replace("%1", connection_name(connection))
+    # Forced by Options or the command line, like ConfigMgr's "always on the internet".
+    return QCoreApplication.translate("Words", "%1 (always)").replace("%1", connection_name(connection))
 
 
 def content_source_text(kinds: set[str]) -> str:
@@ -137,13 +139,13 @@ def format_bytes(n: int) -> str:
 
 
 def format_duration(minutes: int) -> str:
-    """'About 1 h 15 min', 'About 20 min'."""
+    """'1 h 15 min', '20 min', '2 h' (callers say "about")."""
     if minutes < 60:
-        return QCoreApplication.translate("Words", "About %1 min").replace("%1", QLocale().toString(minutes))
+        return QCoreApplication.translate("Words", "%1 min").replace("%1", QLocale().toString(minutes))
     h, m = divmod(minutes, 60)
     if m == 0:
-        return QCoreApplication.translate("Words", "About %1 h").replace("%1", QLocale().toString(h))
-    text = QCoreApplication.translate("Words", "About %1 h %2 min")
+        return QCoreApplication.translate("Words", "%1 h").replace("%1", QLocale().toString(h))
+    text = QCoreApplication.translate("Words", "%1 h %2 min")
     return text.replace("%1", QLocale().toString(h)).replace("%2", QLocale().toString(m))
 
 
@@ -153,8 +155,11 @@ def format_datetime(value: datetime | str | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-    qdt = QDateTime.fromSecsSinceEpoch(int(value.timestamp())).toLocalTime()
-    return QLocale().toString(qdt, QLocale.FormatType.ShortFormat)
+    else:
+        moment = value
+    qdt = QDateTime.fromSecsSinceEpoch(int(moment.timestamp())).toLocalTime()
+    # Day, abbreviated month and year: unambiguous in every language ("15 Mar 2027, 17:00").
+    return QLocale().toString(qdt, "d MMM yyyy, HH:mm")

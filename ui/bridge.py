@@ -1,0 +1,518 @@
+"""The one place where the engine's events reach Qt: latest state per step, coalesced repaints.
+
+The engine calls `EventBridge.sink(event)` on the loop thread (the Qt thread under
+qasync) for every event. Each event is an immutable fact carrying its full state, so the
+bridge only keeps the *latest* state per step and per package (a pure-Python copy of the
+rows) and marks what changed. A single-shot timer flushes at most every
+`FLUSH_INTERVAL_MS` (≈30 times a second): the changed rows go to the `StepModel`, which
+emits `dataChanged` for those rows and the roles whose values changed, and the run's
+header (step x of y, overall percent) is sent once if it changed. A burst of a thousand
+download events between two flushes costs one repaint.
+
+Events that change the shape of the run (started, restart pending, finished) flush at
+once, so whoever listens to `runStarted` / `restartPending` / `runFinished` sees a model
+that already agrees with them.
+
+Mapping events to rows. The engine names steps (and numbers executable ones) but does not
+send the instruction pointer; the bridge follows the flattened tree with a cursor exactly
+as the engine walks it: `StepStarted` / `StepSkipped` take the next row with that name at
+or after the cursor; rows passed over without an event (a failing group that continues on
+error skips the rest of itself silently) become "not run". Downloads land on the step
+running when they start, or (all content before step 1) on the first pending step that
+needs the package. Groups have no events: their state is derived from their steps. A
+resumed run is rebuilt from the persisted run state (`core.runstate.load_state`), the same
+facts the engine resumes from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core.catalog import DownloadPackageContentStep, InstallPackageStep, RunCommandStep, UpgradeOsStep
+from core.center import SoftwareCenter
+from core.engine import flatten, step_type
+from core.errors import RunError
+from core.events import (
+    DownloadFailed,
+    DownloadFinished,
+    DownloadProgressed,
+    DownloadRetrying,
+    DownloadStarted,
+    Event,
+    RestartPending,
+    RunFinished,
+    RunRefused,
+    RunStarted,
+    StepFinished,
+    StepProgressed,
+    StepSkipped,
+    StepStarted,
+)
+from core.runstate import RunState, load_state
+
+from .step_model import DownloadInfo, SkipReason, StepModel, StepRow, StepState, step_fraction
+
+__all__ = ["FLUSH_INTERVAL_MS", "EventBridge", "RunHeader"]
+
+log = logging.getLogger("software_center.ui")
+
+FLUSH_INTERVAL_MS = 33  # ≤ ~30 repaints a second
+
+_UNDER_WAY = (StepState.RUNNING, StepState.DOWNLOADING)
+_DONE = (StepState.SUCCEEDED, StepState.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class RunHeader:
+    """What the top of the progress view shows."""
+
+    deployment: str = ""
+    name: str = ""
+    number: int = 0  # the current (or last) executable step, 1-based; 0 before the first
+    total: int = 0  # executable steps expected
+    percent: float = 0.0  # overall, 0..100
+    status: str = "idle"  # idle | running | succeeded | failed | cancelled | restart_pending
+    current: str | None = None  # the name of the step under way
+    resumed: bool = False
+    error: str | None = None  # RunFinished.error (engine words)
+    error_code: int | None = None
+    failed_step: str | None = None  # the name of the step that failed the run
+
+
+class EventBridge(QObject):
+    """Engine events in, coalesced model updates and a few run-level signals out."""
+
+    runStarted = Signal(object)  # RunStarted, after the rows are set up
+    headerChanged = Signal(object)  # RunHeader
+    restartPending = Signal(object)  # RestartPending
+    runFinished = Signal(object)  # RunFinished, after the last flush
+    refused = Signal(object)  # RunRefused
+    flushed = Signal(int)  # after each flush: how many rows changed (tests count repaints)
+
+    def __init__(self, center: SoftwareCenter, model: StepModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._center = center
+        self._model = model
+        self._thread = threading.get_ident()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FLUSH_INTERVAL_MS)
+        self._timer.timeout.connect(self.flush)
+        self._rows: list[StepRow] = []
+        self._ends: list[int] = []
+        self._parents: list[int | None] = []
+        self._dirty: set[int] = set()
+        self._cursor = 0
+        self._current: int | None = None  # row of the step under way
+        self._dl_rows: dict[str, int] = {}  # package -> row its download shows on
+        self._before_dl: dict[int, StepState] = {}  # a row's state before its download started
+        self._header = RunHeader()
+        self._shown_header = RunHeader()
+        self._run_id: str | None = None
+        self.flush_count = 0
+
+    # --- reading ---------------------------------------------------------------------
+
+    @property
+    def header(self) -> RunHeader:
+        """The latest header (may be ahead of what was last flushed)."""
+        return self._header
+
+    @property
+    def current_row(self) -> int | None:
+        """The row of the step under way, if any."""
+        return self._current
+
+    @property
+    def rows(self) -> list[StepRow]:
+        """The latest rows (may be ahead of the model until the next flush)."""
+        return list(self._rows)
+
+    # --- the sink --------------------------------------------------------------------
+
+    def sink(self, event: Event) -> None:
+        """The engine's EventSink. Cheap: records the fact, schedules a flush."""
+        if threading.get_ident() != self._thread:
+            # Not expected (the engine calls from the loop thread), but never touch Qt elsewhere.
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self.sink, event)
+            return
+        try:
+            self._handle(event)
+        except Exception:  # a display problem must never break the run that reports it
+            log.exception("The window could not show the event %r", event)
+
+    def _handle(self, event: Event) -> None:
+        match event:
+            case DownloadProgressed():
+                self._download(event.package, bytes=event.bytes, total_bytes=event.total_bytes,
+                               rate_bps=event.rate_bps, eta_s=event.eta_s, status="active")
+            case StepProgressed():
+                self._step_progress(event)
+            case DownloadStarted():
+                self._download_started(event)
+            case DownloadRetrying():
+                self._download(event.package, status="retrying", attempt=event.attempt, rate_bps=None, eta_s=None)
+            case DownloadFinished():
+                self._download_ended(event.package, "finished")
+            case DownloadFailed():
+                self._download_ended(event.package, "failed")
+            case StepStarted():
+                self._step_started(event)
+            case StepFinished():
+                self._step_finished(event)
+            case StepSkipped():
+                self._step_skipped(event)
+            case RunStarted():
+                self._run_started(event)
+            case RestartPending():
+                self._header = replace(self._header, status="restart_pending", current=None)
+                self.flush()
+                self.restartPending.emit(event)
+            case RunFinished():
+                self._run_finished(event)
+            case RunRefused():
+                self.refused.emit(event)
+            case _:
+                pass
+        if self._dirty or self._header != self._shown_header:
+            self._schedule()
+
+    # --- flushing --------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Send what changed since the last flush to the model and the header's listeners."""
+        self._timer.stop()
+        changed = 0
+        if self._dirty:
+            self._derive_groups()
+            changes = {i: self._rows[i] for i in self._dirty if i < len(self._rows)}
+            self._dirty.clear()
+            changed = self._model.update_rows(changes)
+        self._header = replace(self._header, percent=self._overall_percent())
+        if self._header != self._shown_header:
+            self._shown_header = self._header
+            self.headerChanged.emit(self._header)
+        self.flush_count += 1
+        self.flushed.emit(changed)
+
+    # --- rows ------------------------------------------------------------------------
+
+    def _set(self, i: int, row: StepRow) -> None:
+        if self._rows[i] != row:
+            self._rows[i] = row
+            self._dirty.add(i)
+
+    def _build(self, event: RunStarted) -> bool:
+        catalog = self._center.catalog
+        ts = catalog.task_sequences.get(event.task_sequence) if catalog is not None else None
+        if catalog is None or ts is None:
+            log.warning("The task sequence %s is not in the catalog; steps are not listed", event.task_sequence)
+            self._rows, self._ends, self._parents = [], [], []
+            return False
+        instructions = flatten(ts.steps)
+        rows: list[StepRow] = []
+        for ins in instructions:
+            step = ins.step
+            enabled = step.enabled and (ins.parent is None or rows[ins.parent].enabled)
+            kind = step_type(step)
+            if isinstance(step, DownloadPackageContentStep):
+                pkgs = list(step.packages)
+            elif isinstance(step, (RunCommandStep, InstallPackageStep, UpgradeOsStep)) and step.package:
+                pkgs = [step.package]
+            else:
+                pkgs = []
+            rows.append(
+                StepRow(
+                    name=step.name,
+                    kind=kind,
+                    depth=0 if ins.parent is None else rows[ins.parent].depth + 1,
+                    is_group=kind == "group",
+                    enabled=enabled,
+                    description=step.description,
+                    packages=tuple(pkgs),
+                )
+            )
+        self._rows = rows
+        self._ends = [ins.end for ins in instructions]
+        self._parents = [ins.parent for ins in instructions]
+        return True
+
+    def _restore(self, state: RunState, previous: list[StepRow], same_run: bool) -> int:
+        """Rows before the saved instruction pointer, as the persisted run state tells them."""
+        results = list(state.results)
+        k = 0
+        ip = min(state.ip, len(self._rows))
+        for i in range(ip):
+            row = self._rows[i]
+            if row.is_group:
+                continue
+            if not row.enabled:
+                self._rows[i] = replace(row, state=StepState.SKIPPED, skip_reason=SkipReason.DISABLED)
+                continue
+            if k < len(results) and results[k].get("name") == row.name:
+                r = results[k]
+                k += 1
+                self._rows[i] = replace(
+                    row,
+                    state=StepState.SUCCEEDED if r.get("status") == "succeeded" else StepState.FAILED,
+                    number=r.get("index"),
+                    exit_code=r.get("exit_code"),
+                    error=r.get("error"),
+                )
+            else:  # a false condition, or the rest of a failed group that continued on error
+                self._rows[i] = replace(row, state=StepState.SKIPPED, skip_reason=SkipReason.CONDITION)
+        if same_run and len(previous) == len(self._rows):
+            # What this window saw before the restart (download figures) stays on the rows.
+            for i in range(ip):
+                if previous[i].download is not None and self._rows[i].download is None:
+                    self._rows[i] = replace(self._rows[i], download=previous[i].download)
+        self._derive_groups(all_groups=True)
+        return ip
+
+    def _derive_groups(self, *, all_groups: bool = False) -> None:
+        """A group's state follows its steps; only groups holding a changed row are looked at."""
+        if all_groups:
+            groups = {i for i, r in enumerate(self._rows) if r.is_group}
+        else:
+            groups = set()
+            for i in self._dirty:
+                p = self._parents[i] if i < len(self._parents) else None
+                while p is not None:
+                    groups.add(p)
+                    p = self._parents[p]
+        for g in sorted(groups, reverse=True):  # inner groups first
+            group = self._rows[g]
+            if group.state is StepState.SKIPPED and group.skip_reason is not SkipReason.NOT_RUN:
+                continue  # skipped itself (disabled, condition)
+            leaves = [r for r in self._rows[g + 1 : self._ends[g]] if not r.is_group]
+            states = {r.state for r in leaves}
+            reason = None
+            if states & set(_UNDER_WAY):
+                new = StepState.RUNNING
+            elif StepState.FAILED in states:
+                new = StepState.FAILED
+            elif not leaves or states == {StepState.SKIPPED}:
+                if leaves and all(not r.enabled for r in leaves) and not group.enabled:
+                    new, reason = StepState.SKIPPED, SkipReason.DISABLED
+                elif leaves and all(r.state is StepState.PENDING for r in leaves):
+                    new = StepState.PENDING
+                else:
+                    new, reason = StepState.SKIPPED, SkipReason.NOT_RUN
+            elif StepState.PENDING in states:
+                new = StepState.RUNNING if states - {StepState.PENDING} else StepState.PENDING
+            else:
+                new = StepState.SUCCEEDED
+            if (group.state, group.skip_reason) != (new, reason):
+                self._rows[g] = replace(group, state=new, skip_reason=reason)
+                self._dirty.add(g)
+
+    def _find(self, name: str, *, leaf: bool) -> int | None:
+        for i in range(self._cursor, len(self._rows)):
+            r = self._rows[i]
+            if r.name == name and (not leaf or not r.is_group):
+                return i
+        return None
+
+    def _pass_over(self, stop: int) -> None:
+        """Leaves between the cursor and `stop` that never got an event were not run."""
+        for i in range(self._cursor, stop):
+            r = self._rows[i]
+            if not r.is_group and r.state is StepState.PENDING:
+                reason = SkipReason.DISABLED if not r.enabled else SkipReason.NOT_RUN
+                self._set(i, replace(r, state=StepState.SKIPPED, skip_reason=reason))
+
+    # --- events ----------------------------------------------------------------------
+
+    def _run_started(self, event: RunStarted) -> None:
+        previous, previous_run = self._rows, self._run_id
+        self._timer.stop()
+        self._dirty.clear()
+        self._dl_rows.clear()
+        self._before_dl.clear()
+        self._current = None
+        self._cursor = 0
+        try:
+            # Saved by the engine just before this event: the run's id and, when resumed, where it stands.
+            saved = load_state(self._center.data_dir)
+        except RunError as exc:
+            log.warning("The saved run state could not be read for the progress view: %s", exc)
+            saved = None
+        self._run_id = saved.run_id if saved is not None else None
+        number = 0
+        if self._build(event) and event.resumed and saved is not None:
+            self._cursor = self._restore(saved, previous, same_run=saved.run_id == previous_run)
+            number = saved.executed
+        self._model.set_rows(self._rows)
+        self._header = RunHeader(
+            deployment=event.deployment,
+            name=event.name,
+            number=number,
+            total=event.total_steps,
+            status="running",
+            resumed=event.resumed,
+        )
+        self._shown_header = RunHeader()
+        self.flush()
+        self.runStarted.emit(event)
+
+    def _step_started(self, event: StepStarted) -> None:
+        i = self._find(event.name, leaf=True)
+        self._header = replace(self._header, number=event.index, total=event.total, current=event.name)
+        if i is None:
+            log.warning("The step '%s' is not in the listed task sequence", event.name)
+            return
+        self._pass_over(i)
+        self._cursor = i
+        self._current = i
+        r = self._rows[i]
+        self._set(i, replace(r, state=StepState.RUNNING, number=event.index, percent=None, progress_text=None,
+                             exit_code=None, error=None, skip_reason=None,
+                             download=r.download if r.download is not None and r.download.status == "finished"
+                             else None))
+
+    def _step_finished(self, event: StepFinished) -> None:
+        i = self._current
+        if i is None or self._rows[i].number != event.index:
+            i = next((k for k, r in enumerate(self._rows) if r.number == event.index and not r.is_group), None)
+        if i is None:
+            return
+        r = self._rows[i]
+        ok = event.status == "succeeded"
+        dl = r.download
+        if dl is not None and dl.status in ("active", "retrying") and not ok:
+            dl = replace(dl, status="failed", rate_bps=None, eta_s=None)
+        self._set(i, replace(r, state=StepState.SUCCEEDED if ok else StepState.FAILED,
+                             exit_code=event.exit_code, error=event.error, download=dl))
+        self._before_dl.pop(i, None)
+        if not ok:
+            self._header = replace(self._header, failed_step=r.name)
+        self._current = None
+        self._cursor = max(self._cursor, i + 1)
+        self._header = replace(self._header, current=None)
+
+    def _step_skipped(self, event: StepSkipped) -> None:
+        self._header = replace(self._header, total=event.total)
+        i = self._find(event.name, leaf=False)
+        if i is None:
+            return
+        self._pass_over(i)
+        try:
+            reason = SkipReason(event.why)
+        except ValueError:
+            reason = SkipReason.NOT_RUN
+        end = self._ends[i]
+        for k in range(i, end):
+            self._set(k, replace(self._rows[k], state=StepState.SKIPPED, skip_reason=reason))
+        self._cursor = end
+
+    def _step_progress(self, event: StepProgressed) -> None:
+        i = self._current
+        if i is None or self._rows[i].number != event.index:
+            return
+        r = self._rows[i]
+        state = StepState.RUNNING if r.state is StepState.DOWNLOADING else r.state
+        self._set(i, replace(r, percent=event.percent, progress_text=event.text or None, state=state))
+
+    def _download_started(self, event: DownloadStarted) -> None:
+        i = self._current
+        if i is None:
+            i = next(
+                (k for k in range(self._cursor, len(self._rows))
+                 if event.package in self._rows[k].packages and self._rows[k].state is StepState.PENDING),
+                None,
+            )
+        if i is None:
+            return
+        self._dl_rows[event.package] = i
+        r = self._rows[i]
+        catalog = self._center.catalog
+        pkg = catalog.packages.get(event.package) if catalog is not None else None
+        info = DownloadInfo(
+            package=event.package,
+            package_name=pkg.name if pkg is not None else event.package,
+            bytes=min(event.cached_bytes, event.total_bytes),
+            total_bytes=event.total_bytes,
+        )
+        if r.state is not StepState.DOWNLOADING:
+            self._before_dl[i] = r.state
+        self._set(i, replace(r, state=StepState.DOWNLOADING, download=info))
+
+    def _download(self, package: str, **changes: object) -> None:
+        i = self._dl_rows.get(package)
+        if i is None:
+            return
+        r = self._rows[i]
+        if r.download is None:
+            return
+        dl = replace(r.download, **changes)  # type: ignore[arg-type]
+        if dl.bytes < r.download.bytes:
+            dl = replace(dl, bytes=r.download.bytes)  # bytes never go backwards on screen
+        self._set(i, replace(r, download=dl))
+
+    def _download_ended(self, package: str, status: str) -> None:
+        i = self._dl_rows.pop(package, None)
+        if i is None:
+            return
+        r = self._rows[i]
+        dl = r.download
+        if dl is not None:
+            dl = replace(dl, status=status, rate_bps=None, eta_s=None,
+                         bytes=dl.total_bytes if status == "finished" else dl.bytes)
+        state = r.state
+        if state is StepState.DOWNLOADING:
+            state = self._before_dl.pop(i, StepState.RUNNING)
+        self._set(i, replace(r, download=dl, state=state))
+
+    def _run_finished(self, event: RunFinished) -> None:
+        if event.status in ("succeeded", "failed"):
+            self._pass_over(len(self._rows))
+        elif event.status == "cancelled" and self._current is not None:
+            # The interrupted step runs again on resume: it is pending, not failed.
+            i = self._current
+            r = self._rows[i]
+            dl = r.download
+            if dl is not None and dl.status in ("active", "retrying"):
+                dl = replace(dl, rate_bps=None, eta_s=None, status="active")
+            self._set(i, replace(r, state=StepState.PENDING, download=dl))
+            self._current = None
+        self._header = replace(
+            self._header,
+            status=event.status,
+            current=None,
+            error=event.error,
+            error_code=event.error_code,
+        )
+        self.flush()
+        self.runFinished.emit(event)
+
+    # --- overall progress ------------------------------------------------------------
+
+    def _overall_percent(self) -> float:
+        h = self._header
+        if h.status == "succeeded":
+            return 100.0
+        if h.total <= 0:
+            return h.percent
+        done = sum(1 for r in self._rows if not r.is_group and r.state in _DONE)
+        frac = 0.0
+        if self._current is not None:
+            frac = step_fraction(self._rows[self._current]) or 0.0
+        percent = 100.0 * min(1.0, (done + frac) / h.total)
+        if h.status == "running":
+            return max(h.percent, percent)  # the overall bar never goes backwards during a run
+        return percent

@@ -1,0 +1,114 @@
+"""The question asked before every install, and the stronger one for high-impact upgrades.
+
+Window-modal and opened with `open()` (never `exec()`, which would nest an event loop
+under qasync): the caller connects `accepted`. A high-impact deployment's dialog says in
+bold that the computer restarts, and its Install button stays disabled until the person
+ticks "I have saved my work and closed my apps".
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.center import Listing
+
+from .style import Accent, IconLabel, emphasize
+from .words import format_bytes, format_duration
+
+__all__ = ["ConfirmInstallDialog"]
+
+
+class ConfirmInstallDialog(QDialog):
+    """Asks whether to start `listing`. `reinstall` words it as installing again."""
+
+    def __init__(self, listing: Listing, parent: QWidget | None = None, *, reinstall: bool = False) -> None:
+        super().__init__(parent)
+        dep = listing.deployment
+        self.high_impact = dep.high_impact
+        self.setObjectName("confirmDialog")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setWindowTitle(self.tr("Install %1?").replace("%1", dep.name))
+        self.setMinimumWidth(480)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(22, 20, 22, 16)
+        lay.setSpacing(12)
+        head = QHBoxLayout()
+        head.setSpacing(12)
+        glyph = IconLabel("warning" if self.high_impact else "info",
+                          Accent.WARNING if self.high_impact else Accent.INFO, 32)
+        head.addWidget(glyph, 0, Qt.AlignmentFlag.AlignTop)
+        title = QLabel(objectName="confirmTitle", wordWrap=True)
+        emphasize(title, 1.2)
+        if self.high_impact:
+            title.setText(self.tr("This upgrade changes your computer's operating system"))
+        elif reinstall:
+            title.setText(self.tr("Install %1 again?").replace("%1", dep.name))
+        else:
+            title.setText(self.tr("Install %1?").replace("%1", dep.name))
+        head.addWidget(title, 1)
+        lay.addLayout(head)
+
+        facts = []
+        if self.high_impact:
+            facts.append(self.tr("%1 will be installed on this computer.").replace("%1", dep.name))
+        if listing.download_bytes:
+            facts.append(
+                self.tr("It downloads %1, each part just before it is needed.").replace(
+                    "%1", format_bytes(listing.download_bytes)
+                )
+            )
+        if dep.estimated_minutes:
+            facts.append(self.tr("It takes about %1.").replace("%1", format_duration(dep.estimated_minutes)))
+        if dep.restart_required:
+            facts.append(self.tr("You can keep using the computer until it restarts."))
+        body = QLabel(" ".join(facts), objectName="confirmText", wordWrap=True)
+        lay.addWidget(body)
+
+        self.restart_label: QLabel | None = None
+        if dep.restart_required:
+            self.restart_label = QLabel(objectName="restartWarning", wordWrap=True)
+            self.restart_label.setText(
+                self.tr("Your computer will restart during the upgrade. Save your work and close your apps first.")
+            )
+            rf = self.restart_label.font()
+            rf.setBold(True)
+            self.restart_label.setFont(rf)
+            lay.addWidget(self.restart_label)
+
+        self.saved_check: QCheckBox | None = None
+        if self.high_impact:
+            self.saved_check = QCheckBox(self.tr("I have &saved my work and closed my apps"), objectName="savedWorkCheck")
+            lay.addWidget(self.saved_check)
+
+        buttons = QDialogButtonBox()
+        self.confirm_button = QPushButton(
+            self.tr("&Reinstall") if reinstall else self.tr("&Install"), objectName="confirmInstallButton"
+        )
+        self.cancel_button = QPushButton(self.tr("&Cancel"), objectName="cancelInstallButton")
+        buttons.addButton(self.confirm_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addSpacing(4)
+        lay.addWidget(buttons)
+
+        if self.saved_check is not None:
+            # The explicit step: nothing starts until the person says their work is safe.
+            self.confirm_button.setEnabled(False)
+            self.saved_check.toggled.connect(self.confirm_button.setEnabled)
+            self.cancel_button.setDefault(True)
+            self.saved_check.setFocus()
+        else:
+            self.confirm_button.setDefault(True)
+            self.confirm_button.setFocus()

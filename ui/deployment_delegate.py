@@ -1,0 +1,204 @@
+"""Paints a deployment as a list row or as a tile, reading only `index.data(role)`.
+
+No widget per row: the view asks `sizeHint` (fixed per mode, so the view can use uniform
+item sizes and lay out 5,000 rows without asking each) and `paint` draws the icon, the
+name, publisher and version, a "Required" badge and the status line in its accent.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from .deployment_model import Roles, RowState
+from .style import Accent, accent_color, icon, item_background
+
+__all__ = ["DeploymentDelegate", "ViewMode"]
+
+Index = QModelIndex | QPersistentModelIndex
+
+_ACCENT = {
+    RowState.AVAILABLE: Accent.POSITIVE,
+    RowState.INSTALLED: Accent.POSITIVE,
+    RowState.FAILED: Accent.NEGATIVE,
+    RowState.RUNNING: Accent.INFO,
+    RowState.REFUSED: Accent.WARNING,
+}
+_STATE_ICON = {
+    RowState.AVAILABLE: "download",
+    RowState.INSTALLED: "success",
+    RowState.FAILED: "error",
+    RowState.RUNNING: "progress",
+    RowState.REFUSED: "warning",
+}
+
+
+class ViewMode(enum.Enum):
+    LIST = "list"
+    TILES = "tiles"
+
+
+class DeploymentDelegate(QStyledItemDelegate):
+    """Rows (list view) or tiles (icon view); `mode` chooses."""
+
+    PAD = 10
+    ICON = 36
+    MIN_TILE_WIDTH = 200  # the catalog page widens tiles to fill its width (`tile_width`)
+    NAME_LINES = 3  # of a tile: most names share their start ("Windows 11 24H2 upgrade (…")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mode = ViewMode.LIST
+        self.tile_width = self.MIN_TILE_WIDTH
+        self._os_icon = icon("os", QPalette.ColorRole.Highlight)
+        self._state_icons = {s: icon(name, _ACCENT[s]) for s, name in _STATE_ICON.items()}
+        self._badge_text = ""
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self._badge_text = self.tr("Required")
+
+    # --- geometry ---------------------------------------------------------------------
+
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
+        bold = QFont(option.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        bold.setPointSizeF(option.font.pointSizeF() * 1.08)
+        return bold, QFont(option.font)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802 - Qt override
+        bold, normal = self._fonts(option)
+        line = QFontMetrics(normal).height()
+        title = QFontMetrics(bold).height()
+        if self.mode is ViewMode.LIST:
+            return QSize(360, max(self.ICON, title + 2 * line + 4) + 2 * self.PAD)
+        # icon, the name's lines, publisher, status, padding
+        return QSize(self.tile_width, self.ICON + 8 + self.NAME_LINES * title + 2 * line + 8 + 2 * self.PAD)
+
+    # --- painting ---------------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        painter.save()
+        # Rows get the style's selection and hover background; tiles draw their own card.
+        opt, style = item_background(self, painter, option, index, panel=self.mode is ViewMode.LIST)
+        widget = opt.widget
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        if self.mode is ViewMode.TILES:
+            # A card: rounded, outlined; filled with the selection color when selected.
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            card = QRectF(opt.rect).adjusted(2.5, 2.5, -2.5, -2.5)
+            if selected:
+                fill = opt.palette.color(QPalette.ColorRole.Highlight)
+            elif opt.state & QStyle.StateFlag.State_MouseOver:
+                fill = opt.palette.color(QPalette.ColorRole.AlternateBase)
+            else:
+                fill = opt.palette.color(QPalette.ColorRole.Base)
+            painter.setBrush(fill)
+            painter.setPen(fill if selected else opt.palette.color(QPalette.ColorRole.Mid))
+            painter.drawRoundedRect(card, 8, 8)
+        enabled = bool(opt.state & QStyle.StateFlag.State_Enabled)
+        group = QPalette.ColorGroup.Normal if enabled else QPalette.ColorGroup.Disabled
+        text_color = opt.palette.color(
+            group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        )
+        dim_color = QColor(text_color)
+        if not selected:
+            dim_color = opt.palette.color(group, QPalette.ColorRole.PlaceholderText)
+        state = index.data(Roles.STATE)
+        status_color = text_color if selected else accent_color(_ACCENT[state], opt.palette)
+        name = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        sub = " · ".join(x for x in (index.data(Roles.PUBLISHER), index.data(Roles.VERSION)) if x)
+        status = index.data(Roles.STATUS) or ""
+        required = bool(index.data(Roles.REQUIRED))
+        bold, normal = self._fonts(opt)
+        fm_b, fm = QFontMetrics(bold), QFontMetrics(normal)
+        r = opt.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
+        icon_mode = QIcon.Mode.Selected if selected else QIcon.Mode.Normal
+
+        if self.mode is ViewMode.LIST:
+            self._os_icon.paint(painter, QRect(r.left(), r.top(), self.ICON, self.ICON), Qt.AlignmentFlag.AlignCenter,
+                                icon_mode)
+            x = r.left() + self.ICON + 12
+            right = r.right()
+            if required:
+                right = self._badge(painter, fm, right, r.top(), status_color if selected else
+                                    accent_color(Accent.INFO, opt.palette)) - 8
+            y = r.top()
+            painter.setFont(bold)
+            painter.setPen(text_color)
+            painter.drawText(QRect(x, y, right - x, fm_b.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             fm_b.elidedText(name, Qt.TextElideMode.ElideRight, right - x))
+            y += fm_b.height() + 2
+            painter.setFont(normal)
+            painter.setPen(dim_color)
+            painter.drawText(QRect(x, y, r.right() - x, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             fm.elidedText(sub, Qt.TextElideMode.ElideRight, r.right() - x))
+            y += fm.height() + 2
+            self._status(painter, fm, state, status, status_color, QRect(x, y, r.right() - x, fm.height()), icon_mode)
+        else:
+            self._os_icon.paint(painter, QRect(r.left(), r.top(), self.ICON, self.ICON), Qt.AlignmentFlag.AlignCenter,
+                                icon_mode)
+            if required:
+                self._badge(painter, fm, r.right(), r.top(), status_color if selected else
+                            accent_color(Accent.INFO, opt.palette))
+            y = r.top() + self.ICON + 8
+            painter.setFont(bold)
+            painter.setPen(text_color)
+            name_rect = QRect(r.left(), y, r.width(), self.NAME_LINES * fm_b.height())
+            painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                             _elide_lines(name, fm_b, r.width(), self.NAME_LINES))
+            y += self.NAME_LINES * fm_b.height() + 2
+            painter.setFont(normal)
+            painter.setPen(dim_color)
+            painter.drawText(QRect(r.left(), y, r.width(), fm.height()), Qt.AlignmentFlag.AlignLeft,
+                             fm.elidedText(sub, Qt.TextElideMode.ElideRight, r.width()))
+            y += fm.height() + 6
+            self._status(painter, fm, state, status, status_color, QRect(r.left(), y, r.width(), fm.height()), icon_mode)
+        if opt.state & QStyle.StateFlag.State_HasFocus and widget is not None and widget.hasFocus():
+            focus = QStyleOptionViewItem(opt)
+            focus.rect = opt.rect.adjusted(1, 1, -1, -1)
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_FrameFocusRect, focus, painter, widget)
+        painter.restore()
+
+    def _status(self, painter: QPainter, fm: QFontMetrics, state: RowState, text: str, color: QColor, rect: QRect,
+                mode: QIcon.Mode) -> None:
+        side = fm.height() - 2
+        self._state_icons[state].paint(painter, QRect(rect.left(), rect.top() + 1, side, side),
+                                       Qt.AlignmentFlag.AlignCenter, mode)
+        painter.setPen(color)
+        x = rect.left() + side + 6
+        painter.drawText(QRect(x, rect.top(), rect.right() - x, rect.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm.elidedText(text, Qt.TextElideMode.ElideRight, rect.right() - x))
+
+    def _badge(self, painter: QPainter, fm: QFontMetrics, right: int, top: int, color: QColor) -> int:
+        """A small outlined "Required" badge ending at `right`; returns its left edge."""
+        w = fm.horizontalAdvance(self._badge_text) + 14
+        rect = QRect(right - w, top, w, fm.height() + 2)
+        painter.setPen(color)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.drawRoundedRect(rect.adjusted(0, 0, -1, -1), rect.height() / 2, rect.height() / 2)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._badge_text)
+        return rect.left()
+
+
+def _elide_lines(text: str, fm: QFontMetrics, width: int, lines: int) -> str:
+    """Word-wrap `text` into at most `lines` lines of `width`, eliding the last one."""
+    words = text.split()
+    out: list[str] = []
+    current = ""
+    while words and len(out) < lines - 1:
+        candidate = f"{current} {words[0]}".strip()
+        if fm.horizontalAdvance(candidate) <= width or not current:
+            current = candidate
+            words.pop(0)
+        else:
+            out.append(current)
+            current = ""
+    rest = " ".join([current, *words]).strip()
+    out.append(fm.elidedText(rest, Qt.TextElideMode.ElideRight, width))
+    return "\n".join(x for x in out if x)

@@ -1,0 +1,290 @@
+"""The details pane beside the catalog: what one deployment is, what it costs, and its Install button.
+
+Shows the description, download size (and how much is already on this computer),
+estimated time, whether it restarts the computer, the deadline, where the content comes
+from on the current connection, and Install / Reinstall / Retry / Resume. A refused
+deployment's button is disabled with the full explanation beside it (`refusalLabel`).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.center import Listing
+from core.catalog import Catalog, referenced_packages
+from core.content import ordered_locations
+
+from .deployment_model import RowState
+from .style import Accent, IconLabel, accent_color, emphasize, scroll_body
+from .words import content_source_text, format_bytes, format_datetime, format_duration, refusal_detail
+
+__all__ = ["Action", "DetailsPane"]
+
+
+class Action(enum.Enum):
+    """What the details button does for the shown deployment."""
+
+    INSTALL = "install"  # never run here
+    REINSTALL = "reinstall"  # the last run succeeded
+    RETRY = "retry"  # the last run failed
+    RESUME = "resume"  # its run stopped and is saved; continue it
+
+
+class DetailsPane(QWidget):
+    """Shows one `Listing`. `action_requested(deployment_id, Action)` when its button is pressed."""
+
+    action_requested = Signal(str, object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("detailsPane")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._listing: Listing | None = None
+        self._catalog: Catalog | None = None
+        self._connection: str | None = None
+        self._allow_cloud = True
+        self._state = RowState.AVAILABLE
+        self._blocked: str | None = None
+        self._action = Action.INSTALL
+        self._status_text = ""
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        body = scroll_body(outer)
+        body.setObjectName("detailsBody")
+        body.setBackgroundRole(QPalette.ColorRole.Base)
+        body.setAutoFillBackground(True)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(24, 20, 24, 20)
+        lay.setSpacing(12)
+
+        self.placeholder = QLabel(objectName="emptyLabel", wordWrap=True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(self.placeholder)
+
+        self.content = QWidget()
+        c = QVBoxLayout(self.content)
+        c.setContentsMargins(0, 0, 0, 0)
+        c.setSpacing(12)
+        lay.addWidget(self.content)
+        lay.addStretch(1)
+
+        head = QHBoxLayout()
+        head.setSpacing(14)
+        self.icon_label = IconLabel("os", QPalette.ColorRole.Highlight, 48)
+        head.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        self.title_label = QLabel(objectName="detailsTitle", wordWrap=True)
+        emphasize(self.title_label, 1.35)
+        self.sub_label = QLabel(objectName="detailsSubtitle", wordWrap=True)
+        self.sub_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.status_label = QLabel(objectName="detailsStatus", wordWrap=True)
+        titles.addWidget(self.title_label)
+        titles.addWidget(self.sub_label)
+        titles.addWidget(self.status_label)
+        head.addLayout(titles, 1)
+        c.addLayout(head)
+
+        action = QHBoxLayout()
+        action.setSpacing(14)
+        self.install_button = QPushButton(objectName="installButton")
+        self.install_button.setMinimumWidth(130)
+        self.install_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.install_button.clicked.connect(self._clicked)
+        self.install_button.setAutoDefault(True)
+        action.addWidget(self.install_button, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.refusal_icon = IconLabel("warning", Accent.WARNING, 20)
+        action.addWidget(self.refusal_icon, 0, Qt.AlignmentFlag.AlignTop)
+        self.refusal_label = QLabel(objectName="refusalLabel", wordWrap=True)
+        self.refusal_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.refusal_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        action.addWidget(self.refusal_label, 1)
+        self._action_stretch = QWidget()  # keeps the button at the left when there is no explanation
+        self._action_stretch.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        action.addWidget(self._action_stretch, 1)
+        c.addLayout(action)
+
+        self.facts = QFormLayout()
+        self.facts.setHorizontalSpacing(16)
+        self.facts.setVerticalSpacing(8)
+        self.facts.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        self._fact_labels: dict[str, QLabel] = {}
+        self._fact_values: dict[str, QLabel] = {}
+        for key in ("size", "time", "restart", "deadline", "source", "id"):
+            label = QLabel()
+            label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            value = QLabel(objectName=f"fact_{key}", wordWrap=True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self._fact_labels[key] = label
+            self._fact_values[key] = value
+            self.facts.addRow(label, value)
+        c.addLayout(self.facts)
+
+        self.description_heading = QLabel(objectName="sectionHeading")
+        emphasize(self.description_heading)
+        c.addWidget(self.description_heading)
+        self.description_label = QLabel(objectName="detailsDescription", wordWrap=True)
+        self.description_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.description_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.description_label.setTextFormat(Qt.TextFormat.PlainText)
+        c.addWidget(self.description_label)
+
+        self.retranslate()
+        self.clear()
+
+    # --- content ----------------------------------------------------------------------
+
+    def set_context(self, catalog: Catalog | None, connection: str | None, allow_cloud: bool) -> None:
+        """The catalog and connection the shown deployment is judged against."""
+        self._catalog, self._connection, self._allow_cloud = catalog, connection, allow_cloud
+
+    def clear(self) -> None:
+        self._listing = None
+        self.content.hide()
+        self.placeholder.show()
+
+    def show_listing(self, listing: Listing, state: RowState, status_text: str, blocked: str | None = None) -> None:
+        """Show `listing` in `state`. `blocked`: why it cannot start now though eligible (another run)."""
+        self._listing, self._state, self._blocked = listing, state, blocked
+        self._status_text = status_text
+        self.placeholder.hide()
+        self.content.show()
+        self._fill()
+
+    @property
+    def listing(self) -> Listing | None:
+        return self._listing
+
+    @property
+    def action(self) -> Action:
+        return self._action
+
+    def _fill(self) -> None:
+        item = self._listing
+        if item is None:
+            return
+        dep = item.deployment
+        self.title_label.setText(dep.name)
+        self.sub_label.setText(" · ".join(x for x in (dep.publisher, dep.version) if x))
+        accent = {
+            RowState.REFUSED: Accent.WARNING,
+            RowState.FAILED: Accent.NEGATIVE,
+            RowState.RUNNING: Accent.INFO,
+        }.get(self._state, Accent.POSITIVE)
+        self.status_label.setText(self._status_text)
+        # A style sheet, not the palette: the window's style sheet would override a palette color.
+        self.status_label.setStyleSheet(f"color: {accent_color(accent, self.palette()).name()};")
+
+        cached = item.total_bytes - item.download_bytes
+        if item.total_bytes == 0:
+            size = self.tr("Nothing to download")
+        elif cached == 0:
+            size = self.tr("%1 · nothing downloaded yet").replace("%1", format_bytes(item.total_bytes))
+        elif item.download_bytes == 0:
+            size = self.tr("%1 · all of it is already on this computer").replace("%1", format_bytes(item.total_bytes))
+        else:
+            size = (
+                self.tr("%1 · %2 already on this computer")
+                .replace("%1", format_bytes(item.total_bytes))
+                .replace("%2", format_bytes(cached))
+            )
+        self._fact_values["size"].setText(size)
+        self._fact_values["time"].setText(self.tr("About %1").replace("%1", format_duration(dep.estimated_minutes)))
+        self._fact_values["restart"].setText(
+            self.tr("Yes, your computer restarts during the installation") if dep.restart_required else self.tr("No")
+        )
+        self._fact_values["deadline"].setText(
+            format_datetime(dep.deadline) if dep.deadline is not None else self.tr("No deadline")
+        )
+        self._fact_values["source"].setText(self._source_text())
+        self._fact_values["id"].setText(dep.id)
+        self.description_label.setText(dep.description)
+
+        refusal = item.verdict.refusal
+        if self._state is RowState.RUNNING:
+            self._action = Action.RESUME
+        elif self._state is RowState.INSTALLED:
+            self._action = Action.REINSTALL
+        elif self._state is RowState.FAILED:
+            self._action = Action.RETRY
+        else:
+            self._action = Action.INSTALL
+        self.install_button.setText(
+            {
+                Action.INSTALL: self.tr("&Install"),
+                Action.REINSTALL: self.tr("Re&install"),
+                Action.RETRY: self.tr("&Retry"),
+                Action.RESUME: self.tr("&Resume"),
+            }[self._action]
+        )
+        explanation = refusal_detail(refusal) if refusal is not None else self._blocked
+        self.install_button.setEnabled(explanation is None)
+        self.install_button.setAccessibleDescription(explanation or "")
+        self.refusal_label.setText(explanation or "")
+        self.refusal_label.setVisible(explanation is not None)
+        self._action_stretch.setVisible(explanation is None)
+        self.refusal_icon.setVisible(refusal is not None)
+
+    def _source_text(self) -> str:
+        """Where the content would come from on the current connection (the first usable location)."""
+        item, catalog = self._listing, self._catalog
+        if item is None or catalog is None or self._connection not in ("internet", "intranet"):
+            return ""
+        ts = catalog.task_sequences.get(item.deployment.task_sequence)
+        if ts is None:
+            return ""
+        kinds: set[str] = set()
+        every: set[str] = set()
+        for pid in referenced_packages(ts):
+            pkg = catalog.packages[pid]
+            every.update(loc.kind for loc in pkg.locations)
+            usable = ordered_locations(pkg, self._connection, self._allow_cloud)  # type: ignore[arg-type]
+            if usable:
+                kinds.add(usable[0].kind)
+        if not kinds:
+            return content_source_text(every)
+        return content_source_text(kinds)
+
+    def _clicked(self) -> None:
+        if self._listing is not None and self.install_button.isEnabled():
+            self.action_requested.emit(self._listing.deployment.id, self._action)
+
+    # --- language ---------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        self.placeholder.setText(self.tr("Select an operating system to see its details."))
+        names = {
+            "size": self.tr("Download size"),
+            "time": self.tr("Estimated time"),
+            "restart": self.tr("Restart"),
+            "deadline": self.tr("Deadline"),
+            "source": self.tr("Content source"),
+            "id": self.tr("Deployment ID"),
+        }
+        for key, text in names.items():
+            self._fact_labels[key].setText(text)
+            self._fact_values[key].setAccessibleName(text)
+        self.description_heading.setText(self.tr("About this upgrade"))
+        self.install_button.setAccessibleName(self.tr("Install"))
+        self.refusal_label.setAccessibleName(self.tr("Why this cannot be installed"))
+        self._fill()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        elif event.type() == QEvent.Type.PaletteChange:
+            self._fill()  # the status accent has a light and a dark shade
+        super().changeEvent(event)

@@ -1,0 +1,178 @@
+"""Past and current runs (core.runstate's history) as a list model, and the delegate painting them.
+
+Newest first. Each row: the result's icon in its accent, the task sequence's name, when
+it started and last changed, the result in words, the bytes downloaded and, for a
+failure, the error code in hex.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import QFont, QFontMetrics, QIcon, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from core.runstate import HistoryEntry
+
+from .style import Accent, accent_color, icon, item_background
+from .words import format_bytes, format_datetime, run_status_text
+
+__all__ = ["HistoryDelegate", "HistoryModel", "HistoryRoles", "hex_code"]
+
+Index = QModelIndex | QPersistentModelIndex
+
+_ACCENT = {
+    "succeeded": Accent.POSITIVE,
+    "failed": Accent.NEGATIVE,
+    "running": Accent.INFO,
+    "restart_pending": Accent.INFO,
+    "cancelled": Accent.WARNING,
+}
+_ICON = {
+    "succeeded": "success",
+    "failed": "error",
+    "running": "progress",
+    "restart_pending": "restart",
+    "cancelled": "warning",
+}
+
+
+def hex_code(code: int) -> str:
+    """An exit or error code as Windows shows it: 0x80070070."""
+    return f"0x{code & 0xFFFFFFFF:08X}"
+
+
+class HistoryRoles(enum.IntEnum):
+    ENTRY = Qt.ItemDataRole.UserRole + 1  # the HistoryEntry
+    STATUS = enum.auto()  # raw status ("succeeded", …)
+    STATUS_TEXT = enum.auto()  # translated status
+    WHEN = enum.auto()  # translated start time
+    DETAIL = enum.auto()  # one translated line: bytes, error code
+
+
+class HistoryModel(QAbstractListModel):
+    """`set_entries(load_history(...))`; shows them newest first."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[HistoryEntry] = []
+
+    def set_entries(self, entries: Sequence[HistoryEntry]) -> None:
+        rows = list(reversed(entries))
+        if rows == self._rows:
+            return
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def entry(self, row: int) -> HistoryEntry:
+        return self._rows[row]
+
+    def retranslate(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802 - Qt override
+        names = super().roleNames()
+        names.update({r.value: QByteArray(r.name.lower().encode()) for r in HistoryRoles})
+        return names
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        e = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return e.name
+        if role == HistoryRoles.ENTRY:
+            return e
+        if role == HistoryRoles.STATUS:
+            return e.status
+        if role == HistoryRoles.STATUS_TEXT:
+            return run_status_text(e.status)
+        if role == HistoryRoles.WHEN:
+            return self.tr("Started %1").replace("%1", format_datetime(e.started_at))
+        if role == HistoryRoles.DETAIL:
+            return self._detail(e)
+        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+            return ", ".join(
+                x for x in (e.name, run_status_text(e.status), format_datetime(e.started_at), self._detail(e)) if x
+            )
+        return None
+
+    def _detail(self, e: HistoryEntry) -> str:
+        parts = [self.tr("%1 downloaded").replace("%1", format_bytes(e.bytes_transferred))]
+        if e.status == "failed" and e.error_code is not None:
+            parts.append(self.tr("error %1").replace("%1", hex_code(e.error_code)))
+        parts.append(e.deployment)
+        return " · ".join(parts)
+
+
+class HistoryDelegate(QStyledItemDelegate):
+    """One row per run: icon, name and time on the first line, result and details on the second."""
+
+    PAD = 10
+    ICON = 28
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._icons = {s: icon(name, _ACCENT[s]) for s, name in _ICON.items()}
+        self._unknown = icon("info", Accent.INFO)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802 - Qt override
+        fm = QFontMetrics(option.font)
+        return QSize(320, max(self.ICON, 2 * fm.height() + 4) + 2 * self.PAD)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        painter.save()
+        opt, _style = item_background(self, painter, option, index)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        text = opt.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        dim = text if selected else opt.palette.color(QPalette.ColorRole.PlaceholderText)
+        status = index.data(HistoryRoles.STATUS)
+        accent = text if selected else accent_color(_ACCENT.get(status, Accent.INFO), opt.palette)
+        r = opt.rect.adjusted(self.PAD + 4, self.PAD, -self.PAD - 4, -self.PAD)
+        mode = QIcon.Mode.Selected if selected else QIcon.Mode.Normal
+        self._icons.get(status, self._unknown).paint(
+            painter, QRect(r.left(), r.top() + 2, self.ICON, self.ICON), Qt.AlignmentFlag.AlignCenter, mode
+        )
+        x = r.left() + self.ICON + 12
+        bold = QFont(opt.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        fm_b, fm = QFontMetrics(bold), QFontMetrics(opt.font)
+        when = index.data(HistoryRoles.WHEN) or ""
+        when_w = fm.horizontalAdvance(when)
+        painter.setFont(opt.font)
+        painter.setPen(dim)
+        painter.drawText(QRect(r.right() - when_w, r.top(), when_w, fm_b.height()),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, when)
+        painter.setFont(bold)
+        painter.setPen(text)
+        name_w = r.right() - when_w - 16 - x
+        painter.drawText(QRect(x, r.top(), name_w, fm_b.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm_b.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "", Qt.TextElideMode.ElideRight, name_w))
+        y = r.top() + fm_b.height() + 4
+        status_text = index.data(HistoryRoles.STATUS_TEXT) or ""
+        painter.setFont(opt.font)
+        painter.setPen(accent)
+        sw = fm.horizontalAdvance(status_text)
+        painter.drawText(QRect(x, y, sw, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, status_text)
+        painter.setPen(dim)
+        rest = " · " + (index.data(HistoryRoles.DETAIL) or "")
+        painter.drawText(QRect(x + sw, y, r.right() - x - sw, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm.elidedText(rest, Qt.TextElideMode.ElideRight, r.right() - x - sw))
+        painter.restore()

@@ -1,0 +1,424 @@
+"""The running task sequence's steps as a Qt list model: one row per step or group, data by role.
+
+Rows are immutable `StepRow`s in the order of the flattened step tree (a group, then its
+children, as the engine runs them), so disabled and skipped steps are listed too. The
+bridge (`ui/bridge.py`) is the only writer: it replaces whole rows with `update_rows`,
+and the model announces exactly the rows and roles whose values changed. Words a person
+reads (the status line, tool tips, accessible text) come from `data()`, translated in the
+language that is current when they are asked for.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QCoreApplication,
+    QLocale,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
+
+from core.process import format_exit_code
+
+from .words import format_bytes
+
+__all__ = [
+    "DownloadInfo",
+    "Roles",
+    "SkipReason",
+    "StepModel",
+    "StepRow",
+    "StepState",
+    "bar_fraction",
+    "format_eta",
+    "format_rate",
+    "step_fraction",
+]
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+
+class StepState(enum.Enum):
+    """Where a step (or group) stands in this run."""
+
+    PENDING = "pending"  # not reached yet
+    SKIPPED = "skipped"  # will not run: disabled, condition false, or the run ended before it
+    DOWNLOADING = "downloading"  # the step is fetching a package it needs (or, for all_before_start, will need)
+    RUNNING = "running"  # the step is executing (for a group: one of its steps is)
+    SUCCEEDED = "succeeded"  # ended with a success code (for a group: every step that ran did)
+    FAILED = "failed"  # ended with a failure (for a group: one of its steps failed)
+
+
+class SkipReason(enum.Enum):
+    """Why a row is SKIPPED; the first two are the engine's `StepSkipped.why`."""
+
+    DISABLED = "disabled"  # the step or an enclosing group is disabled in the task sequence
+    CONDITION = "condition"  # its condition was false
+    NOT_RUN = "not_run"  # the run ended (or a failing group moved on) before reaching it
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadInfo:
+    """The latest known state of one package download, as the engine's events told it."""
+
+    package: str
+    package_name: str
+    bytes: int
+    total_bytes: int
+    rate_bps: float | None = None  # None: unknown
+    eta_s: float | None = None  # None: unknown
+    status: str = "active"  # active | retrying | finished | failed
+    attempt: int = 0  # of the current retry, when retrying
+
+    @property
+    def fraction(self) -> float:
+        if self.status == "finished":
+            return 1.0
+        return min(1.0, self.bytes / self.total_bytes) if self.total_bytes > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StepRow:
+    """One step or group of the task sequence and what this run made of it."""
+
+    name: str
+    kind: str  # the catalog's step type: group, upgrade_os, download_package_content, ...
+    depth: int  # 0 for top-level items
+    is_group: bool
+    enabled: bool  # false when it or an enclosing group is disabled
+    description: str | None = None
+    packages: tuple[str, ...] = ()  # packages the step needs (downloads land on this row)
+    state: StepState = StepState.PENDING
+    skip_reason: SkipReason | None = None
+    number: int | None = None  # "step x of y": its executable index in this run
+    percent: float | None = None  # the program's own PROGRESS percent, None until it reports one
+    progress_text: str | None = None  # the program's own PROGRESS text
+    download: DownloadInfo | None = None  # the package download of this step (the latest one)
+    exit_code: int | None = None
+    error: str | None = None  # engine words, for the tool tip and logs
+
+
+class Roles(enum.IntEnum):
+    """Data roles of a step row (Qt.DisplayRole is the name)."""
+
+    STATE = Qt.ItemDataRole.UserRole + 1  # StepState
+    SKIP_REASON = enum.auto()  # SkipReason | None
+    DEPTH = enum.auto()  # int
+    IS_GROUP = enum.auto()  # bool
+    ENABLED = enum.auto()  # bool
+    KIND = enum.auto()  # str: the step type
+    NUMBER = enum.auto()  # int | None
+    PERCENT = enum.auto()  # float | None: the program's own progress
+    PROGRESS_TEXT = enum.auto()  # str | None: the program's own progress text
+    DOWNLOAD = enum.auto()  # DownloadInfo | None
+    EXIT_CODE = enum.auto()  # int | None
+    ERROR = enum.auto()  # str | None: engine words
+    STATUS_TEXT = enum.auto()  # str: the short state, translated ("Succeeded", "Skipped: disabled")
+    DETAIL_TEXT = enum.auto()  # str: the second line, translated (download figures, program progress)
+    FRACTION = enum.auto()  # float | None: the bar of the step under way (its download, then its program), 0..1
+    ROW = enum.auto()  # the StepRow itself
+
+
+_TEXT_ROLES = (
+    int(Roles.STATUS_TEXT),
+    int(Roles.DETAIL_TEXT),
+    int(Roles.FRACTION),
+    int(Qt.ItemDataRole.ToolTipRole),
+    int(Qt.ItemDataRole.AccessibleTextRole),
+    int(Roles.ROW),
+)
+
+# Which roles change when a field of StepRow changes (derived roles included).
+_FIELD_ROLES: dict[str, tuple[int, ...]] = {
+    "name": (int(Qt.ItemDataRole.DisplayRole), *_TEXT_ROLES),
+    "kind": (int(Roles.KIND), *_TEXT_ROLES),
+    "depth": (int(Roles.DEPTH), int(Roles.ROW)),
+    "is_group": (int(Roles.IS_GROUP), *_TEXT_ROLES),
+    "enabled": (int(Roles.ENABLED), *_TEXT_ROLES),
+    "description": (*_TEXT_ROLES,),
+    "packages": (int(Roles.ROW),),
+    "state": (int(Roles.STATE), *_TEXT_ROLES),
+    "skip_reason": (int(Roles.SKIP_REASON), *_TEXT_ROLES),
+    "number": (int(Roles.NUMBER), *_TEXT_ROLES),
+    "percent": (int(Roles.PERCENT), *_TEXT_ROLES),
+    "progress_text": (int(Roles.PROGRESS_TEXT), *_TEXT_ROLES),
+    "download": (int(Roles.DOWNLOAD), *_TEXT_ROLES),
+    "exit_code": (int(Roles.EXIT_CODE), *_TEXT_ROLES),
+    "error": (int(Roles.ERROR), *_TEXT_ROLES),
+}
+assert set(_FIELD_ROLES) == {f.name for f in fields(StepRow)}
+
+
+def changed_roles(old: StepRow, new: StepRow) -> list[int]:
+    """The roles whose data differs between two versions of a row, in a stable order."""
+    out: dict[int, None] = {}
+    for name, roles in _FIELD_ROLES.items():
+        if getattr(old, name) != getattr(new, name):
+            out.update(dict.fromkeys(roles))
+    return list(out)
+
+
+def step_fraction(row: StepRow) -> float | None:
+    """How far a step under way is (0..1), from its download and its program's progress.
+
+    A step that downloads and then runs a program counts the download as its first half.
+    None when the step is not under way.
+    """
+    if row.is_group or row.state not in (StepState.RUNNING, StepState.DOWNLOADING):
+        return None
+    program = None if row.percent is None else max(0.0, min(1.0, row.percent / 100))
+    dl = row.download
+    if row.kind == "download_package_content":
+        return dl.fraction if dl is not None else 0.0
+    if dl is None:
+        return program or 0.0
+    if program is None:
+        return 0.5 * dl.fraction
+    return 0.5 + 0.5 * program
+
+
+def _fill(template: str, *values: str) -> str:
+    """Qt-style placeholders: %1, %2, … replaced in one pass (a value containing "%2" stays as it is)."""
+    return re.sub(r"%(\d)", lambda m: values[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(values)
+                  else m.group(0), template)
+
+
+def bar_fraction(row: StepRow) -> float | None:
+    """What the row's bar shows: the download while downloading, then the program's percent.
+
+    None when there is no bar (not under way, or a program that has not reported progress).
+    """
+    if row.is_group:
+        return None
+    if row.state is StepState.DOWNLOADING and row.download is not None:
+        return row.download.fraction
+    if row.state is StepState.RUNNING and row.percent is not None:
+        return max(0.0, min(1.0, row.percent / 100))
+    return None
+
+
+def format_rate(bps: float | None) -> str:
+    """'35.2 MB/s'; empty when unknown."""
+    if bps is None or bps <= 0:
+        return ""
+    return QCoreApplication.translate("StepModel", "%1/s").replace("%1", format_bytes(int(bps)))
+
+
+def format_eta(seconds: float | None) -> str:
+    """'4 s left', '3 min left', '1 h 5 min left'; empty when unknown."""
+    if seconds is None or seconds < 0 or seconds != seconds:  # None, negative, NaN
+        return ""
+    s = int(seconds + 0.5)
+    loc = QLocale()
+    if s < 60:
+        return QCoreApplication.translate("StepModel", "%1 s left").replace("%1", loc.toString(s))
+    m = (s + 30) // 60
+    if m < 60:
+        return QCoreApplication.translate("StepModel", "%1 min left").replace("%1", loc.toString(m))
+    h, m = divmod(m, 60)
+    return _fill(QCoreApplication.translate("StepModel", "%1 h %2 min left"), loc.toString(h), loc.toString(m))
+
+
+def _percent(value: float) -> str:
+    return QCoreApplication.translate("StepModel", "%1 %").replace("%1", QLocale().toString(int(value)))
+
+
+def status_text(row: StepRow) -> str:
+    """The row's state in a few translated words."""
+    state = row.state
+    if state is StepState.SKIPPED:
+        if row.skip_reason is SkipReason.DISABLED:
+            return QCoreApplication.translate("StepModel", "Skipped: disabled")
+        if row.skip_reason is SkipReason.CONDITION:
+            return QCoreApplication.translate("StepModel", "Skipped: condition not met")
+        return QCoreApplication.translate("StepModel", "Not run")
+    if state is StepState.PENDING:
+        if not row.enabled:
+            return QCoreApplication.translate("StepModel", "Disabled")
+        return QCoreApplication.translate("StepModel", "Pending")
+    if state is StepState.DOWNLOADING:
+        return QCoreApplication.translate("StepModel", "Downloading")
+    if state is StepState.RUNNING:
+        return QCoreApplication.translate("StepModel", "Running")
+    if state is StepState.SUCCEEDED:
+        if row.exit_code == 3010:
+            return QCoreApplication.translate("StepModel", "Succeeded, restart required")
+        return QCoreApplication.translate("StepModel", "Succeeded")
+    if row.exit_code is not None and row.exit_code != 0:
+        return QCoreApplication.translate("StepModel", "Failed (%1)").replace("%1", format_exit_code(row.exit_code))
+    return QCoreApplication.translate("StepModel", "Failed")
+
+
+def download_text(dl: DownloadInfo) -> str:
+    """'Windows 11 media: 120 MB of 256 MB · 35 MB/s · 4 s left' (or retrying / done)."""
+    of = QCoreApplication.translate("StepModel", "%1 of %2")
+    done = _fill(of, format_bytes(dl.bytes), format_bytes(dl.total_bytes))
+    if dl.status == "finished":
+        return _fill(QCoreApplication.translate("StepModel", "%1: downloaded and verified, %2"), dl.package_name,
+                     format_bytes(dl.total_bytes))
+    if dl.status == "failed":
+        return _fill(QCoreApplication.translate("StepModel", "%1: download failed at %2"), dl.package_name, done)
+    if dl.status == "retrying":
+        return _fill(
+            QCoreApplication.translate("StepModel", "%1: %2 · connection problem, trying again (attempt %3)"),
+            dl.package_name, done, QLocale().toString(dl.attempt),
+        )
+    parts = [_fill(QCoreApplication.translate("StepModel", "%1: %2"), dl.package_name, done)]
+    for extra in (format_rate(dl.rate_bps), format_eta(dl.eta_s)):
+        if extra:
+            parts.append(extra)
+    return " · ".join(parts)
+
+
+def detail_text(row: StepRow) -> str:
+    """The second line of a row: what the step is doing now, or what it did."""
+    if row.is_group:
+        return ""
+    dl = row.download
+    if row.state is StepState.DOWNLOADING and dl is not None:
+        return download_text(dl)
+    if row.state is StepState.RUNNING:
+        if row.progress_text:
+            return row.progress_text  # its percent is on the bar
+        if row.percent is not None:
+            return _percent(row.percent)
+        if dl is not None:
+            return download_text(dl)
+        return QCoreApplication.translate("StepModel", "Working…")
+    if row.state is StepState.FAILED:
+        if dl is not None and dl.status == "failed":
+            return download_text(dl)
+        return row.progress_text or ""
+    if row.state is StepState.SUCCEEDED and dl is not None:
+        return download_text(dl)
+    if row.state is StepState.SUCCEEDED and row.progress_text:
+        return row.progress_text
+    if row.state is StepState.PENDING and dl is not None:  # fetched ahead (all_before_start)
+        return download_text(dl)
+    return row.description or ""
+
+
+class StepModel(QAbstractListModel):
+    """Rows are `StepRow`s. `set_rows` replaces them all; `update_rows` changes some in place."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[StepRow] = []
+
+    # --- writing (the bridge) --------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[StepRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def update_rows(self, changes: Mapping[int, StepRow]) -> int:
+        """Replace the given rows; emit dataChanged per changed row with its changed roles only.
+
+        Returns how many dataChanged signals were emitted.
+        """
+        emitted = 0
+        for row in sorted(changes):
+            if not 0 <= row < len(self._rows):
+                continue
+            old, new = self._rows[row], changes[row]
+            roles = changed_roles(old, new)
+            if not roles:
+                continue
+            self._rows[row] = new
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, roles)
+            emitted += 1
+        return emitted
+
+    def retranslate(self) -> None:
+        """The language changed: every translated role of every row is new."""
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), list(_TEXT_ROLES))
+
+    def rows(self) -> list[StepRow]:
+        return list(self._rows)
+
+    def row_data(self, row: int) -> StepRow:
+        return self._rows[row]
+
+    # --- QAbstractListModel ----------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(self._rows)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.parent().isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r = self._rows[index.row()]
+        match role:
+            case Qt.ItemDataRole.DisplayRole:
+                return r.name
+            case Qt.ItemDataRole.ToolTipRole:
+                return self._tooltip(r)
+            case Qt.ItemDataRole.AccessibleTextRole:
+                detail = detail_text(r)
+                return f"{r.name}: {status_text(r)}" + (f". {detail}" if detail else "")
+            case Roles.STATE:
+                return r.state
+            case Roles.SKIP_REASON:
+                return r.skip_reason
+            case Roles.DEPTH:
+                return r.depth
+            case Roles.IS_GROUP:
+                return r.is_group
+            case Roles.ENABLED:
+                return r.enabled
+            case Roles.KIND:
+                return r.kind
+            case Roles.NUMBER:
+                return r.number
+            case Roles.PERCENT:
+                return r.percent
+            case Roles.PROGRESS_TEXT:
+                return r.progress_text
+            case Roles.DOWNLOAD:
+                return r.download
+            case Roles.EXIT_CODE:
+                return r.exit_code
+            case Roles.ERROR:
+                return r.error
+            case Roles.STATUS_TEXT:
+                return status_text(r)
+            case Roles.DETAIL_TEXT:
+                return detail_text(r)
+            case Roles.FRACTION:
+                return bar_fraction(r)
+            case Roles.ROW:
+                return r
+        return None
+
+    def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802 - Qt API
+        names = dict(super().roleNames())
+        for role in Roles:
+            names[int(role)] = QByteArray(role.name.lower().encode())
+        return names
+
+    @staticmethod
+    def _tooltip(r: StepRow) -> str:
+        lines = [r.name]
+        if r.description:
+            lines.append(r.description)
+        lines.append(status_text(r))
+        if r.error and r.state is StepState.FAILED:
+            lines.append(r.error)
+        return "\n".join(lines)
