@@ -76,7 +76,7 @@ from .events import (
     DownloadStarted,
     EventSink,
 )
-from .http import Abort, HttpSession, RedirectError, describe_http_error, redact_url
+from .http import Abort, HttpSession, lower_thread_priority, RedirectError, describe_http_error, redact_url
 
 __all__ = [
     "ContentStore",
@@ -231,6 +231,8 @@ def _status_failure(response: httpx.Response) -> _Failure:
         return _Failure("retry", reason, retry_after=parse_retry_after(response.headers.get("retry-after")))
     if code == 416:
         return _Failure("restart", reason)
+    if code == 401:  # the location wants a token it did not get (sent to the site's origin only)
+        return _Failure("next", f"{reason}: sign-in required")
     return _Failure("next", reason)
 
 
@@ -467,6 +469,7 @@ class _Writer(threading.Thread):
             self._cond.notify_all()
 
     def run(self) -> None:
+        lower_thread_priority()
         while True:
             with self._cond:
                 while not self._items and not self._closed:
