@@ -3,12 +3,25 @@
 It owns the process's HTTP session, the content cache, the site (starting the embedded
 demo site or serving a local folder on loopback when needed), the catalog, and the
 detected connection type. Everything here is async and Qt-free.
+
+Trust settings, each from the constructor, else the environment, else the options file:
+
+    site_key    SOFTWARE_CENTER_SITE_KEY    pinned Ed25519 public key (core/signing.py):
+                                            an unsigned or badly signed catalog is refused
+    ca_bundle   SOFTWARE_CENTER_CA_BUNDLE   PEM file of a private CA, trusted on top of
+                                            the system's trust store
+    token       SOFTWARE_CENTER_TOKEN       bearer token, sent to the site's origin only
+
+The embedded demo site is built here from the bundled spec and is never checked
+against a pinned key (`catalog_signed` is False for it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,15 +31,26 @@ from .catalog import MAX_CATALOG_BYTES, Catalog, Deployment, parse_catalog, refe
 from .content import ContentStore
 from .demo import DemoServer, build_demo_site
 from .eligibility import ConnectionType, LaunchMode, Verdict, check_eligibility, is_listed
-from .errors import CatalogError
+from .errors import CatalogError, SignInRequiredError, TooLargeError, UntrustedSiteError
 from .http import HttpSession
 from .options import ConnectionSetting, Options, load_options
+from .signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, KeyFileError, parse_public_key, verify_catalog
 
 __all__ = ["Listing", "SoftwareCenter", "site_base_url"]
 
 log = logging.getLogger("software_center.center")
 
 PROBE_TIMEOUT_S = 2.0
+# RFC 6750 allows less; real tokens (JWTs, opaque keys) are all visible ASCII without spaces.
+_TOKEN_RE = re.compile(r"^[\x21-\x7e]+\Z")
+
+
+def _setting(explicit: str | None, env: str, saved: str | None) -> str | None:
+    """Constructor argument, else the environment variable, else the options file; '' is unset."""
+    for value in (explicit, os.environ.get(env), saved):
+        if value is not None and value.strip():
+            return value.strip()
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +79,9 @@ class SoftwareCenter:
     """The client: open a site, read its catalog, judge deployments, fetch content.
 
     `site` None means the saved option, else the embedded demo site. `connection` None
-    means the saved option (default `auto`). Call `await open()` first, `await aclose()` last.
+    means the saved option (default `auto`). `site_key`, `ca_bundle` and `token` None mean
+    the environment, else the saved option (see the module docstring). Call `await open()`
+    first, `await aclose()` last.
     """
 
     def __init__(
@@ -66,13 +92,25 @@ class SoftwareCenter:
         connection: ConnectionSetting | None = None,
         demo_rate_bps: float | None = None,
         options: Options | None = None,
+        site_key: str | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        token: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.options = options or load_options(data_dir)
         self.site_setting = site if site is not None else self.options.site
         self.connection_setting: ConnectionSetting = connection or self.options.connection
         self.demo_rate_bps = demo_rate_bps
-        self.session = HttpSession()
+        self.site_key = _setting(site_key, "SOFTWARE_CENTER_SITE_KEY", self.options.site_key)
+        bundle = _setting(None if ca_bundle is None else os.fspath(ca_bundle),
+                          "SOFTWARE_CENTER_CA_BUNDLE", self.options.ca_bundle)
+        self.ca_bundle = Path(bundle).expanduser() if bundle else None
+        self._token = _setting(token, "SOFTWARE_CENTER_TOKEN", self.options.token)
+        # True: signed and verified against the pinned site key. False: no key is pinned (or
+        # the embedded demo site), so the catalog was taken unsigned. None: not read yet, or
+        # a saved copy given to open()/reload() (checked when it was first read).
+        self.catalog_signed: bool | None = None
+        self.session = HttpSession(ca_bundle=self.ca_bundle)
         self.store = ContentStore(data_dir / "cache", self.session, limit_bytes=self.options.cache_limit_bytes)
         self._server: DemoServer | None = None
         self.site_url: str | None = None  # the folder URL holding catalog.json, once open
@@ -101,10 +139,11 @@ class SoftwareCenter:
         assert self.site_url is not None, "open() first"
         url = self.site_url + "catalog.json"
         if catalog_bytes is None:
-            data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES)
+            data, signed = await self._read_catalog(url)
         else:
-            data = catalog_bytes
+            data, signed = catalog_bytes, None
         self.catalog_bytes = data
+        self.catalog_signed = signed
         # A big catalog is decoded off the loop so the window keeps painting.
         if len(data) > 1 << 20:
             self.catalog = await asyncio.to_thread(parse_catalog, data, url)
@@ -115,10 +154,59 @@ class SoftwareCenter:
                  self.catalog.site.code, len(self.catalog.deployments), self.connection)
         return self.catalog
 
+    async def _read_catalog(self, url: str) -> tuple[bytes, bool]:
+        """The catalog's bytes, and True if they were verified against the pinned site key
+        (False: no key is pinned, or the demo site). Raises UntrustedSiteError, besides the
+        errors of `get_bytes`.
+
+        The catalog is read before its signature, and a mismatch is read once more, both
+        documents, in case the site was re-published between the two requests.
+        """
+        data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES)
+        if self.site_key is None or self.is_demo:
+            return data, False
+        try:
+            key = parse_public_key(self.site_key)
+        except KeyFileError as exc:
+            raise UntrustedSiteError("bad_key", f"untrusted site: the pinned site key cannot be used: {exc}") from None
+        for attempt in (1, 2):
+            if attempt == 2:
+                log.info("The catalog's signature did not match; reading both once more")
+                data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES)
+            try:
+                sig = await self.session.get_optional_bytes(
+                    url + ".sig", max_bytes=MAX_SIGNATURE_BYTES, what=SIGNATURE_NAME
+                )
+            except TooLargeError:
+                raise UntrustedSiteError(
+                    "bad_signature",
+                    f"untrusted site: {SIGNATURE_NAME} is larger than {MAX_SIGNATURE_BYTES} bytes, "
+                    "so it is not a signature",
+                ) from None
+            try:
+                verify_catalog(key, data, sig)
+            except UntrustedSiteError as exc:
+                if attempt == 2 or exc.reason != "bad_signature":
+                    raise
+                continue
+            log.info("The catalog is signed by the pinned site key")
+            return data, True
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def _start_site(self) -> str:
         site = self.site_setting
         if site is not None and _is_remote(site):
-            return site_base_url(site)
+            base = site_base_url(site)
+            if self._token is not None:
+                if not _TOKEN_RE.match(self._token):
+                    raise SignInRequiredError(
+                        "the token (SOFTWARE_CENTER_TOKEN or the token option) contains spaces or "
+                        "characters a bearer token cannot have"
+                    )
+                self.session.authorize(base, self._token)
+            if self.ca_bundle is not None:
+                await asyncio.to_thread(self.session.check_trust_settings)
+            return base
         if site is None:
             root = await asyncio.to_thread(build_demo_site, self.data_dir / "demo-site")
             rate = self.demo_rate_bps

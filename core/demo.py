@@ -40,7 +40,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -51,7 +50,8 @@ from aiohttp.abc import AbstractStreamWriter
 from resources import RESOURCES
 
 from .catalog import parse_catalog
-from .errors import CatalogError
+from .errors import CatalogError, SiteBuildError
+from .sitebuild import SourceFile, copy_file, remove_leftovers, scan_source
 
 __all__ = [
     "DEMO_SPEC_DIR",
@@ -74,8 +74,6 @@ _BUILDER_VERSION = "1"
 _STAMP = ".demo-site-stamp.json"
 _BLOCK = 1 << 20
 _PAYLOAD_PREFIX = b"software-center demo payload v1\0"
-_SKIPPED_NAMES = {"__pycache__", ".DS_Store", "Thumbs.db", "desktop.ini"}
-_STALE_BUILD_S = 3600.0
 _PACKAGE_SPEC_FIELDS = {"name", "version", "source", "generated", "locations"}
 
 
@@ -106,7 +104,7 @@ def build_demo_site(out_dir: Path, *, scale: float = 1.0, spec_dir: Path | None 
 
     started = time.monotonic()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(out_dir)
+    remove_leftovers(out_dir)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.build-"))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; the site is meant to be served
     try:
@@ -120,12 +118,12 @@ def build_demo_site(out_dir: Path, *, scale: float = 1.0, spec_dir: Path | None 
     return out_dir
 
 
-def _source_files(spec_dir: Path, spec: Any) -> dict[str, list[tuple[str, Path]]]:
-    """Each package's source files: (path inside the package, file), sorted by path."""
+def _source_files(spec_dir: Path, spec: Any) -> dict[str, list[SourceFile]]:
+    """Each package's source files, sorted by path (listed as `site build` lists them)."""
     packages = spec.get("packages") if isinstance(spec, dict) else None
     if not isinstance(packages, dict):
         raise CatalogError("packages", "the demo spec needs a packages object")
-    out: dict[str, list[tuple[str, Path]]] = {}
+    out: dict[str, list[SourceFile]] = {}
     for pid, pkg in packages.items():
         where = f"packages.{pid}"
         if not isinstance(pkg, dict):
@@ -140,21 +138,11 @@ def _source_files(spec_dir: Path, spec: Any) -> dict[str, list[tuple[str, Path]]
         folder = spec_dir / source
         if not folder.is_dir():
             raise CatalogError(f"{where}.source", f"no folder {folder}")
-        files = []
-        for path in sorted(_walk(folder)):
-            files.append((path.relative_to(folder).as_posix(), path))
-        out[pid] = files
+        try:
+            out[pid] = scan_source(folder, f"{where}.source")
+        except SiteBuildError as exc:
+            raise CatalogError(exc.path, exc.problem) from None
     return out
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    for entry in folder.iterdir():
-        if entry.name in _SKIPPED_NAMES or entry.suffix == ".pyc":
-            continue
-        if entry.is_dir():
-            yield from _walk(entry)
-        elif entry.is_file():
-            yield entry
 
 
 def _is_safe_relative(path: str) -> bool:
@@ -163,14 +151,14 @@ def _is_safe_relative(path: str) -> bool:
     return all(seg not in ("", ".", "..") for seg in path.split("/"))
 
 
-def _build_key(spec_bytes: bytes, sources: dict[str, list[tuple[str, Path]]], scale: float) -> str:
+def _build_key(spec_bytes: bytes, sources: dict[str, list[SourceFile]], scale: float) -> str:
     h = hashlib.sha256()
     h.update(f"builder {_BUILDER_VERSION}\0scale {scale.hex()}\0".encode())
     h.update(len(spec_bytes).to_bytes(8, "big") + spec_bytes)
     for pid in sorted(sources):
-        for rel, path in sources[pid]:
-            data = path.read_bytes()
-            h.update(f"{pid}/{rel}\0".encode() + len(data).to_bytes(8, "big") + data)
+        for src in sources[pid]:
+            data = src.path.read_bytes()
+            h.update(f"{pid}/{src.rel}\0".encode() + len(data).to_bytes(8, "big") + data)
     return h.hexdigest()
 
 
@@ -185,7 +173,7 @@ def _is_current(out_dir: Path, key: str) -> bool:
         return False
 
 
-def _build_into(tmp: Path, spec: dict[str, Any], sources: dict[str, list[tuple[str, Path]]],
+def _build_into(tmp: Path, spec: dict[str, Any], sources: dict[str, list[SourceFile]],
                 scale: float, key: str) -> int:
     """Write content/, catalog.json and the stamp into `tmp`; return the content bytes."""
     packages: dict[str, Any] = {}
@@ -195,8 +183,12 @@ def _build_into(tmp: Path, spec: dict[str, Any], sources: dict[str, list[tuple[s
         folder_name = f"{pid}.{pkg.get('version')}"
         folder = tmp / "content" / folder_name
         entries: dict[str, tuple[int, str]] = {}
-        for rel, src in sources[pid]:
-            entries[rel] = _copy(src, folder / rel)
+        for src in sources[pid]:
+            try:
+                digest, _ = copy_file(src, folder / src.rel, where=f"{where}.source")
+            except SiteBuildError as exc:
+                raise CatalogError(exc.path, exc.problem) from None
+            entries[src.rel] = (src.size, digest)
         generated = pkg.get("generated", [])
         if not isinstance(generated, list):
             raise CatalogError(f"{where}.generated", "expected an array")
@@ -242,13 +234,6 @@ def _check_locations(tmp: Path, locations: Any, where: str) -> None:
             raise CatalogError(f"{where}.locations[{i}].url", f"the demo site has no folder {url!r}")
 
 
-def _copy(src: Path, dst: Path) -> tuple[int, str]:
-    data = src.read_bytes()
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    dst.write_bytes(data)
-    return len(data), hashlib.sha256(data).hexdigest()
-
-
 def _generate(dst: Path, seed: str, size: int) -> tuple[int, str]:
     """Write `size` deterministic bytes; block i is SHAKE-128(prefix, seed, i), 1 MiB each."""
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -284,18 +269,6 @@ def _swap_in(tmp: Path, out_dir: Path, key: str) -> None:
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def _remove_leftovers(out_dir: Path) -> None:
-    """Folders of interrupted builds and swaps (another process's fresh build is left alone)."""
-    now = time.time()
-    for kind in ("build", "old"):
-        for path in out_dir.parent.glob(f".{out_dir.name}.{kind}-*"):
-            try:
-                if kind == "old" or now - path.stat().st_mtime > _STALE_BUILD_S:
-                    shutil.rmtree(path, ignore_errors=True)
-            except OSError:
-                pass
 
 
 # --- serving ---------------------------------------------------------------------------

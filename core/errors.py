@@ -5,6 +5,11 @@
     │   │                          (`path` names the offending field, e.g. `packages.PS100012.version`)
     │   └── TooLargeError          a site document grew past its size limit while being read
     ├── SiteUnreachableError       the site (catalog URL) could not be reached at all
+    │   ├── UntrustedCertificateError  the server's TLS certificate is not trusted (no CA for it)
+    │   └── SignInRequiredError    the site answered 401: no token, or the token was refused
+    ├── UntrustedSiteError         a site key is pinned and the catalog's signature is missing
+    │                              or does not match (`reason` says which)
+    ├── SiteBuildError             `site build` refused its source (`path` names the field)
     ├── ContentError               a package could not be made available locally
     │   ├── IntegrityError         bytes did not match the catalog's size or SHA-256
     │   ├── ContentUnavailableError every location was tried and failed
@@ -25,9 +30,13 @@ __all__ = [
     "IntegrityError",
     "NotEligibleError",
     "RunError",
+    "SignInRequiredError",
+    "SiteBuildError",
     "SiteUnreachableError",
     "SoftwareCenterError",
     "TooLargeError",
+    "UntrustedCertificateError",
+    "UntrustedSiteError",
 ]
 
 
@@ -60,6 +69,39 @@ class TooLargeError(CatalogError):
 
 class SiteUnreachableError(SoftwareCenterError):
     """The catalog URL could not be fetched (DNS, refused, TLS, HTTP error)."""
+
+
+class UntrustedCertificateError(SiteUnreachableError):
+    """The server's TLS certificate did not verify against the system's CAs (plus `--ca-bundle`)."""
+
+
+class SignInRequiredError(SiteUnreachableError):
+    """The site answered 401 Unauthorized: a token is needed, or the one sent was refused."""
+
+
+class UntrustedSiteError(SoftwareCenterError):
+    """A site key is pinned and the catalog is not signed by it; the catalog was not used.
+
+    `reason`: `unsigned` (no `catalog.json.sig`), `bad_signature` (a signature that is
+    malformed or does not match the catalog's bytes) or `bad_key` (the pinned key itself
+    is not an Ed25519 public key).
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class SiteBuildError(SoftwareCenterError):
+    """`site build` refused (bad source, unreadable or changing files, unusable output folder).
+
+    `path` names the source's field (`packages.PS100012.source`) or is '' for the whole.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path else problem)
 
 
 class ContentError(SoftwareCenterError):

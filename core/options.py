@@ -51,6 +51,11 @@ class Options:
     allow_cloud_content: bool = True  # client setting "allow access to cloud distribution points"
     view: Literal["list", "tiles"] = "list"
     restart_command: list[str] | None = None  # None: resume after a countdown instead of rebooting
+    # Publishing and trust (docs/ADMIN.md). site_key: the site's Ed25519 public key (44
+    # base64 characters, or a file holding it): when set, unsigned catalogs are refused.
+    site_key: str | None = None
+    ca_bundle: str | None = None  # PEM file of a private CA, trusted on top of the system's
+    token: str | None = field(default=None, repr=False)  # bearer token for the site's origin only
     extra: dict[str, Any] = field(default_factory=dict)  # options of later features, kept verbatim
 
 
@@ -114,7 +119,8 @@ def load_options(data_dir: Path) -> Options:
         if _valid(candidate):
             opts = candidate
         else:
-            log.warning("Ignoring option %s=%r in %s", key, value, path)
+            shown = "<hidden>" if key == "token" else repr(value)  # never log a secret
+            log.warning("Ignoring option %s=%s in %s", key, shown, path)
     return replace(opts, extra=extra)
 
 
@@ -132,6 +138,7 @@ def _valid(o: Options) -> bool:
             o.restart_command is None
             or (isinstance(o.restart_command, list) and all(isinstance(a, str) for a in o.restart_command))
         )
+        and all(v is None or isinstance(v, str) for v in (o.site_key, o.ca_bundle, o.token))
     )
 
 
