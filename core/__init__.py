@@ -18,6 +18,8 @@ from . import (
     options,
     process,
     runstate,
+    signing,
+    sitebuild,
     variables,
 )
 from .catalog import *  # noqa: F403
@@ -33,9 +35,11 @@ from .http import *  # noqa: F403
 from .options import *  # noqa: F403
 from .process import *  # noqa: F403
 from .runstate import *  # noqa: F403
+from .signing import *  # noqa: F403
+from .sitebuild import *  # noqa: F403
 from .variables import *  # noqa: F403
 
 _MODULES = (catalog, center, cmtrace, content, demo, eligibility, engine, errors, events, http, options,
-            process, runstate, variables)
+            process, runstate, signing, sitebuild, variables)
 
 __all__ = sorted({name for module in _MODULES for name in module.__all__})
