@@ -30,7 +30,7 @@ from core.center import Listing
 
 from .deployment_delegate import DeploymentDelegate, ViewMode
 from .deployment_model import DeploymentFilterModel, DeploymentModel, Roles, RowState, SortKey
-from .details_page import Action, DetailsPane
+from .details_page import DetailsPane
 from .style import icon, page_title
 
 __all__ = ["CatalogPage"]

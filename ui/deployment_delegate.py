@@ -8,6 +8,7 @@ name, publisher and version, a "Required" badge and the status line in its accen
 from __future__ import annotations
 
 import enum
+from typing import NamedTuple
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
@@ -36,6 +37,14 @@ _STATE_ICON = {
 }
 
 
+class _Fonts(NamedTuple):
+    bold: QFont  # the name
+    normal: QFont  # publisher, version, status
+    fm_b: QFontMetrics
+    fm: QFontMetrics
+    name_block: int  # height of a tile's NAME_LINES lines of name
+
+
 class ViewMode(enum.Enum):
     LIST = "list"
     TILES = "tiles"
@@ -53,6 +62,7 @@ class DeploymentDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.mode = ViewMode.LIST
         self.tile_width = self.MIN_TILE_WIDTH
+        self._font_cache: dict[str, _Fonts] = {}
         self._os_icon = icon("os", QPalette.ColorRole.Highlight)
         self._state_icons = {s: icon(name, _ACCENT[s]) for s, name in _STATE_ICON.items()}
         self._badge_text = ""
@@ -63,27 +73,37 @@ class DeploymentDelegate(QStyledItemDelegate):
 
     # --- geometry ---------------------------------------------------------------------
 
-    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
-        bold = QFont(option.font)
-        bold.setWeight(QFont.Weight.DemiBold)
-        bold.setPointSizeF(option.font.pointSizeF() * 1.08)
-        return bold, QFont(option.font)
+    def _fonts(self, option: QStyleOptionViewItem) -> _Fonts:
+        """The name's font, the other lines' font, their metrics (made once per view font)."""
+        key = option.font.key()
+        fonts = self._font_cache.get(key)
+        if fonts is None:
+            bold = QFont(option.font)
+            bold.setWeight(QFont.Weight.DemiBold)
+            bold.setPointSizeF(option.font.pointSizeF() * 1.08)
+            fm_b = QFontMetrics(bold)
+            # A tile's name lines as Qt lays them out: not lines × lineSpacing, which rounds
+            # the real spacing down and would clip the last line.
+            sample = "\n".join(["Xg"] * self.NAME_LINES)
+            block = fm_b.boundingRect(QRect(0, 0, 10_000, 10_000), Qt.AlignmentFlag.AlignLeft, sample).height()
+            normal = QFont(option.font)
+            fonts = self._font_cache[key] = _Fonts(bold, normal, fm_b, QFontMetrics(normal), block)
+        return fonts
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802 - Qt override
-        bold, normal = self._fonts(option)
-        line = QFontMetrics(normal).height()
-        title = QFontMetrics(bold).height()
+        f = self._fonts(option)
+        line, title = f.fm.height(), f.fm_b.height()
         if self.mode is ViewMode.LIST:
             return QSize(360, max(self.ICON, title + 2 * line + 4) + 2 * self.PAD)
         # icon, the name's lines, publisher, status, padding
-        return QSize(self.tile_width, self.ICON + 8 + self.NAME_LINES * title + 2 * line + 8 + 2 * self.PAD)
+        return QSize(self.tile_width, self.ICON + 8 + f.name_block + 6 + 2 * line + 8 + 2 * self.PAD)
 
     # --- painting ---------------------------------------------------------------------
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
         # Rows get the style's selection and hover background; tiles draw their own card.
-        opt, style = item_background(self, painter, option, index, panel=self.mode is ViewMode.LIST)
+        opt, style = item_background(painter, option, panel=self.mode is ViewMode.LIST)
         widget = opt.widget
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         if self.mode is ViewMode.TILES:
@@ -109,12 +129,12 @@ class DeploymentDelegate(QStyledItemDelegate):
             dim_color = opt.palette.color(group, QPalette.ColorRole.PlaceholderText)
         state = index.data(Roles.STATE)
         status_color = text_color if selected else accent_color(_ACCENT[state], opt.palette)
-        name = index.data(Qt.ItemDataRole.DisplayRole) or ""
-        sub = " · ".join(x for x in (index.data(Roles.PUBLISHER), index.data(Roles.VERSION)) if x)
+        dep = index.data(Roles.LISTING).deployment  # one call for the fixed facts of the row
+        name = dep.name
+        sub = " · ".join(x for x in (dep.publisher, dep.version) if x)
         status = index.data(Roles.STATUS) or ""
-        required = bool(index.data(Roles.REQUIRED))
-        bold, normal = self._fonts(opt)
-        fm_b, fm = QFontMetrics(bold), QFontMetrics(normal)
+        required = dep.purpose == "required"
+        bold, normal, fm_b, fm, name_block = self._fonts(opt)
         r = opt.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
         icon_mode = QIcon.Mode.Selected if selected else QIcon.Mode.Normal
 
@@ -147,10 +167,10 @@ class DeploymentDelegate(QStyledItemDelegate):
             y = r.top() + self.ICON + 8
             painter.setFont(bold)
             painter.setPen(text_color)
-            name_rect = QRect(r.left(), y, r.width(), self.NAME_LINES * fm_b.height())
+            name_rect = QRect(r.left(), y, r.width(), name_block)
             painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                              _elide_lines(name, fm_b, r.width(), self.NAME_LINES))
-            y += self.NAME_LINES * fm_b.height() + 2
+            y += name_block + 6
             painter.setFont(normal)
             painter.setPen(dim_color)
             painter.drawText(QRect(r.left(), y, r.width(), fm.height()), Qt.AlignmentFlag.AlignLeft,

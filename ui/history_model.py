@@ -26,10 +26,11 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 from core.runstate import HistoryEntry
 
+from .failure_view import failure_words, hex_code
 from .style import Accent, accent_color, icon, item_background
 from .words import format_bytes, format_datetime, run_status_text
 
-__all__ = ["HistoryDelegate", "HistoryModel", "HistoryRoles", "hex_code"]
+__all__ = ["HistoryDelegate", "HistoryModel", "HistoryRoles"]
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -47,11 +48,6 @@ _ICON = {
     "restart_pending": "restart",
     "cancelled": "warning",
 }
-
-
-def hex_code(code: int) -> str:
-    """An exit or error code as Windows shows it: 0x80070070."""
-    return f"0x{code & 0xFFFFFFFF:08X}"
 
 
 class HistoryRoles(enum.IntEnum):
@@ -109,8 +105,10 @@ class HistoryModel(QAbstractListModel):
         if role == HistoryRoles.DETAIL:
             return self._detail(e)
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+            cause = failure_words(e.error_code, e.error)[0] if e.status == "failed" else ""
             return ", ".join(
-                x for x in (e.name, run_status_text(e.status), format_datetime(e.started_at), self._detail(e)) if x
+                x for x in (e.name, run_status_text(e.status), format_datetime(e.started_at), self._detail(e), cause)
+                if x
             )
         return None
 
@@ -139,7 +137,7 @@ class HistoryDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
-        opt, _style = item_background(self, painter, option, index)
+        opt, _style = item_background(painter, option)
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         text = opt.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         dim = text if selected else opt.palette.color(QPalette.ColorRole.PlaceholderText)

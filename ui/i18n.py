@@ -6,8 +6,9 @@ widget a LanguageChange event, and each page sets its texts again (`retranslate`
 
 Translations: `resources/translations/software_center_es.ts` is the source, edited by
 people; `software_center_es.qm` next to it is compiled from it with `pyside6-lrelease`
-and committed (a test checks it matches the .ts). Qt's own strings (context menus,
-standard buttons) come from the `qtbase_<lang>.qm` that PySide6 ships.
+and committed (a test checks it matches the .ts). `software_center_en.ts` holds only the
+English plural forms. Qt's own strings (context menus, standard buttons) come from the
+`qtbase_<lang>.qm` that PySide6 ships.
 """
 
 from __future__ import annotations
@@ -61,14 +62,15 @@ def apply_language(setting: str | None) -> str:
         return language
     for translator in _installed:
         QCoreApplication.removeTranslator(translator)
+        translator.deleteLater()
     _installed.clear()
+    ours = QTranslator(app)  # English has one too: its plural forms ("1 step", "2 steps")
+    if ours.load(str(TRANSLATIONS_DIR / f"software_center_{language}.qm")):
+        QCoreApplication.installTranslator(ours)
+        _installed.append(ours)
+    else:
+        log.warning("No %s translation in %s; showing the source text", language, TRANSLATIONS_DIR)
     if language != "en":
-        ours = QTranslator(app)
-        if ours.load(str(TRANSLATIONS_DIR / f"software_center_{language}.qm")):
-            QCoreApplication.installTranslator(ours)
-            _installed.append(ours)
-        else:
-            log.warning("No %s translation in %s; showing English", language, TRANSLATIONS_DIR)
         qt = QTranslator(app)
         if qt.load(f"qtbase_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
             QCoreApplication.installTranslator(qt)

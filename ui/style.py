@@ -14,7 +14,7 @@ import enum
 from functools import cache, lru_cache
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QIconEngine, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLayout,
     QScrollArea,
     QStyle,
-    QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
 )
@@ -175,16 +174,14 @@ def scroll_body(layout: QLayout) -> QWidget:
     return body
 
 
-def item_background(delegate: QStyledItemDelegate, painter: QPainter, option: QStyleOptionViewItem,
-                    index: QModelIndex | QPersistentModelIndex, *, panel: bool = True
+def item_background(painter: QPainter, option: QStyleOptionViewItem, *, panel: bool = True
                     ) -> tuple[QStyleOptionViewItem, QStyle]:
-    """Start painting an item: its initialised option (text and icon cleared, the delegate
-    draws those) and style; with `panel`, the style's selection and hover background."""
+    """Start painting an item: a copy of its option and its style; with `panel`, the style's
+    selection and hover background drawn. The delegate draws text and icons itself from
+    `index.data(role)`, so the option is not filled from the model (that would ask Python
+    for a dozen roles per row per repaint)."""
     opt = QStyleOptionViewItem(option)
-    delegate.initStyleOption(opt, index)
     style = opt.widget.style() if opt.widget is not None else QApplication.style()
-    opt.text = ""
-    opt.icon = QIcon()
     if panel:
         style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter, opt.widget)
     return opt, style

@@ -62,3 +62,12 @@ async def test_empty_history_says_so(make_window: Any, qtmodeltester: Any) -> No
     qtmodeltester.check(window.status_page.model, force_py=True)
     window.status_page.model.set_entries([entry("a", "NWT20001", "succeeded"), entry("b", "NWT20001", "running")])
     window.status_page.model.retranslate()
+
+
+@pytest.mark.usefixtures("history")
+async def test_a_failed_run_says_why_in_words(make_window: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    window = await make_window(connection="internet")
+    tip = window.status_page.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "not compatible with Windows 11" in tip

@@ -1,4 +1,8 @@
-"""The Spanish translation is complete, up to date with the sources, and the shipped .qm matches it."""
+"""The translations are complete, up to date with the sources, and the shipped .qm files match them.
+
+software_center_es.ts holds every user-facing string; software_center_en.ts only the
+plural forms (English needs "1 step" / "2 steps" too).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TS = ROOT / "resources" / "translations" / "software_center_es.ts"
-QM = TS.with_suffix(".qm")
+TRANSLATIONS = ROOT / "resources" / "translations"
+# language → extra lupdate options (English: plural forms only)
+LANGUAGES = {"es": [], "en": ["-pluralonly"]}
 BIN = Path(sys.executable).parent
 
 
@@ -41,9 +46,16 @@ def _messages(path: Path) -> dict[tuple[str, str, str], ET.Element]:
     return out
 
 
-def test_every_string_is_translated() -> None:
+def _ts(language: str) -> Path:
+    return TRANSLATIONS / f"software_center_{language}.ts"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_string_is_translated(language: str) -> None:
     problems = []
-    for key, m in _messages(TS).items():
+    messages = _messages(_ts(language))
+    assert messages
+    for key, m in messages.items():
         tr = m.find("translation")
         assert tr is not None
         if tr.get("type") == "unfinished":
@@ -61,16 +73,35 @@ def test_every_string_is_translated() -> None:
     assert problems == []
 
 
-def test_the_translation_is_up_to_date_with_the_sources(tmp_path: Path) -> None:
-    fresh = tmp_path / "fresh.ts"
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_translation_is_up_to_date_with_the_sources(tmp_path: Path, language: str) -> None:
+    fresh = tmp_path / f"fresh_{language}.ts"
     sources = sorted(str(p) for p in (ROOT / "ui").glob("*.py"))
-    subprocess.run([_tool("pyside6-lupdate"), "-locations", "none", *sources, "-ts", str(fresh)],
-                   check=True, capture_output=True)
-    assert set(_messages(fresh)) == set(_messages(TS)), "run `scripts/translations update` and translate"
+    subprocess.run([_tool("pyside6-lupdate"), "-locations", "none", *LANGUAGES[language], *sources,
+                    "-ts", str(fresh)], check=True, capture_output=True)
+    assert set(_messages(fresh)) == set(_messages(_ts(language))), "run `scripts/translations update`, translate"
 
 
-def test_the_shipped_qm_is_compiled_from_the_ts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_shipped_qm_is_compiled_from_the_ts(tmp_path: Path, language: str) -> None:
     built = tmp_path / "built.qm"
-    subprocess.run([_tool("pyside6-lrelease"), "-nounfinished", "-removeidentical", str(TS), "-qm", str(built)],
-                   check=True, capture_output=True)
-    assert QM.read_bytes() == built.read_bytes(), "run `scripts/translations build`"
+    subprocess.run([_tool("pyside6-lrelease"), "-nounfinished", "-removeidentical", str(_ts(language)),
+                    "-qm", str(built)], check=True, capture_output=True)
+    assert _ts(language).with_suffix(".qm").read_bytes() == built.read_bytes(), "run `scripts/translations build`"
+
+
+def test_plural_forms_in_english_and_spanish(qapp: object) -> None:
+    from PySide6.QtCore import QCoreApplication
+
+    from ui.i18n import apply_language
+
+    def preparing(n: int) -> str:
+        return QCoreApplication.translate("ProgressView", "Preparing (%n step(s))", "", n)
+
+    try:
+        apply_language("en")
+        assert (preparing(1), preparing(7)) == ("Preparing (1 step)", "Preparing (7 steps)")
+        apply_language("es")
+        assert (preparing(1), preparing(7)) == ("Preparando (1 paso)", "Preparando (7 pasos)")
+    finally:
+        apply_language("en")

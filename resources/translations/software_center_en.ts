@@ -1,0 +1,24 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en_US">
+<context>
+    <name>ProgressView</name>
+    <message numerus="yes">
+        <source>Preparing (%n step(s))</source>
+        <translation>
+            <numerusform>Preparing (%n step)</numerusform>
+            <numerusform>Preparing (%n steps)</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>RestartCountdown</name>
+    <message numerus="yes">
+        <source>Restarting in %n s</source>
+        <translation>
+            <numerusform>Restarting in %n s</numerusform>
+            <numerusform>Restarting in %n s</numerusform>
+        </translation>
+    </message>
+</context>
+</TS>
