@@ -408,7 +408,9 @@ class DemoServer:
     # The server thread ------------------------------------------------------------------
 
     def _serve(self, sock: socket.socket, started: concurrent.futures.Future[None]) -> None:
-        loop = asyncio.new_event_loop()
+        # A plain selector loop, whatever the process's loop policy: under qasync.run()'s
+        # policy new_event_loop() would build a Qt loop on this non-GUI thread.
+        loop = asyncio.SelectorEventLoop()
         asyncio.set_event_loop(loop)
         try:
             runner = loop.run_until_complete(self._setup(sock))
