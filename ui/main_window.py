@@ -36,7 +36,14 @@ from PySide6.QtWidgets import (
 )
 
 from core.center import SoftwareCenter
-from core.errors import CatalogError, RunError, SoftwareCenterError
+from core.errors import (
+    CatalogError,
+    RunError,
+    SignInRequiredError,
+    SoftwareCenterError,
+    UntrustedCertificateError,
+    UntrustedSiteError,
+)
 from core.options import ConnectionSetting, save_options
 from core.runstate import RunState, RunStatus, load_state
 
@@ -201,6 +208,11 @@ class MainWindow(QMainWindow):
         self.connection_chip.setIconSize(QSize(18, 18))
         self.connection_chip.setAutoRaise(True)
         self.connection_chip.clicked.connect(lambda: self.show_page(Page.OPTIONS))
+        self.trust_chip = QToolButton(objectName="trustChip")
+        self.trust_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.trust_chip.setAutoRaise(True)
+        self.trust_chip.hide()  # shown once a catalog is read: signed or not
+        lay.addWidget(self.trust_chip)
         lay.addWidget(self.connection_chip)
         return header
 
@@ -297,8 +309,30 @@ class MainWindow(QMainWindow):
                 await self.center.open()
             else:
                 await self.center.reload()
+        except UntrustedSiteError as exc:
+            self._show_error(
+                self.tr("This site is not trusted."),
+                self.tr("The catalog is not signed with the key your IT department set on this computer, "
+                        "so nothing from it is shown or run. Contact your IT department. (%1)").replace("%1", str(exc)),
+            )
+            return
         except CatalogError as exc:
             self._show_error(self.tr("This site's catalog cannot be used."), str(exc))
+            return
+        except UntrustedCertificateError as exc:
+            self._show_error(
+                self.tr("The site's security certificate is not trusted."),
+                self.tr("Software Center did not connect, to keep this computer safe. If your organization "
+                        "uses its own certificate authority, your IT department can configure it. (%1)")
+                .replace("%1", str(exc)),
+            )
+            return
+        except SignInRequiredError as exc:
+            self._show_error(
+                self.tr("Sign-in required."),
+                self.tr("Your organization's site needs a sign-in token that this computer does not have "
+                        "or that is no longer valid. Contact your IT department. (%1)").replace("%1", str(exc)),
+            )
             return
         except (SoftwareCenterError, OSError) as exc:
             self._show_error(self.tr("Software Center can't reach your organization's site right now."),
@@ -317,10 +351,30 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.tr("Software Center") + " – " + catalog.site.organization)
         self.options_page.set_site(self._site_text(), str(self.data_dir))
         self._show_connection()
+        self._show_trust()
         self.relist()
         self.catalog_area.setCurrentWidget(self.catalog_page)
         self.banner.resume_button.setEnabled(True)
         self.listed.emit()
+
+    def _show_trust(self) -> None:
+        """Whether the catalog's signature was verified against a pinned site key."""
+        signed = self.center.catalog_signed
+        if signed is None:  # not known (no catalog yet, or a run's saved copy)
+            self.trust_chip.hide()
+            return
+        if signed:
+            text = self.tr("Signed catalog")
+            tip = self.tr("The catalog's signature matches the site key set on this computer.")
+        else:
+            text = self.tr("Unsigned catalog")
+            tip = self.tr("No site key is set on this computer, so the catalog's origin is not verified. "
+                          "Content is still checked against the catalog's SHA-256 hashes.")
+        self.trust_chip.setText(text)
+        self.trust_chip.setIcon(icon("success" if signed else "warning"))
+        self.trust_chip.setToolTip(tip)
+        self.trust_chip.setAccessibleName(f"{text}. {tip}")
+        self.trust_chip.show()
 
     def relist(self) -> None:
         """List the catalog again from what is known now (verdicts, cache, history, saved run)."""
@@ -580,6 +634,7 @@ class MainWindow(QMainWindow):
         self.retry_button.setText(self.tr("&Retry"))
         self.options_page.set_site(self._site_text(), str(self.data_dir))
         self._show_connection()
+        self._show_trust()
         if self._pending is not None or self.catalog_page.model.rowCount():
             self.catalog_page.set_run_context(
                 self._run_active(), self._pending.name if self._pending and not self._run_active() else None

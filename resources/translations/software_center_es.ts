@@ -441,8 +441,32 @@
         <translation>Tipo de conexión: %1</translation>
     </message>
     <message>
+        <source>This site is not trusted.</source>
+        <translation>Este sitio no es de confianza.</translation>
+    </message>
+    <message>
+        <source>The catalog is not signed with the key your IT department set on this computer, so nothing from it is shown or run. Contact your IT department. (%1)</source>
+        <translation>El catálogo no está firmado con la clave que su departamento de TI configuró en este equipo, así que no se muestra ni se ejecuta nada de él. Póngase en contacto con su departamento de TI. (%1)</translation>
+    </message>
+    <message>
         <source>This site&apos;s catalog cannot be used.</source>
         <translation>No se puede usar el catálogo de este sitio.</translation>
+    </message>
+    <message>
+        <source>The site&apos;s security certificate is not trusted.</source>
+        <translation>El certificado de seguridad del sitio no es de confianza.</translation>
+    </message>
+    <message>
+        <source>Software Center did not connect, to keep this computer safe. If your organization uses its own certificate authority, your IT department can configure it. (%1)</source>
+        <translation>Centro de software no se conectó, para proteger este equipo. Si su organización usa su propia entidad de certificación, su departamento de TI puede configurarla. (%1)</translation>
+    </message>
+    <message>
+        <source>Sign-in required.</source>
+        <translation>Es necesario iniciar sesión.</translation>
+    </message>
+    <message>
+        <source>Your organization&apos;s site needs a sign-in token that this computer does not have or that is no longer valid. Contact your IT department. (%1)</source>
+        <translation>El sitio de su organización necesita un token de inicio de sesión que este equipo no tiene o que ya no es válido. Póngase en contacto con su departamento de TI. (%1)</translation>
     </message>
     <message>
         <source>Software Center can&apos;t reach your organization&apos;s site right now.</source>
@@ -459,6 +483,22 @@
     <message>
         <source>Software Center</source>
         <translation>Centro de software</translation>
+    </message>
+    <message>
+        <source>Signed catalog</source>
+        <translation>Catálogo firmado</translation>
+    </message>
+    <message>
+        <source>The catalog&apos;s signature matches the site key set on this computer.</source>
+        <translation>La firma del catálogo coincide con la clave del sitio configurada en este equipo.</translation>
+    </message>
+    <message>
+        <source>Unsigned catalog</source>
+        <translation>Catálogo sin firmar</translation>
+    </message>
+    <message>
+        <source>No site key is set on this computer, so the catalog&apos;s origin is not verified. Content is still checked against the catalog&apos;s SHA-256 hashes.</source>
+        <translation>No hay ninguna clave de sitio configurada en este equipo, así que el origen del catálogo no se verifica. El contenido se sigue comprobando con los hashes SHA-256 del catálogo.</translation>
     </message>
     <message>
         <source>Site not reached</source>
