@@ -24,6 +24,7 @@ EXIT_REFUSED = 3
 EXIT_FAILED = 4
 EXIT_RESTART = 5
 EXIT_CANCELLED = 130
+EXIT_INTERNAL = 1  # not in CLI.md: a bug in this program, reported in one line
 
 
 def _common(p: argparse.ArgumentParser, *, json_flag: bool = True, connection: bool = True) -> None:
@@ -38,6 +39,40 @@ def _common(p: argparse.ArgumentParser, *, json_flag: bool = True, connection: b
     if json_flag:
         p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                        help="JSON Lines events on standard output")
+    _trust(p)
+    p.add_argument("--site-key", default=argparse.SUPPRESS, metavar="KEY",
+                   help="pinned Ed25519 public key of the site (text or file): unsigned or badly "
+                        "signed catalogs are refused")
+
+
+def _trust(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ca-bundle", default=argparse.SUPPRESS, metavar="FILE",
+                   help="PEM file of a private CA to trust for HTTPS, on top of the system's")
+
+
+def _apply_trust(args: argparse.Namespace) -> str | None:
+    """--site-key/--ca-bundle reach every SoftwareCenter of this process through the
+    environment (SOFTWARE_CENTER_SITE_KEY/_CA_BUNDLE, which core reads). An error message or None."""
+    bundle = getattr(args, "ca_bundle", None)
+    if bundle is not None:
+        path = Path(bundle).expanduser()
+        if not path.is_file():
+            return f"--ca-bundle: no file {bundle}"
+        os.environ["SOFTWARE_CENTER_CA_BUNDLE"] = str(path.resolve())
+    key = getattr(args, "site_key", None)
+    if key is not None:
+        from core.signing import KeyFileError, parse_public_key
+
+        try:
+            parse_public_key(key)
+        except KeyFileError as exc:
+            return f"--site-key: {exc}"
+        try:
+            path: Path | None = Path(key).expanduser()
+        except RuntimeError:  # "~user" of no user: it was the key's text
+            path = None
+        os.environ["SOFTWARE_CENTER_SITE_KEY"] = str(path.resolve()) if path and path.is_file() else key.strip()
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the data folder of the run (default: the per-user data folder)")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="JSON Lines events on standard output")
+    _trust(p)  # the run's remaining content may come from a site with a private CA
 
     p = sub.add_parser("demo-site", help="serve the bundled demo site until interrupted")
     p.add_argument("--host", default="127.0.0.1")
@@ -72,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="limit the serving rate to MBPS megabytes per second")
     p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
                    help="where the demo site is generated (default: the per-user data folder)")
+
+    from .site import add_site_parser
+
+    add_site_parser(sub)
     return parser
 
 
@@ -96,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data_dir = _data_dir(args)
     _setup_logging(data_dir)
+    if (problem := _apply_trust(args)) is not None:
+        return _fail(problem)
     try:
         if args.command is None:
             from ui.app import run_window  # Qt only for the window
@@ -116,9 +158,19 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(resume_command(args, data_dir))
         if args.command == "demo-site":
             return _demo_site(args, data_dir)
+        if args.command == "site":
+            from .site import site_command
+
+            return site_command(args)
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)
         return EXIT_CANCELLED
+    except Exception as exc:  # a bug: one line, never a traceback (unless debugging)
+        if os.environ.get("SOFTWARE_CENTER_DEBUG"):
+            raise
+        print(f"software-center: unexpected error ({type(exc).__name__}: {exc}); "
+              "set SOFTWARE_CENTER_DEBUG=1 for details", file=sys.stderr)
+        return EXIT_INTERNAL
     raise AssertionError(args.command)  # argparse only lets known commands through
 
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
 from core.center import SoftwareCenter
-from core.cmtrace import install_log, remove_log
+from core.cmtrace import CMTraceHandler, install_log, remove_log
 from core.eligibility import LaunchMode
 from core.engine import RunResult, TaskSequenceRunner
 from core.errors import CatalogError, RunError, SoftwareCenterError
 from core.events import Event, EventSink, to_json
 from core.runstate import load_state, state_dir
-
-from .terminal import TerminalView
 
 __all__ = ["resume_command", "run_command"]
 
@@ -35,9 +35,36 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _install_log(data_dir: Path) -> CMTraceHandler:
+    """smsts.log; a write that fails later (disk full) is said once, in one line, not as a traceback."""
+    handler = install_log(data_dir)
+
+    def handle_error(record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"software-center: cannot write the log {handler.path}: {reason}", file=sys.stderr)
+
+    handler.handleError = handle_error  # type: ignore[method-assign]
+    return handler
+
+
 def _json_sink(event: Event) -> None:
-    sys.stdout.write(json.dumps(to_json(event), ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(to_json(event), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Whoever read the events is gone; the run goes on (the log still records it).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _sink(json_out: bool) -> EventSink:
+    if json_out:
+        return _json_sink
+    from .terminal import TerminalView  # rich: only for the human view
+
+    return TerminalView()
 
 
 def _variables(pairs: list[str] | None) -> dict[str, str] | str:
@@ -91,13 +118,13 @@ async def run_command(args: argparse.Namespace, data_dir: Path, site: str | None
     variables = _variables(args.variable)
     if isinstance(variables, str):
         return _fail(variables)
-    sink: EventSink = _json_sink if args.json else TerminalView()
+    sink = _sink(args.json)
     center = SoftwareCenter(data_dir, site=site, connection=args.connection)
     handler = None
     try:
         try:
             await center.open()
-            handler = install_log(data_dir)
+            handler = _install_log(data_dir)
         except CatalogError as exc:
             return _fail(f"the site's catalog is invalid: {exc}")
         except SoftwareCenterError as exc:
@@ -139,13 +166,13 @@ async def resume_command(args: argparse.Namespace, data_dir: Path) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"the saved run in {data_dir} cannot be read: {exc.strerror or exc}")
-    sink: EventSink = _json_sink if args.json else TerminalView()
+    sink = _sink(args.json)
     center = SoftwareCenter(data_dir, site=state.site, connection=state.connection_setting)  # type: ignore[arg-type]
     handler = None
     try:
         try:
             await center.open(catalog_bytes)
-            handler = install_log(data_dir)
+            handler = _install_log(data_dir)
         except SoftwareCenterError as exc:
             return _fail(str(exc))
         except OSError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import UTC
 
@@ -14,6 +15,7 @@ from core.catalog import Catalog
 from core.center import Listing
 from core import events as ev
 from core.events import Event
+from core.process import format_exit_code
 
 __all__ = ["TerminalView", "format_bytes", "print_listing"]
 
@@ -54,7 +56,8 @@ class TerminalView:
     """
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console()
+        # Not a terminal (a pipe, a file): whole lines, never wrapped at 80 columns.
+        self.console = console or Console(soft_wrap=not sys.stdout.isatty())
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -89,7 +92,8 @@ class TerminalView:
             self._drop_step_bar()
             mark = "[green]✓[/]" if event.status == "succeeded" else "[red]✗[/]"
             extra = f" — {escape(event.error)}" if event.error else ""
-            c.print(f"  {mark} {escape(event.name)} (exit code {event.exit_code}){extra}")
+            code = f" (exit code {format_exit_code(event.exit_code)})" if event.exit_code is not None else ""
+            c.print(f"  {mark} {escape(event.name)}{code}{extra}")
         elif isinstance(event, ev.DownloadStarted):
             self._downloads[event.package] = self._progress.add_task(
                 f"  Downloading {event.package}", total=max(event.total_bytes, 1),
@@ -121,7 +125,7 @@ class TerminalView:
             if event.status == "succeeded":
                 c.print("[bold green]The task sequence completed successfully.[/]")
             elif event.status == "failed":
-                code = f" (0x{event.error_code:08X})" if event.error_code is not None else ""
+                code = f" ({format_exit_code(event.error_code)})" if event.error_code is not None else ""
                 c.print(f"[bold red]The task sequence failed{code}:[/] {escape(event.error or '')}")
             elif event.status == "cancelled":
                 c.print("[yellow]Cancelled.[/] Run `software-center resume` to continue.")

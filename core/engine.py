@@ -5,6 +5,13 @@ instruction pointer, as ConfigMgr's TSManager does; the pointer, the variables a
 results are saved atomically after every step, so a crash re-runs at most the step that
 was running, and `resume` continues exactly there.
 
+A step's program runs under a host process (core/stephost.py) that outlives this one and
+records how the program ended. After a crash, `resume` waits for a host that still runs
+(up to the step's timeout) and uses its result: a program that finished while no engine
+was running is never started again. Only a program that had not started, or that was
+stopped (cancel, timeout, power loss), runs again. Events are emitted after the save they
+report, so a crash between the two may lose a report but never repeats a step.
+
 Semantics: disabled steps and groups are skipped; a false condition skips; a failed step
 fails its group, a failed group fails the sequence, unless the failing item (or an
 enclosing group) has `continue_on_error`, in which case execution continues after it.
@@ -17,16 +24,21 @@ Every event goes to the caller's sink and to the log (CMTrace, via `logging`).
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
+import errno
+import json
 import logging
 import os
 import shutil
 import socket
 import sys
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .catalog import (
     Catalog,
@@ -58,7 +70,15 @@ from .events import (
     StepSkipped,
     StepStarted,
 )
-from .process import ProgramError, format_exit_code, kill_process_group, run_program, windows_setup_error
+from .process import (
+    ProgramError,
+    _Output,
+    _reported_exit_code,
+    format_exit_code,
+    kill_process_group,
+    run_program,
+    windows_setup_error,
+)
 from .runstate import (
     HistoryEntry,
     RunLock,
@@ -70,6 +90,7 @@ from .runstate import (
     now_iso,
     save_state,
     state_dir,
+    steps_dir,
 )
 from .variables import Variables, evaluate_condition, expand
 
@@ -86,10 +107,16 @@ ERROR_NOT_ENOUGH_MEMORY = 0x8007000E
 ERROR_CONTENT = 0x80091007  # ConfigMgr's "hash mismatch / content download" family
 ERROR_CANCELLED = 0x800704C7  # ERROR_CANCELLED
 ERROR_PROGRAM = 0x80070002  # file not found
+ERROR_ACCESS_DENIED = 0x80070005  # the data folder cannot be written
 SETUP_NO_ISSUES = 0xC1900210  # compatibility scan found nothing: success for scan-only
 RESTART_CODE = 3010
 
 _LAUNCH_MODE_VAR = {"software-center": "SMS", "media": "CD", "pxe": "PXE"}
+
+# Every step's program runs under this host, which records how it ended even when this
+# process dies meanwhile (see core/stephost.py for why and how).
+STEP_HOST = Path(__file__).with_name("stephost.py")
+_HOST_POLL_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +148,7 @@ def flatten(steps: list[Step]) -> list[Instruction]:
 
 
 def step_type(step: Step) -> str:
-    return type(step).__struct_config__.tag  # type: ignore[attr-defined, no-any-return]
+    return str(type(step).__struct_config__.tag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +209,7 @@ class TaskSequenceRunner:
         self._lock.acquire()
         try:
             pending = load_state(self.data_dir)
-            if pending is not None and pending.status is not RunStatus.SUCCEEDED:
+            if pending is not None and pending.status not in (RunStatus.SUCCEEDED, RunStatus.FAILED):
                 raise RunError(
                     f"the run of {pending.deployment} ({pending.name}) has not finished; "
                     "continue it with `software-center resume`"
@@ -193,6 +220,8 @@ class TaskSequenceRunner:
                 log.warning("%s. Refused (%s).", verdict.log, verdict.refusal.value)
                 self._emit(RunRefused(deployment_id, verdict.refusal.value, verdict.message))
                 return RunResult("refused", verdict.message, None, verdict.refusal)
+            if pending is not None:  # a finished run whose clean-up was interrupted
+                clear_state(self.data_dir)
             catalog = center.catalog
             dep = catalog.deployment(deployment_id)
             assert dep is not None
@@ -238,21 +267,17 @@ class TaskSequenceRunner:
                 raise RunError(f"the saved run's deployment {state.deployment} is not in its catalog")
             self._catalog = catalog
             self._instructions = flatten(catalog.task_sequences[dep.task_sequence].steps)
+            n = len(self._instructions)
+            if state.ip > n or (state.in_progress is not None and state.in_progress >= n):
+                raise RunError(
+                    f"the saved run state {state_dir(self.data_dir) / 'run.json'} does not match the task "
+                    f"sequence of {state.deployment}; delete it to discard that run"
+                )
             self._state = state
             self._vars = Variables.from_state(state.variables)
             self._register_secrets()
-            if state.child_pgid is not None:
-                # The process that ran the step died; its program may still be running.
-                await kill_process_group(state.child_pgid)
-                state.child_pgid = None
-            if state.in_progress is not None:
-                log.info(
-                    "The previous run stopped during '%s'; that step runs again",
-                    self._instructions[state.in_progress].step.name,
-                )
-                state.ip = state.in_progress
-                state.in_progress = None
-                state.executed -= 1
+            if state.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+                return self._report_finished()
             state.status = RunStatus.RUNNING
             self._save()
             self._history()
@@ -281,7 +306,9 @@ class TaskSequenceRunner:
         )
         self._emit(RunStarted(state.deployment, state.task_sequence, state.name, state.total, connection, resumed))
         try:
-            if not resumed:
+            if not state.prepared:
+                # Also after a crash before step 1: the pre-flight and an interrupted
+                # all_before_start download are done again, before any step.
                 problem = self._preflight()
                 if problem is not None:
                     return await self._finish("failed", problem[0], problem[1])
@@ -289,6 +316,12 @@ class TaskSequenceRunner:
                     log.info("Downloading all content before the first step (deployment setting)")
                     for pid in referenced_packages(catalog.task_sequences[state.task_sequence]):
                         await self._ensure_package(pid)
+                state.prepared = True
+                self._save()
+            if state.in_progress is not None:
+                stop = await self._continue_interrupted()
+                if stop is not None:
+                    return stop
             while state.ip < len(self._instructions):
                 outcome = await self._step_once()
                 if outcome is not None:
@@ -296,6 +329,8 @@ class TaskSequenceRunner:
             return await self._finish("failed" if state.failed else "succeeded", *self._failure())
         except ContentError as exc:
             return await self._finish("failed", str(exc), ERROR_CONTENT)
+        except OSError as exc:
+            return self._storage_failed(exc)
         except asyncio.CancelledError:
             await asyncio.shield(self._cancelled())
             raise
@@ -336,47 +371,65 @@ class TaskSequenceRunner:
         state.executed += 1
         index = state.executed
         state.in_progress = ip
+        state.attempt = None
+        state.step_started_at = None
         self._vars.set("_SMSTSCurrentActionName", step.name)
         self._save()
         log.info("Start executing an instruction. Instruction name: %s. Instruction pointer: %d", step.name, ip)
         self._emit(StepStarted(index, state.total, step.name, step_type(step)))
         outcome = await self._execute(step, index)
+        return self._complete_step(ip, index, outcome)
 
+    def _complete_step(self, ip: int, index: int, outcome: _Outcome, *, announce_restart: bool = True) -> RunResult | None:
+        """Record a finished step, move the pointer, save, then report it."""
+        state = self._state
+        assert state is not None
+        ins = self._instructions[ip]
+        step = ins.step
         code = outcome.exit_code if outcome.exit_code is not None else (0 if outcome.ok else 1)
         self._vars.set("_SMSTSLastActionRetCode", str(code))
         self._vars.set("_SMSTSLastActionSucceeded", "true" if outcome.ok else "false")
         self._vars.set("_SMSTSLastActionName", step.name)
         status = "succeeded" if outcome.ok else "failed"
+        error = self._vars.mask(outcome.error) if outcome.error is not None else None
         state.results.append(
-            {"index": index, "name": step.name, "status": status, "exit_code": outcome.exit_code, "error": outcome.error}
+            {"index": index, "name": step.name, "status": status, "exit_code": outcome.exit_code, "error": error}
         )
+        attempt = state.attempt
         state.in_progress = None
         state.child_pgid = None
+        state.attempt = None
+        state.step_started_at = None
         if outcome.ok:
             log.info("The action (%s) completed successfully with exit code %s", step.name, format_exit_code(code))
-            next_ip = ins.end
+            next_ip: int | None = ins.end
         else:
-            log.error("The action (%s) failed with exit code %s: %s", step.name, format_exit_code(code), outcome.error)
+            log.error("The action (%s) failed with exit code %s: %s", step.name, format_exit_code(code), error)
             next_ip = self._after_failure(ip)
-        state.variables = self._vars.to_state()
+        finished = StepFinished(index, step.name, status, outcome.exit_code, error)
         if next_ip is None:
             state.failed = True
             state.ip = len(self._instructions)
             self._save()
-            self._emit(StepFinished(index, step.name, status, outcome.exit_code, outcome.error))
+            self._forget_attempt(attempt)
+            self._emit(finished)
             return None
         self._advance(ip, next_ip)
         if outcome.restart:
             state.status = RunStatus.RESTART_PENDING
             self._save()
-            self._emit(StepFinished(index, step.name, status, outcome.exit_code, outcome.error))
+            self._forget_attempt(attempt)
+            self._emit(finished)
             log.info("A restart is required after '%s'; the run is saved and resumes after the restart", step.name)
+            if not announce_restart:
+                return None
             self._emit(RestartPending(step.name, outcome.restart_countdown, outcome.restart_message))
-            self._emit(RunFinished("restart_pending", None, None))
             self._history("restart_pending")
+            self._emit(RunFinished("restart_pending", None, None))
             return RunResult("restart_pending")
         self._save()
-        self._emit(StepFinished(index, step.name, status, outcome.exit_code, outcome.error))
+        self._forget_attempt(attempt)
+        self._emit(finished)
         return None
 
     def _after_failure(self, ip: int) -> int | None:
@@ -413,6 +466,138 @@ class TaskSequenceRunner:
             log.info("Leaving group '%s'", self._instructions[g].step.name)
             g = self._instructions[g].parent
         self._state.ip = new_ip
+
+    # --- after an interruption ---------------------------------------------------------
+
+    def _rewind(self) -> str | None:
+        """The interrupted step runs again: it no longer counts as started. Returns the
+        abandoned attempt, whose files the caller removes once the state is saved."""
+        state = self._state
+        assert state is not None and state.in_progress is not None
+        attempt = state.attempt
+        state.ip = state.in_progress
+        state.in_progress = None
+        state.executed -= 1
+        state.attempt = None
+        state.child_pgid = None
+        state.step_started_at = None
+        return attempt
+
+    async def _continue_interrupted(self) -> RunResult | None:
+        """The process that ran the step at `in_progress` died. Finish that step from what
+        its program host recorded (waiting for a host still running), or run it again."""
+        state = self._state
+        assert state is not None and state.in_progress is not None
+        ip = state.in_progress
+        step = self._instructions[ip].step
+        announced = False
+
+        def announce() -> None:
+            nonlocal announced
+            if not announced:
+                announced = True
+                self._emit(StepStarted(state.executed, state.total, step.name, step_type(step)))
+
+        outcome: _Outcome | None = None
+        if state.attempt is not None and isinstance(step, (RunCommandStep, InstallPackageStep, UpgradeOsStep)):
+            outcome = await self._recover_attempt(step, state.attempt, announce)
+        elif state.child_pgid is not None:
+            await kill_process_group(state.child_pgid)
+        if outcome is None:
+            log.info("The previous run stopped during '%s'; that step runs again", step.name)
+            abandoned = self._rewind()
+            self._save()
+            self._forget_attempt(abandoned)
+            return None
+        log.info(
+            "The program of '%s' ended while no process ran the task sequence; its result is used "
+            "and the step does not run again", step.name,
+        )
+        announce()
+        return self._complete_step(ip, state.executed, outcome)
+
+    async def _recover_attempt(
+        self, step: RunCommandStep | InstallPackageStep | UpgradeOsStep, token: str, announce: Callable[[], None]
+    ) -> _Outcome | None:
+        """Wait for the host of an interrupted attempt to end (up to the step's timeout),
+        then its result; None when the program did not end by itself (run the step again)."""
+        state = self._state
+        assert state is not None
+        base = steps_dir(self.data_dir) / token
+        deadline = None if state.step_started_at is None else state.step_started_at + step.timeout_s
+        stopped = waiting = False
+        while True:
+            fd = _try_lock(_attempt_file(base, ".lock"))
+            if fd is not None:
+                break
+            if not waiting:
+                waiting = True
+                log.info("The program of '%s' started before the interruption is still running; waiting for it", step.name)
+                announce()
+            try:
+                if deadline is not None and time.time() >= deadline and not stopped:
+                    log.warning(
+                        "The program of '%s' did not finish within %s s; stopping it and its child processes",
+                        step.name, step.timeout_s,
+                    )
+                    stopped = True
+                    await asyncio.shield(self._stop_host(base))
+                await asyncio.sleep(_HOST_POLL_S)
+            except asyncio.CancelledError:
+                # Cancelled while waiting: nothing of the old program may outlive the cancel.
+                await asyncio.shield(self._stop_host(base))
+                raise
+        try:
+            record = _read_record(base)
+            if record is None:
+                # The fence: a host that has not started its program yet never will.
+                _unlink(_attempt_file(base, ".ticket"))
+        finally:
+            _unlock(fd)
+        if stopped:
+            return _Outcome(False, None, f"the program did not finish within {step.timeout_s} s and was stopped")
+        if record is None or (record["returncode"] < 0 and record["terminated"]):
+            # Never started, or stopped by a cancel/timeout that the dead process was doing.
+            if state.child_pgid is not None:
+                await kill_process_group(state.child_pgid)
+            return None
+        return self._outcome_from_record(step, record)
+
+    async def _stop_host(self, base: Path) -> None:
+        assert self._state is not None
+        pgid = self._state.child_pgid or _host_pid(base)
+        if pgid is not None:
+            await kill_process_group(pgid)
+
+    def _outcome_from_record(self, step: RunCommandStep | InstallPackageStep | UpgradeOsStep,
+                             record: Mapping[str, Any]) -> _Outcome:
+        if record.get("spawn_error"):
+            return _Outcome(False, ERROR_PROGRAM, str(record["spawn_error"]))
+        output = _Output(None, None)
+        output.feed(record["tail"])
+        output.close()
+        code = _reported_exit_code(record["returncode"], output.declared_exit_code)
+        log.info("Process completed with exit code %s", format_exit_code(code))
+        return self._judge(step, code, output.tail)
+
+    def _finished_anyway(self) -> _Outcome | None:
+        """On cancel: the running program's successful result if it ended before it could be stopped."""
+        state = self._state
+        assert state is not None and state.in_progress is not None
+        step = self._instructions[state.in_progress].step
+        if state.attempt is None or not isinstance(step, (RunCommandStep, InstallPackageStep, UpgradeOsStep)):
+            return None
+        record = _read_record(steps_dir(self.data_dir) / state.attempt)
+        if record is None or record["returncode"] < 0 or record.get("spawn_error"):
+            return None
+        outcome = self._outcome_from_record(step, record)
+        return outcome if outcome.ok else None
+
+    def _forget_attempt(self, token: str | None) -> None:
+        if token is not None:
+            base = steps_dir(self.data_dir) / token
+            for suffix in (".json", ".ticket", ".lock"):
+                _unlink(_attempt_file(base, suffix))
 
     # --- step types -----------------------------------------------------------------
 
@@ -495,19 +680,36 @@ class TaskSequenceRunner:
             state.child_pgid = pgid
             self._save()
 
+        # The attempt is saved before its host exists, and the host runs the program
+        # only while it holds the attempt's ticket: see _recover_attempt.
+        token = uuid.uuid4().hex
+        base = steps_dir(self.data_dir) / token
+        base.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(_attempt_file(base, ".ticket"), os.O_WRONLY | os.O_CREAT, 0o600))
+        state.attempt = token
+        state.step_started_at = time.time()
+        self._save()
+        host = [sys.executable, "-I", str(STEP_HOST), str(base), "--", *argv]
         try:
             result = await run_program(
-                argv, cwd=cwd, env=None, timeout_s=step.timeout_s, on_progress=progress, on_start=started
+                host, cwd=cwd, env=None, timeout_s=step.timeout_s, on_progress=progress, on_start=started
             )
         except ProgramError as exc:
             return _Outcome(False, ERROR_PROGRAM, str(exc))
         if result.timed_out:
             return _Outcome(False, None, f"the program did not finish within {step.timeout_s} s and was stopped")
+        record = _read_record(base)
+        if record is not None and record.get("spawn_error"):
+            return _Outcome(False, ERROR_PROGRAM, str(record["spawn_error"]))
         code = result.exit_code
         assert code is not None
         log.info("Process completed with exit code %s", format_exit_code(code))
+        return self._judge(step, code, result.output_tail)
+
+    def _judge(self, step: RunCommandStep | InstallPackageStep | UpgradeOsStep, code: int, tail: str) -> _Outcome:
+        """A program's exit code (and output) as the step's outcome."""
         if isinstance(step, RunCommandStep) and step.output_variable:
-            self._vars.set(step.output_variable, result.output_tail)
+            self._vars.set(step.output_variable, tail)
         if isinstance(step, UpgradeOsStep):
             success = code in (0, RESTART_CODE) or (step.compat_scan_only and code == SETUP_NO_ISSUES)
         else:
@@ -598,6 +800,14 @@ class TaskSequenceRunner:
     def _emit(self, event: Event) -> None:
         if isinstance(event, DownloadFinished) and self._state is not None:
             self._state.bytes_transferred += event.bytes_transferred
+        if self._vars.secret_values:  # no text of any event ever shows a secret value
+            masked = {
+                f.name: self._vars.mask(value)
+                for f in dataclasses.fields(event)
+                if isinstance(value := getattr(event, f.name), str)
+            }
+            if any(masked[name] != getattr(event, name) for name in masked):
+                event = dataclasses.replace(event, **masked)
         self._sink(event)
 
     def _save(self) -> None:
@@ -618,6 +828,8 @@ class TaskSequenceRunner:
             log.warning("The run history could not be saved: %s", exc)
 
     async def _finish(self, status: str, error: str | None, code: int | None) -> RunResult:
+        """The run ended. Its result is saved first, so a crash before the state is cleared
+        makes `resume` report the same result instead of losing it."""
         state = self._state
         assert state is not None
         if status == "succeeded":
@@ -629,29 +841,145 @@ class TaskSequenceRunner:
                 format_exit_code(code) if code is not None else "(none)",
                 error,
             )
+        state.status = RunStatus.SUCCEEDED if status == "succeeded" else RunStatus.FAILED
+        state.error, state.error_code = error, code
+        state.ip = len(self._instructions)
+        try:
+            self._save()
+        except OSError as exc:
+            log.warning("The run state could not be saved: %s", exc)
         self._history(status, error, code)
-        clear_state(self.data_dir)
         self._emit(RunFinished(status, error, code))
+        clear_state(self.data_dir)
         return RunResult(status, error, code)
+
+    def _report_finished(self) -> RunResult:
+        """`resume` of a run that had finished, but whose process died before it cleared the state."""
+        state = self._state
+        assert state is not None and self.center.connection is not None
+        status = "succeeded" if state.status is RunStatus.SUCCEEDED else "failed"
+        log.info("The task sequence '%s' had already finished (%s)", state.name, status)
+        self._emit(RunStarted(state.deployment, state.task_sequence, state.name, state.total,
+                              self.center.connection, True))
+        self._history(status, state.error, state.error_code)
+        self._emit(RunFinished(status, state.error, state.error_code))
+        clear_state(self.data_dir)
+        return RunResult(status, state.error, state.error_code)
+
+    def _storage_failed(self, exc: OSError) -> RunResult:
+        """The data folder cannot be written (full, read-only): stop, keep the last saved state."""
+        full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+        code = ERROR_DISK_FULL if full else ERROR_ACCESS_DENIED
+        what = "is full" if full else "cannot be written"
+        message = (
+            f"the data folder {self.data_dir} {what} ({exc.strerror or exc}); the run is kept: "
+            "make room or fix the folder, then run `software-center resume`"
+        )
+        log.error("The task sequence stopped: %s", message)
+        self._history("failed", message, code)
+        self._emit(RunFinished("failed", message, code))
+        return RunResult("failed", message, code)
 
     async def _cancelled(self) -> None:
         state = self._state
         if state is None:
             return
         state.status = RunStatus.CANCELLED
-        if state.in_progress is not None:
-            # The interrupted step runs again on resume; it no longer counts as started.
-            state.ip = state.in_progress
-            state.in_progress = None
-            state.executed -= 1
-        state.child_pgid = None
+        abandoned: str | None = None
         try:
+            if state.in_progress is not None:
+                done = self._finished_anyway()
+                if done is not None:
+                    # The program ended on its own just as the cancel came: the step is done.
+                    step = self._instructions[state.in_progress].step
+                    log.info("The program of '%s' finished before it could be stopped; the step counts as done",
+                             step.name)
+                    self._complete_step(state.in_progress, state.executed, done, announce_restart=False)
+                    state.status = RunStatus.CANCELLED
+                else:
+                    abandoned = self._rewind()
+            state.child_pgid = None
             self._save()
+            self._forget_attempt(abandoned)
         except OSError as exc:
             log.error("The run state could not be saved after cancel: %s", exc)
         log.warning("The task sequence '%s' was cancelled; it can be resumed", state.name)
         self._history("cancelled", "cancelled by the user", ERROR_CANCELLED)
         self._emit(RunFinished("cancelled", "cancelled by the user", ERROR_CANCELLED))
+
+
+# --- step program attempts (see core/stephost.py) -----------------------------------------
+
+
+def _attempt_file(base: Path, suffix: str) -> Path:
+    return base.with_name(base.name + suffix)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.debug("Could not remove %s: %s", path, exc)
+
+
+def _try_lock(path: Path) -> int | None:
+    """An exclusive lock on `path` (created if missing) held by an fd, or None when a host holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    os.close(fd)  # closing releases flock and msvcrt locks alike
+
+
+def _host_pid(base: Path) -> int | None:
+    """The pid a host wrote into its lock file (its process group: it leads it)."""
+    try:
+        text = _attempt_file(base, ".lock").read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() and int(text) > 1 else None
+
+
+def _read_record(base: Path) -> dict[str, Any] | None:
+    """The host's result for the attempt, or None (none yet, or not understood); "tail" as bytes."""
+    try:
+        raw = json.loads(_attempt_file(base, ".json").read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("The result of a step's program is unreadable (%s); ignored", exc)
+        return None
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("returncode"), int)
+        or not isinstance(raw.get("terminated"), bool)
+        or not isinstance(raw.get("tail"), str)
+        or not isinstance(raw.get("spawn_error"), (str, type(None)))
+    ):
+        log.warning("The result of a step's program is not understood; ignored")
+        return None
+    try:
+        raw["tail"] = base64.b64decode(raw["tail"], validate=True)
+    except ValueError:
+        log.warning("The result of a step's program is not understood; ignored")
+        return None
+    return raw
 
 
 def _kind(step: Step) -> str:

@@ -4,9 +4,13 @@
     <data>/state/catalog.json    the catalog the run started with (resume uses this copy)
     <data>/state/run.lock        held (flock / msvcrt) while a process runs or resumes
     <data>/state/history.json    finished runs, newest last
+    <data>/state/steps/          one attempt of a step's program: ticket, lock, result
+                                 (core/stephost.py); removed with the run
 
 The state is saved after every step and before a restart, so a crash at any moment
-loses at most the step that was running; `in_progress` says which one that was.
+loses at most the step that was running; `in_progress` says which one that was, and
+`attempt` names its program's host, whose recorded result `resume` uses instead of
+running a program that had in fact finished.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import enum
 import json
 import os
+import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +39,7 @@ __all__ = [
     "load_state",
     "save_state",
     "state_dir",
+    "steps_dir",
 ]
 
 STATE_VERSION = 1
@@ -65,12 +71,17 @@ class RunState:
     ip: int = 0  # next instruction to execute (index into the flattened step list)
     in_progress: int | None = None  # instruction started but not finished (crash → run it again)
     child_pgid: int | None = None  # process group of the running step's program, to clean up
+    attempt: str | None = None  # token of the running step's program host (state/steps/<token>.*)
+    step_started_at: float | None = None  # when the running step started (epoch s): its timeout after a crash
     executed: int = 0  # executable steps started so far ("step x of y")
     total: int = 0  # executable steps expected (shrinks when a condition skips some)
     variables: dict[str, Any] = field(default_factory=dict)
     results: list[dict[str, Any]] = field(default_factory=list)  # one per finished step
     failed: bool = False  # a failure is propagating (sequence fails unless a group continues)
     status: RunStatus = RunStatus.RUNNING
+    prepared: bool = False  # pre-flight passed and, for all_before_start, every package is verified
+    error: str | None = None  # once finished (SUCCEEDED/FAILED): the result, reported again by resume
+    error_code: int | None = None
     bytes_transferred: int = 0
     version: int = STATE_VERSION
 
@@ -90,6 +101,9 @@ def save_state(data_dir: Path, state: RunState) -> None:
         pass
 
 
+_DISCARD = "delete it to discard that run"
+
+
 def load_state(data_dir: Path) -> RunState | None:
     """The current run, or None. A damaged file raises RunError (never a traceback)."""
     path = state_dir(data_dir) / "run.json"
@@ -98,22 +112,61 @@ def load_state(data_dir: Path) -> RunState | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise RunError(f"the saved run state {path} is unreadable ({exc})") from None
+        raise RunError(f"the saved run state {path} is unreadable ({exc}); {_DISCARD}") from None
     try:
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
         if raw.get("version") != STATE_VERSION:
             raise ValueError(f"version {raw.get('version')!r}")
         raw["status"] = RunStatus(raw["status"])
-        return RunState(**raw)
+        state = RunState(**raw)
+        _check_types(state)
+        return state
     except (TypeError, ValueError, KeyError) as exc:
-        raise RunError(f"the saved run state {path} is not understood ({exc})") from None
+        raise RunError(f"the saved run state {path} is not understood ({exc}); {_DISCARD}") from None
+
+
+_STATE_TYPES: dict[str, tuple[type, ...]] = {
+    "run_id": (str,), "deployment": (str,), "task_sequence": (str,), "name": (str,),
+    "site": (str, type(None)), "connection_setting": (str,), "launch_mode": (str,), "started_at": (str,),
+    "ip": (int,), "in_progress": (int, type(None)), "child_pgid": (int, type(None)),
+    "attempt": (str, type(None)), "step_started_at": (int, float, type(None)),
+    "executed": (int,), "total": (int,), "variables": (dict,), "results": (list,), "failed": (bool,),
+    "prepared": (bool,), "error": (str, type(None)), "error_code": (int, type(None)),
+    "bytes_transferred": (int,),
+}
+
+
+def _check_types(state: RunState) -> None:
+    """A hand-edited or damaged state fails here, in words, not later in the engine."""
+    for name, types in _STATE_TYPES.items():
+        value = getattr(state, name)
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ValueError(f"{name}: unexpected value {value!r}")
+    if state.ip < 0 or (state.in_progress is not None and state.in_progress < 0):
+        raise ValueError("the instruction pointer is negative")
+    values = state.variables.get("values", {})
+    if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
+        raise ValueError("variables: expected names and text values")
+    if not all(isinstance(r, dict) for r in state.results):
+        raise ValueError("results: expected objects")
+    if state.attempt is not None and not state.attempt.isalnum():
+        raise ValueError(f"attempt: unexpected value {state.attempt!r}")
+
+
+def steps_dir(data_dir: Path) -> Path:
+    """Where step program hosts keep their tickets, locks and results (core/stephost.py)."""
+    return state_dir(data_dir) / "steps"
 
 
 def clear_state(data_dir: Path) -> None:
+    """Forget the current run (its history entry stays)."""
     for name in ("run.json", "catalog.json"):
         try:
             (state_dir(data_dir) / name).unlink()
         except FileNotFoundError:
             pass
+    shutil.rmtree(steps_dir(data_dir), ignore_errors=True)
 
 
 @dataclass(frozen=True, slots=True)

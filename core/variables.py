@@ -48,9 +48,9 @@ class Variables(Mapping[str, str]):
         return name.casefold() in self._secrets
 
     @property
-    def secret_values(self) -> set[str]:
+    def secret_values(self) -> frozenset[str]:
         """Values of secret variables (non-empty), for masking in every output."""
-        return {v for k, (_, v) in self._values.items() if k in self._secrets and v}
+        return frozenset(v for k, (_, v) in self._values.items() if k in self._secrets and v)
 
     def mask(self, text: str) -> str:
         """`text` with every secret value replaced by ********."""
