@@ -51,12 +51,13 @@ from .catalog import (
     SetVariableStep,
     Step,
     UpgradeOsStep,
+    parse_catalog,
     referenced_packages,
 )
 from .cmtrace import CMTraceHandler
 from .content import RetryPolicy, ordered_locations
 from .eligibility import LaunchMode, Refusal
-from .errors import ContentError, RunError
+from .errors import CatalogError, ContentError, RunError
 from .events import (
     DownloadFinished,
     Event,
@@ -261,7 +262,7 @@ class TaskSequenceRunner:
             state = load_state(self.data_dir)
             if state is None:
                 raise RunError("there is no task sequence run to resume")
-            catalog = center.catalog
+            catalog = self._saved_catalog(center.catalog.url) or center.catalog
             dep = catalog.deployment(state.deployment)
             if dep is None or dep.task_sequence not in catalog.task_sequences:
                 raise RunError(f"the saved run's deployment {state.deployment} is not in its catalog")
@@ -284,6 +285,24 @@ class TaskSequenceRunner:
             return await self._drive(resumed=True)
         finally:
             self._lock.release()
+
+    def _saved_catalog(self, url: str) -> Catalog | None:
+        """The catalog the run started with (its saved copy), read against the site's current URL.
+
+        A run continues with the task sequence it began, whichever catalog the site serves
+        now (the window keeps the current one open; the CLI opens the copy itself).
+        """
+        path = state_dir(self.data_dir) / "catalog.json"
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise RunError(f"the saved catalog of the run ({path}) cannot be read: {exc.strerror or exc}") from None
+        try:
+            return parse_catalog(data, url)
+        except CatalogError as exc:
+            raise RunError(f"the saved catalog of the run ({path}) is damaged ({exc}); delete the run to discard it") from None
 
     # --- the loop --------------------------------------------------------------------
 

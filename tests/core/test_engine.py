@@ -627,3 +627,44 @@ async def test_download_step_failures_and_readiness(run_api: Any, tmp_path: Path
     # a program whose content cannot be fetched does not run; the sequence fails
     assert steps["Uses Missing Content"].status == "failed" and result.status == "failed"
     assert result.error_code == 0x80091007
+
+
+@pytest.mark.asyncio
+async def test_resume_continues_the_task_sequence_the_run_began_even_if_the_site_changed(
+    run_api: Any, tmp_path: Path
+) -> None:
+    """The window resumes with the site's *current* catalog open; the run must still follow its own copy."""
+    work = tmp_path / "work"
+    work.mkdir()
+    marks = str(work / "marks")
+    steps = [
+        {"type": "restart", "name": "Restart Now", "timeout_s": 0},
+        run_tool("Original Step", "--marker", marks, "original"),
+    ]
+    site = write_site(
+        tmp_path / "site",
+        packages={"TOOLS": tool_files()},
+        task_sequences={"RST": steps},
+        deployments=[deployment("DEPR", "RST")],
+    )
+    result, _ = await run_api(site, "DEPR")
+    assert result.status == "restart_pending"
+    # The admin publishes a new version of the task sequence meanwhile.
+    write_site(
+        site,
+        packages={"TOOLS": tool_files()},
+        task_sequences={"RST": [steps[0], run_tool("Replacement Step", "--marker", marks, "replacement")]},
+        deployments=[deployment("DEPR", "RST")],
+    )
+    center = SoftwareCenter(tmp_path / "data", site=str(site), connection="internet")
+    try:
+        await center.open()  # the current catalog, as the window has it
+        assert any(s.name == "Replacement Step"
+                   for s in center.catalog.task_sequences["RST"].steps)  # type: ignore[union-attr]
+        events = Events()
+        result = await TaskSequenceRunner(center, events).resume()
+    finally:
+        await center.aclose()
+    assert result.status == "succeeded"
+    assert [e.name for e in events.of(StepStarted)] == ["Original Step"]
+    assert (work / "marks").read_text().splitlines() == ["original"]
