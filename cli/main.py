@@ -55,10 +55,10 @@ def _apply_trust(args: argparse.Namespace) -> str | None:
     environment (SOFTWARE_CENTER_SITE_KEY/_CA_BUNDLE, which core reads). An error message or None."""
     bundle = getattr(args, "ca_bundle", None)
     if bundle is not None:
-        path = Path(bundle).expanduser()
-        if not path.is_file():
+        bundle_path = Path(bundle).expanduser()
+        if not bundle_path.is_file():
             return f"--ca-bundle: no file {bundle}"
-        os.environ["SOFTWARE_CENTER_CA_BUNDLE"] = str(path.resolve())
+        os.environ["SOFTWARE_CENTER_CA_BUNDLE"] = str(bundle_path.resolve())
     key = getattr(args, "site_key", None)
     if key is not None:
         from core.signing import KeyFileError, parse_public_key
@@ -67,11 +67,14 @@ def _apply_trust(args: argparse.Namespace) -> str | None:
             parse_public_key(key)
         except KeyFileError as exc:
             return f"--site-key: {exc}"
+        key_path: Path | None
         try:
-            path: Path | None = Path(key).expanduser()
+            key_path = Path(key).expanduser()
         except RuntimeError:  # "~user" of no user: it was the key's text
-            path = None
-        os.environ["SOFTWARE_CENTER_SITE_KEY"] = str(path.resolve()) if path and path.is_file() else key.strip()
+            key_path = None
+        os.environ["SOFTWARE_CENTER_SITE_KEY"] = (
+            str(key_path.resolve()) if key_path and key_path.is_file() else key.strip()
+        )
     return None
 
 
