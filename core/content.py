@@ -76,7 +76,8 @@ from .events import (
     DownloadStarted,
     EventSink,
 )
-from .http import Abort, HttpSession, lower_thread_priority, RedirectError, describe_http_error, redact_url
+from .http import Abort, HttpSession, RedirectError, describe_http_error, lower_thread_priority, redact_url
+from .options import fsync_dir
 
 __all__ = [
     "ContentStore",
@@ -1213,19 +1214,7 @@ def _open_part(path: Path) -> int:
     return os.open(path, flags | os.O_EXCL, 0o644)
 
 
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+_fsync_dir = fsync_dir
 
 
 def _tree_bytes(path: Path) -> int:

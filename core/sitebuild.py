@@ -61,6 +61,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .catalog import MAX_CATALOG_BYTES, parse_catalog
 from .errors import CatalogError, SiteBuildError
+from .options import fsync_dir
 from .signing import SIGNATURE_NAME, sign_catalog
 
 __all__ = [
@@ -538,16 +539,7 @@ def _swap_in(staging: Path, out_dir: Path) -> None:
 
 def _fsync_dirs(root: Path) -> None:
     for dirpath, _dirs, _files in os.walk(root):
-        try:
-            fd = os.open(dirpath, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        fsync_dir(Path(dirpath))
 
 
 # --- the build -------------------------------------------------------------------------
@@ -649,13 +641,4 @@ def build_site(source_json: Path, out_dir: Path, *, key: Ed25519PrivateKey | Non
 
 
 def _fsync_parent(path: Path) -> None:
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)
