@@ -42,16 +42,20 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
-
-from aiohttp import web
-from aiohttp.abc import AbstractStreamWriter
+from typing import IO, TYPE_CHECKING, Any, Self
 
 from resources import RESOURCES
 
 from .catalog import parse_catalog
 from .errors import CatalogError, SiteBuildError
 from .sitebuild import SourceFile, copy_file, remove_leftovers, scan_source
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from aiohttp.abc import AbstractStreamWriter
+
+# aiohttp is imported by the server thread when it starts, not with this module: it is
+# ~0.3 s of imports, and the window would otherwise pay it before it can show anything.
 
 __all__ = [
     "DEMO_SPEC_DIR",
@@ -298,36 +302,53 @@ class _TokenBucket:
             await asyncio.sleep(delay)
 
 
-class _PacedFileResponse(web.FileResponse):
-    """`web.FileResponse` whose body goes out in chunks paced by a token bucket.
+def _paced_file_response(path: Path, bucket: _TokenBucket) -> web.FileResponse:
+    """A `_PacedFileResponse` (the class is made on first use, with aiohttp imported then)."""
+    global _PacedFileResponse
+    if _PacedFileResponse is None:
+        _PacedFileResponse = _make_paced_file_response()
+    response: web.FileResponse = _PacedFileResponse(path, bucket)
+    return response
 
-    Everything before the body (Range, If-Range, ETag, Last-Modified, 304/412/416,
-    HEAD) stays aiohttp's; only `_sendfile` (a private hook of aiohttp 3.14, pinned, and
-    covered by tests/core/test_demo.py) is replaced, since sendfile cannot be paced.
-    """
 
-    def __init__(self, path: Path, bucket: _TokenBucket) -> None:
-        super().__init__(path, chunk_size=bucket.chunk_size)
-        self._bucket = bucket
+_PacedFileResponse: Any = None
 
-    async def _sendfile(
-        self, request: web.BaseRequest, fobj: IO[Any], offset: int, count: int
-    ) -> AbstractStreamWriter:
-        writer = await web.StreamResponse.prepare(self, request)
-        assert writer is not None
-        loop = asyncio.get_running_loop()
-        position, remaining = offset, count
-        while remaining > 0:
-            n = min(self._bucket.chunk_size, remaining)
-            await self._bucket.take(n)
-            chunk = await loop.run_in_executor(None, self._seek_and_read, fobj, position, n)
-            if not chunk:
-                break
-            await writer.write(chunk)
-            position += len(chunk)
-            remaining -= len(chunk)
-        await writer.drain()
-        return writer
+
+def _make_paced_file_response() -> Any:
+    from aiohttp import web
+
+    class PacedFileResponse(web.FileResponse):
+        """`web.FileResponse` whose body goes out in chunks paced by a token bucket.
+
+        Everything before the body (Range, If-Range, ETag, Last-Modified, 304/412/416,
+        HEAD) stays aiohttp's; only `_sendfile` (a private hook of aiohttp 3.14, pinned, and
+        covered by tests/core/test_demo.py) is replaced, since sendfile cannot be paced.
+        """
+
+        def __init__(self, path: Path, bucket: _TokenBucket) -> None:
+            super().__init__(path, chunk_size=bucket.chunk_size)
+            self._bucket = bucket
+
+        async def _sendfile(
+            self, request: web.BaseRequest, fobj: IO[Any], offset: int, count: int
+        ) -> AbstractStreamWriter:
+            writer = await web.StreamResponse.prepare(self, request)
+            assert writer is not None
+            loop = asyncio.get_running_loop()
+            position, remaining = offset, count
+            while remaining > 0:
+                n = min(self._bucket.chunk_size, remaining)
+                await self._bucket.take(n)
+                chunk = await loop.run_in_executor(None, self._seek_and_read, fobj, position, n)
+                if not chunk:
+                    break
+                await writer.write(chunk)
+                position += len(chunk)
+                remaining -= len(chunk)
+            await writer.drain()
+            return writer
+
+    return PacedFileResponse
 
 
 _WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
@@ -441,6 +462,8 @@ class DemoServer:
                 loop.close()
 
     async def _setup(self, sock: socket.socket) -> web.AppRunner:
+        from aiohttp import web
+
         if self.rate_bps is not None:
             self._bucket = _TokenBucket(self.rate_bps)
         app = web.Application()
@@ -452,6 +475,8 @@ class DemoServer:
         return runner
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
         rel = request.match_info["path"]
         if rel == "":
             return web.Response(text=_INDEX, content_type="text/html")
@@ -459,7 +484,7 @@ class DemoServer:
         if path is None:
             raise web.HTTPNotFound()
         if self._bucket is not None:
-            return _PacedFileResponse(path, self._bucket)
+            return _paced_file_response(path, self._bucket)
         return web.FileResponse(path)
 
     def _resolve(self, rel: str) -> Path | None:
