@@ -5,8 +5,11 @@ each checked against the catalog's size and SHA-256, and returns that folder.
 
 Per file (STYLE.md "Downloads", Munki's fetch.py):
   * bytes go to `<file>.part`, hashed while they arrive; size and SHA-256 are checked,
-    the file is fsynced, then renamed to its final name. A file that fails is deleted:
-    nothing unverified ever sits at a final name.
+    then the file is renamed to its final name. A file that fails is deleted: nothing
+    unverified ever sits at a final name. The record of a verified file names the boot
+    that wrote it; after a restart of the machine the file is hashed again before it is
+    trusted, so the data needs no fsync before its rename (see BOOT_ID). Where the boot
+    cannot be told (not Linux), the data is fsynced before the rename instead.
   * a `.part` survives retries, cancellation and process death. Its validator (strong
     ETag, else Last-Modified) is kept in the package record; the next request asks
     `Range: bytes=N-` with `If-Range`. A 200 answer (Range ignored, or the file changed)
@@ -104,6 +107,22 @@ _KEY_RE = re.compile(r"^[A-Z0-9]{3,16}\.[0-9]+$")
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_boot_id() -> str | None:
+    """This boot's identity (Linux), or None where the system does not say."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+# A verified file is trusted later by its size and mtime alone only within the boot that
+# wrote it. That is what lets the data skip the fsync before its rename: a crashed
+# process leaves the page cache intact, and after a power loss (a new boot) every file is
+# hashed again before any step may use it. Where the boot cannot be told, data is fsynced.
+BOOT_ID = _read_boot_id()
 
 
 # --- policy ------------------------------------------------------------------------
@@ -304,7 +323,7 @@ class _Record:
 
     def set_file(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
         with self._lock:
-            self.data["files"][path] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha256}
+            self.data["files"][path] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha256, "boot": BOOT_ID}
             self.data["partial"].pop(path, None)
             self._save()
 
@@ -492,7 +511,7 @@ class _Writer(threading.Thread):
                 self.offset += n
                 self._queued -= n
                 self._cond.notify_all()
-            if self.offset - self._advised >= WRITEBACK_EVERY and hasattr(os, "posix_fadvise"):
+            if BOOT_ID is None and self.offset - self._advised >= WRITEBACK_EVERY and hasattr(os, "posix_fadvise"):
                 # Start writeback now so the fsync before the rename has little left to do.
                 try:
                     os.posix_fadvise(self._fd, self._advised, self.offset - self._advised, os.POSIX_FADV_DONTNEED)
@@ -573,6 +592,8 @@ class ContentStore:
     def _trusted(self, folder: Path, spec: PackageFile, record: _Record) -> bool:
         entry = record.file_entry(spec.path)
         if entry is None or entry.get("sha256") != spec.sha256 or entry.get("size") != spec.size:
+            return False
+        if entry.get("boot") != BOOT_ID:  # written before a restart of the machine: hash it again
             return False
         try:
             st = os.lstat(folder.joinpath(*spec.path.split("/")))
@@ -1080,7 +1101,7 @@ class ContentStore:
                 try:
                     if writer.error is not None:
                         os.ftruncate(fd, job.offset)
-                    elif job.offset == job.spec.size:
+                    elif job.offset == job.spec.size and BOOT_ID is None:
                         os.fsync(fd)
                         job.synced = True
                 finally:
@@ -1104,7 +1125,7 @@ class ContentStore:
             self._discard(job, progress)
             raise _Failure(kind, "SHA-256 mismatch", integrity=True)
         try:
-            if not job.synced:
+            if not job.synced and BOOT_ID is None:
                 fd = os.open(job.part, os.O_RDWR | _O_NOFOLLOW | _O_BINARY | _O_CLOEXEC)
                 try:
                     os.fsync(fd)

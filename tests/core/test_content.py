@@ -340,3 +340,55 @@ async def test_progress_is_throttled_monotonic_and_complete(
     assert rated and all(0 < e.rate_bps < 20 * 1024 * 1024 for e in rated)  # type: ignore[operator]
     assert all(e.eta_s is not None and e.eta_s >= 0 for e in rated)
     assert events.names()[-1] == "download_finished"
+
+
+@pytest.mark.asyncio
+async def test_files_verified_before_a_restart_of_the_machine_are_hashed_again(
+    content_server: ContentServer,
+    make_package: MakePackage,
+    session: HttpSession,
+    cache_dir: Path,
+    catalog_url: str,
+    events: Recorder,
+) -> None:
+    """Data is not fsynced before its rename: after a power loss it could be garbage with the
+    same size and mtime, so a record from another boot never vouches for a file by itself."""
+    data = pattern(150_000)
+    pid, pkg = make_package({"a.bin": data})
+    store = ContentStore(cache_dir, session)
+    folder = await store.fetch(pid, pkg, catalog_url, "internet", on_event=lambda e: None)
+    assert store.is_complete(pid, pkg)
+
+    # Make the record look written in an earlier boot, and the file damaged by a power
+    # loss: same size, same mtime, different bytes.
+    record_path = next((cache_dir / ".records").glob("*.json"))
+    record = json.loads(record_path.read_text())
+    for entry in record["files"].values():
+        entry["boot"] = "an-earlier-boot"
+    record_path.write_text(json.dumps(record))
+    target = folder / "a.bin"
+    st = target.stat()
+    raw = bytearray(target.read_bytes())
+    raw[5] ^= 0xFF
+    target.write_bytes(bytes(raw))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    store2 = ContentStore(cache_dir, session)
+    assert not store2.is_complete(pid, pkg)
+    before = content_server.bytes_sent()
+    await store2.fetch(pid, pkg, catalog_url, "internet", on_event=events)
+    assert target.read_bytes() == data  # the damaged file was noticed and fetched again
+    assert content_server.bytes_sent() - before == len(data)
+    assert store2.is_complete(pid, pkg)
+
+    # An intact file from an earlier boot is re-hashed and kept: nothing is transferred.
+    record = json.loads(record_path.read_text())
+    for entry in record["files"].values():
+        entry["boot"] = "an-earlier-boot"
+    record_path.write_text(json.dumps(record))
+    store3 = ContentStore(cache_dir, session)
+    assert not store3.is_complete(pid, pkg)
+    before = content_server.bytes_sent()
+    await store3.fetch(pid, pkg, catalog_url, "internet", on_event=lambda e: None)
+    assert content_server.bytes_sent() == before
+    assert store3.is_complete(pid, pkg)
