@@ -235,6 +235,8 @@ def _demo_site(args: argparse.Namespace, data_dir: Path) -> int:
 
     if args.rate is not None and args.rate <= 0:
         return _fail("--rate must be a positive number of megabytes per second")
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port must be from 0 to 65535, not {args.port}")
     try:
         serve_forever(args.host, args.port, args.rate, data_dir)
     except OSError as exc:

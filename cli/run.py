@@ -86,19 +86,31 @@ def _confirm_high_impact(name: str) -> bool | None:
         "this computer. Save your work first.",
         file=sys.stderr,
     )
+    # input() blocks the loop, and asyncio's own Ctrl-C handling only schedules a cancel:
+    # give Ctrl-C its plain meaning while asking, so it stops the prompt at once.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         answer = input("Type 'yes' to start it now: ")
     except EOFError:
         return None
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return answer.strip().lower() in ("yes", "y", "sí", "si")
 
 
 async def _drive(runner_call: asyncio.Future[RunResult] | asyncio.Task[RunResult]) -> int:
     loop = asyncio.get_running_loop()
     task = runner_call
+
+    def cancel_once() -> None:
+        # A second Ctrl-C must not interrupt the first one's clean-up: that is what stops
+        # the step's program (TERM, a grace, then KILL) and saves the state.
+        if not task.done() and not getattr(task, "cancelling", lambda: 0)():
+            task.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, cancel_once)
         except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt does it
             pass
     try:
@@ -135,7 +147,11 @@ async def run_command(args: argparse.Namespace, data_dir: Path, site: str | None
         verdict = center.verdict(args.deployment, mode)
         dep = center.catalog.deployment(args.deployment) if center.catalog else None
         if verdict.eligible and dep is not None and dep.high_impact and not args.yes:
-            ok = _confirm_high_impact(dep.name)
+            try:
+                ok = _confirm_high_impact(dep.name)
+            except KeyboardInterrupt:
+                print("\nCancelled; nothing was started.", file=sys.stderr)
+                return EXIT_CANCELLED
             if ok is None:
                 return _fail(
                     f"{dep.id} is a high-impact deployment and there is no terminal to confirm it on; "

@@ -72,7 +72,11 @@ def site_base_url(site: str) -> str:
 
 
 def _is_remote(site: str) -> bool:
-    return urlsplit(site).scheme in ("http", "https")
+    """An http(s) site address. Raises CatalogError for an address that is not a URL at all."""
+    try:
+        return urlsplit(site).scheme in ("http", "https")
+    except ValueError as exc:
+        raise CatalogError("", f"the site address {site!r} is not a valid URL ({exc})") from None
 
 
 class SoftwareCenter:

@@ -612,6 +612,17 @@ class TaskSequenceRunner:
         outcome = self._outcome_from_record(step, record)
         return outcome if outcome.ok else None
 
+    async def _host_gone(self, token: str) -> bool:
+        """Whether no host runs the attempt's program any more (stopping it if one does)."""
+        base = steps_dir(self.data_dir) / token
+        for _ in range(2):
+            fd = _try_lock(_attempt_file(base, ".lock"))
+            if fd is not None:
+                _unlock(fd)
+                return True
+            await self._stop_host(base)
+        return False
+
     def _forget_attempt(self, token: str | None) -> None:
         if token is not None:
             base = steps_dir(self.data_dir) / token
@@ -915,9 +926,16 @@ class TaskSequenceRunner:
                              step.name)
                     self._complete_step(state.in_progress, state.executed, done, announce_restart=False)
                     state.status = RunStatus.CANCELLED
+                elif state.attempt is not None and not await self._host_gone(state.attempt):
+                    # The program outlived the stop (e.g. a second cancel cut the grace
+                    # short, or it ignores TERM): keep the attempt, so `resume` waits for it
+                    # or stops it, and never starts a second copy beside it.
+                    log.warning("The program of the cancelled step is still running; resume will wait for it")
                 else:
                     abandoned = self._rewind()
-            state.child_pgid = None
+                    state.child_pgid = None
+            else:
+                state.child_pgid = None
             self._save()
             self._forget_attempt(abandoned)
         except OSError as exc:

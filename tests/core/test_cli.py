@@ -491,3 +491,12 @@ rm -f {full}/filler
     assert rc == 0, err
     assert events[-1]["status"] == "succeeded"
     assert (work / "marks").read_text() == "then\n"
+
+
+@pytest.mark.asyncio
+async def test_malformed_site_address_and_port_are_usage_errors(tmp_path: Path) -> None:
+    """Exit 2 with one line (CLI.md), never the last-resort exit 1."""
+    bad_url = await cli("list", "--site", "http://[::1", "--data-dir", str(tmp_path / "d"), "--json")
+    assert bad_url.rc == 2 and "not a valid URL" in bad_url.stderr
+    bad_port = await cli("demo-site", "--port", "70000", "--data-dir", str(tmp_path / "d"))
+    assert bad_port.rc == 2 and "--port" in bad_port.stderr

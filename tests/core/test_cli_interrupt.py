@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -254,3 +255,49 @@ async def test_sigkill_during_all_before_start_download_then_resume(server: Cont
         "TOOLS", "BIGPKG"}
     assert server.bytes_sent("content/BIGPKG.1/big.bin") <= 1.05 * BIG
     assert marks(work) == ["first"]
+
+
+STUBBORN = (
+    "import os, signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "open(sys.argv[1], 'w').write(str(os.getpid()))\n"
+    "print('PROGRESS 5 ignoring TERM', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+@pytest.mark.asyncio
+async def test_ctrl_c_twice_still_stops_a_program_that_ignores_term(tmp_path: Path) -> None:
+    """The second Ctrl-C must not cut the first one's clean-up short (TERM, grace, KILL):
+    no copy of the step's program may survive the cancel, nor run twice after `resume`."""
+    pidfile = tmp_path / "stubborn.pid"
+    site = write_site(
+        tmp_path / "site",
+        packages={"TOOLS": tool_files()},
+        task_sequences={"STB": [{"type": "run_command", "name": "Stubborn",
+                                 "command": ["%PYTHON%", "-c", STUBBORN, str(pidfile)], "timeout_s": 120}]},
+        deployments=[deployment("DEPSTB", "STB")],
+    )
+    data = tmp_path / "data"
+    run = await start("run", "DEPSTB", "--site", str(site), "--data-dir", str(data), "--connection", "internet",
+                      "--json", "--yes")
+    assert await run.until(lambda e: e["event"] == "step_progress") is not None
+    pid = int(pidfile.read_text())
+    run.kill(signal.SIGINT)
+    await asyncio.sleep(0.3)
+    run.kill(signal.SIGINT)  # impatient: a second Ctrl-C during the grace period
+    result = await run.finish()
+    assert result.rc == 130
+    assert result.events[-1]["event"] == "ts_finished" and result.events[-1]["status"] == "cancelled"
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not _alive(pid), "the cancelled step's program survived the cancel"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except OSError:
+        return False
