@@ -18,13 +18,8 @@ from typing import Any
 
 __all__ = ["main"]
 
-EXIT_OK = 0
-EXIT_USAGE = 2  # usage, site or catalog error
-EXIT_REFUSED = 3
-EXIT_FAILED = 4
-EXIT_RESTART = 5
-EXIT_CANCELLED = 130
-EXIT_INTERNAL = 1  # not in CLI.md: a bug in this program, reported in one line
+from .exits import EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK
+from .exits import fail as _fail
 
 
 def _common(p: argparse.ArgumentParser, *, json_flag: bool = True, connection: bool = True) -> None:
@@ -175,11 +170,6 @@ def main(argv: list[str] | None = None) -> int:
               "set SOFTWARE_CENTER_DEBUG=1 for details", file=sys.stderr)
         return EXIT_INTERNAL
     raise AssertionError(args.command)  # argparse only lets known commands through
-
-
-def _fail(message: str) -> int:
-    print(f"software-center: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 async def _list(args: argparse.Namespace, data_dir: Path) -> int:

@@ -13,7 +13,9 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from core.center import SoftwareCenter
 from core.cmtrace import CMTraceHandler, install_log, remove_log
@@ -23,16 +25,11 @@ from core.errors import CatalogError, RunError, SoftwareCenterError
 from core.events import Event, EventSink, to_json
 from core.runstate import load_state, state_dir
 
+from .exits import EXIT_CANCELLED
+from .exits import fail as _fail
+
 __all__ = ["resume_command", "run_command"]
 
-EXIT_USAGE = 2
-EXIT_REFUSED = 3
-EXIT_CANCELLED = 130
-
-
-def _fail(message: str) -> int:
-    print(f"software-center: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def _install_log(data_dir: Path) -> CMTraceHandler:
@@ -126,6 +123,16 @@ async def _drive(runner_call: asyncio.Future[RunResult] | asyncio.Task[RunResult
     return result.exit_code
 
 
+async def _run_engine(call: Coroutine[Any, Any, RunResult], data_dir: Path) -> int:
+    """Drive a run or a resume to its exit code; what stops it from starting is one line."""
+    try:
+        return await _drive(asyncio.ensure_future(call))
+    except RunError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write the run state in {data_dir}: {exc.strerror or exc}")
+
+
 async def run_command(args: argparse.Namespace, data_dir: Path, site: str | None) -> int:
     variables = _variables(args.variable)
     if isinstance(variables, str):
@@ -160,12 +167,7 @@ async def run_command(args: argparse.Namespace, data_dir: Path, site: str | None
             if not ok:
                 return _fail("not started: the high-impact deployment was not confirmed")
         runner = TaskSequenceRunner(center, sink)
-        try:
-            return await _drive(asyncio.ensure_future(runner.run(args.deployment, mode, variables)))
-        except RunError as exc:
-            return _fail(str(exc))
-        except OSError as exc:
-            return _fail(f"cannot write the run state in {data_dir}: {exc.strerror or exc}")
+        return await _run_engine(runner.run(args.deployment, mode, variables), data_dir)
     finally:
         if handler is not None:
             remove_log(handler)
@@ -194,12 +196,7 @@ async def resume_command(args: argparse.Namespace, data_dir: Path) -> int:
         except OSError as exc:
             return _fail(f"cannot use the data folder {data_dir}: {exc.strerror or exc}")
         runner = TaskSequenceRunner(center, sink)
-        try:
-            return await _drive(asyncio.ensure_future(runner.resume()))
-        except RunError as exc:
-            return _fail(str(exc))
-        except OSError as exc:
-            return _fail(f"cannot write the run state in {data_dir}: {exc.strerror or exc}")
+        return await _run_engine(runner.resume(), data_dir)
     finally:
         if handler is not None:
             remove_log(handler)

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin
 
+from .exits import EXIT_OK
+from .exits import fail as _fail
+
 __all__ = ["add_site_parser", "site_command"]
 
-EXIT_OK = 0
-EXIT_USAGE = 2
 # Sources at least this large get a progress bar (when standard error is a terminal).
 PROGRESS_BAR_BYTES = 32 * 1024 * 1024
 _SITE_BASE = "https://site.invalid/site/"
@@ -47,11 +48,6 @@ def add_site_parser(sub: Any) -> None:
     p.add_argument("out_dir", metavar="OUT_DIR", type=Path)
     p.add_argument("--public-key", required=True, metavar="KEY",
                    help="the public key that `site keygen` printed, or a file holding it")
-
-
-def _fail(message: str) -> int:
-    print(f"software-center: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def site_command(args: argparse.Namespace) -> int:
