@@ -80,6 +80,7 @@ from .process import (
     run_program,
     windows_setup_error,
 )
+from .options import atomic_write_bytes
 from .runstate import (
     HistoryEntry,
     RunLock,
@@ -244,8 +245,6 @@ class TaskSequenceRunner:
             self._vars = self._initial_variables(dep.id, launch_mode, variables or {})
             self._register_secrets()
             state.variables = self._vars.to_state()
-            from .options import atomic_write_bytes
-
             atomic_write_bytes(state_dir(self.data_dir) / "catalog.json", center.catalog_bytes)
             self._save()
             self._history()
