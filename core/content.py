@@ -80,7 +80,7 @@ from .events import (
     EventSink,
 )
 from .http import Abort, HttpSession, RedirectError, describe_http_error, lower_thread_priority, redact_url
-from .options import fsync_dir
+from .fsutil import fsync_dir
 
 __all__ = [
     "ContentStore",

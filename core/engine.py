@@ -80,7 +80,7 @@ from .process import (
     run_program,
     windows_setup_error,
 )
-from .options import atomic_write_bytes
+from .fsutil import atomic_write_bytes, try_lock, unlock
 from .runstate import (
     HistoryEntry,
     RunLock,
@@ -545,7 +545,7 @@ class TaskSequenceRunner:
         deadline = None if state.step_started_at is None else state.step_started_at + step.timeout_s
         stopped = waiting = False
         while True:
-            fd = _try_lock(_attempt_file(base, ".lock"))
+            fd = try_lock(_attempt_file(base, ".lock"))
             if fd is not None:
                 break
             if not waiting:
@@ -571,7 +571,7 @@ class TaskSequenceRunner:
                 # The fence: a host that has not started its program yet never will.
                 _unlink(_attempt_file(base, ".ticket"))
         finally:
-            _unlock(fd)
+            unlock(fd)
         if stopped:
             return _Outcome(False, None, f"the program did not finish within {step.timeout_s} s and was stopped")
         if record is None or (record["returncode"] < 0 and record["terminated"]):
@@ -615,9 +615,9 @@ class TaskSequenceRunner:
         """Whether no host runs the attempt's program any more (stopping it if one does)."""
         base = steps_dir(self.data_dir) / token
         for _ in range(2):
-            fd = _try_lock(_attempt_file(base, ".lock"))
+            fd = try_lock(_attempt_file(base, ".lock"))
             if fd is not None:
-                _unlock(fd)
+                unlock(fd)
                 return True
             await self._stop_host(base)
         return False
@@ -958,29 +958,6 @@ def _unlink(path: Path) -> None:
         pass
     except OSError as exc:
         log.debug("Could not remove %s: %s", path, exc)
-
-
-def _try_lock(path: Path) -> int | None:
-    """An exclusive lock on `path` (created if missing) held by an fd, or None when a host holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
-    try:
-        if sys.platform == "win32":
-            import msvcrt
-
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _unlock(fd: int) -> None:
-    os.close(fd)  # closing releases flock and msvcrt locks alike
 
 
 def _host_pid(base: Path) -> int | None:

@@ -17,19 +17,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
 
+from .fsutil import atomic_write_bytes
+
 __all__ = [
     "ConnectionSetting",
     "Options",
-    "atomic_write_bytes",
     "default_data_dir",
-    "fsync_dir",
     "load_options",
     "save_options",
 ]
@@ -63,41 +62,6 @@ class Options:
 def default_data_dir() -> Path:
     """The platform's per-user data folder for the app."""
     return Path(platformdirs.user_data_dir("SoftwareCenter", appauthor=False))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so a reader sees the old or the new file, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    fsync_dir(path.parent)  # make the rename itself durable
-
-
-def fsync_dir(path: Path) -> None:
-    """Flush a folder's entries (renames, new files) to disk. Best effort; POSIX only."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load_options(data_dir: Path) -> Options:

@@ -19,14 +19,13 @@ import enum
 import json
 import os
 import shutil
-import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from .errors import RunError
-from .options import atomic_write_bytes
+from .fsutil import atomic_write_bytes, try_lock, unlock
 
 __all__ = [
     "HistoryEntry",
@@ -210,32 +209,19 @@ class RunLock:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = state_dir(data_dir) / "run.lock"
-        self._file: IO[bytes] | None = None
+        self._fd: int | None = None
 
     def acquire(self) -> None:
         """Raises RunError when another process holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+b")  # noqa: SIM115 - held open for the lock's lifetime
-        try:
-            if sys.platform == "win32":
-                import msvcrt
-
-                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()
-            raise RunError(
-                "another Software Center process is running a task sequence with this data folder"
-            ) from None
-        self._file = f
+        fd = try_lock(self.path)
+        if fd is None:
+            raise RunError("another Software Center process is running a task sequence with this data folder")
+        self._fd = fd
 
     def release(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            unlock(self._fd)
+            self._fd = None
 
     def __enter__(self) -> RunLock:
         self.acquire()

@@ -61,7 +61,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .catalog import MAX_CATALOG_BYTES, parse_catalog
 from .errors import CatalogError, SiteBuildError
-from .options import fsync_dir
+from .fsutil import fsync_dir
 from .signing import SIGNATURE_NAME, sign_catalog
 
 __all__ = [
