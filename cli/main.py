@@ -56,7 +56,7 @@ def _apply_trust(args: argparse.Namespace) -> str | None:
         os.environ["SOFTWARE_CENTER_CA_BUNDLE"] = str(bundle_path.resolve())
     key = getattr(args, "site_key", None)
     if key is not None:
-        from core.signing import KeyFileError, parse_public_key
+        from core import KeyFileError, parse_public_key
 
         try:
             parse_public_key(key)
@@ -120,7 +120,7 @@ def _setup_logging(data_dir: Path) -> None:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    from core.options import default_data_dir
+    from core import default_data_dir
 
     d: Path | None = getattr(args, "data_dir", None)
     return (d or default_data_dir()).expanduser()
@@ -173,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _list(args: argparse.Namespace, data_dir: Path) -> int:
-    from core.center import SoftwareCenter
-    from core.errors import SoftwareCenterError
+    from core import SoftwareCenter, SoftwareCenterError
 
     center = SoftwareCenter(data_dir, site=_site(args), connection=getattr(args, "connection", None))
     try:
@@ -208,7 +207,7 @@ async def _list(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _describe(exc: Exception) -> str:
-    from core.errors import CatalogError
+    from core import CatalogError
 
     if isinstance(exc, CatalogError):
         return f"the site's catalog is invalid: {exc}"
@@ -221,7 +220,7 @@ def _emit(obj: dict[str, Any]) -> None:
 
 
 def _demo_site(args: argparse.Namespace, data_dir: Path) -> int:
-    from core.demo import serve_forever
+    from core import serve_forever
 
     if args.rate is not None and args.rate <= 0:
         return _fail("--rate must be a positive number of megabytes per second")

@@ -17,13 +17,23 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from core.center import SoftwareCenter
-from core.cmtrace import CMTraceHandler, install_log, remove_log
-from core.eligibility import LaunchMode
-from core.engine import RunResult, TaskSequenceRunner
-from core.errors import CatalogError, RunError, SoftwareCenterError
-from core.events import Event, EventSink, to_json
-from core.runstate import load_state, state_dir
+from core import (
+    CatalogError,
+    CMTraceHandler,
+    Event,
+    EventSink,
+    LaunchMode,
+    RunError,
+    RunResult,
+    SoftwareCenter,
+    SoftwareCenterError,
+    TaskSequenceRunner,
+    install_log,
+    load_state,
+    remove_log,
+    state_dir,
+    to_json,
+)
 
 from .exits import EXIT_CANCELLED
 from .exits import fail as _fail

@@ -71,7 +71,7 @@ def _size(n: int) -> str:
 
 
 def _keygen(keyfile: Path) -> int:
-    from core.signing import generate_key_file
+    from core import generate_key_file
 
     try:
         public = generate_key_file(keyfile)
@@ -92,9 +92,13 @@ def _keygen(keyfile: Path) -> int:
 
 
 def _build(source: Path, out_dir: Path, keyfile: Path | None) -> int:
-    from core.errors import SiteBuildError
-    from core.signing import KeyFileError, load_private_key, public_key_text
-    from core.sitebuild import build_site
+    from core import (
+        KeyFileError,
+        SiteBuildError,
+        build_site,
+        load_private_key,
+        public_key_text,
+    )
 
     key = None
     if keyfile is not None:
@@ -154,8 +158,14 @@ class _ProgressBar:
             if total < PROGRESS_BAR_BYTES or not sys.stderr.isatty():
                 return
             from rich.console import Console
-            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
 
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
@@ -176,9 +186,16 @@ class _ProgressBar:
 
 
 def _verify(out_dir: Path, public_key: str) -> int:
-    from core.catalog import parse_catalog
-    from core.errors import CatalogError, UntrustedSiteError
-    from core.signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, KeyFileError, parse_public_key, verify_catalog
+    from core import (
+        MAX_SIGNATURE_BYTES,
+        SIGNATURE_NAME,
+        CatalogError,
+        KeyFileError,
+        UntrustedSiteError,
+        parse_catalog,
+        parse_public_key,
+        verify_catalog,
+    )
 
     try:
         key = parse_public_key(public_key)

@@ -11,11 +11,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from core.catalog import Catalog
-from core.center import Listing
-from core import events as ev
-from core.events import Event
-from core.process import format_exit_code
+import core as ev
+from core import Catalog, Event, Listing, format_exit_code
 
 __all__ = ["TerminalView", "format_bytes", "print_listing"]
 

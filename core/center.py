@@ -23,18 +23,21 @@ import logging
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .catalog import MAX_CATALOG_BYTES, Catalog, Deployment, parse_catalog, referenced_packages
 from .content import ContentStore
-from .demo import DemoServer, build_demo_site
 from .eligibility import ConnectionType, LaunchMode, Verdict, check_eligibility, is_listed
-from .errors import CatalogError, SignInRequiredError, TooLargeError, UntrustedSiteError
+from .errors import CatalogError, KeyFileError, SignInRequiredError, TooLargeError, UntrustedSiteError
 from .http import HttpSession
 from .options import ConnectionSetting, Options, load_options
-from .signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, KeyFileError, parse_public_key, verify_catalog
+from .signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, parse_public_key, verify_catalog
+
+if TYPE_CHECKING:
+    from .demo import DemoServer
 
 __all__ = ["Listing", "SoftwareCenter", "site_base_url"]
 
@@ -211,6 +214,9 @@ class SoftwareCenter:
             if self.ca_bundle is not None:
                 await asyncio.to_thread(self.session.check_trust_settings)
             return base
+        # Only local and embedded sites need the local server (and the demo builder).
+        from .demo import DemoServer, build_demo_site
+
         if site is None:
             root = await asyncio.to_thread(build_demo_site, self.data_dir / "demo-site")
             rate = self.demo_rate_bps

@@ -79,7 +79,8 @@ from .events import (
     DownloadStarted,
     EventSink,
 )
-from .http import Abort, HttpSession, RedirectError, describe_http_error, lower_thread_priority, redact_url
+from .errors import RedirectError
+from .http import Abort, HttpSession, describe_http_error, lower_thread_priority, redact_url
 from .fsutil import fsync_dir
 
 __all__ = [

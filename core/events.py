@@ -3,16 +3,27 @@
 Each progress event carries the whole current state (bytes done, total, rate), so a
 dropped or late event never leaves a view wrong. Consumers (the window's bridge, the
 CLI's JSON and terminal views, the log) receive them through an `EventSink`.
-`to_json(event)` gives the CLI.md JSON Lines form.
+`to_json(event)` gives the JSON Lines form of the command line (docs/CLI.md).
+
+Every event of a run carries the run's `run_id` (set by the engine as it emits); step
+events carry `ip`, the instruction pointer of their step in the flattened tree (groups
+included), so a view can find its row without matching names. Statuses are enums whose
+values are the JSON strings.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .errors import ErrorCode
+
 __all__ = [
+    "RunOutcome",
+    "SkipReason",
+    "StepOutcome",
     "RestartPending",
     "RunFinished",
     "RunRefused",
@@ -32,11 +43,37 @@ __all__ = [
 ]
 
 
+class RunOutcome(enum.StrEnum):
+    """How a run (or a resume) ended."""
+
+    SUCCEEDED = "succeeded"  # every step that ran succeeded (or failed with continue-on-error)
+    FAILED = "failed"  # a step failed and nothing continued on error, or the run could not go on
+    CANCELLED = "cancelled"  # stopped by the user; `resume` continues it
+    RESTART_PENDING = "restart_pending"  # stopped for a restart; `resume` continues it after
+    REFUSED = "refused"  # never started: the deployment may not run here (RunResult only)
+
+
+class StepOutcome(enum.StrEnum):
+    """How a step that ran ended."""
+
+    SUCCEEDED = "succeeded"  # a success code (or the step has no program and did its work)
+    FAILED = "failed"  # any other code, a timeout, or content that could not be made available
+
+
+class SkipReason(enum.StrEnum):
+    """Why a step or group did not run."""
+
+    CONDITION = "condition"  # its condition evaluated to false
+    DISABLED = "disabled"  # the admin disabled it
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Base of every engine event. `event` is its CLI.md name."""
+    """Base of every engine event. `event` is its JSON name; `run_id` names the run (None
+    only for a refusal, which starts no run)."""
 
     event = "event"
+    run_id: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +146,8 @@ class RunRefused(Event):
 
 @dataclass(frozen=True, slots=True)
 class RunStarted(Event):
-    """A task sequence began (or resumed: `resumed` true). `total_steps`: executable steps expected."""
+    """A task sequence began (or resumed: `resumed` true). `name` is the deployment's name;
+    `total_steps`: the run's enabled non-group steps, fixed when it started."""
 
     event = "ts_started"
     deployment: str
@@ -122,23 +160,26 @@ class RunStarted(Event):
 
 @dataclass(frozen=True, slots=True)
 class StepStarted(Event):
-    """Executable step `index` of `total` (1-based; groups, disabled and skipped steps not counted)."""
+    """Step `index` of `total` began: its 1-based position among the run's enabled non-group
+    steps. `total` never changes during a run; a skipped step's position is passed over."""
 
     event = "step_started"
     index: int
     total: int
     name: str
     type: str
+    ip: int = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
 class StepSkipped(Event):
-    """A step or group did not run: `why` is `condition` or `disabled`. `total` is the new count."""
+    """A step or group did not run (`why`). `total` is the run's fixed step count."""
 
     event = "step_skipped"
     name: str
-    why: str
+    why: SkipReason
     total: int
+    ip: int = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,18 +190,22 @@ class StepProgressed(Event):
     index: int
     percent: float
     text: str
+    ip: int = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
 class StepFinished(Event):
-    """Step `index` ended. `exit_code` is the program's (0 for steps without one)."""
+    """Step `index` ended. `exit_code` is the program's (0 for steps without one; None when
+    it was stopped). On failure `reason` is the stable code and `error` the English detail."""
 
     event = "step_finished"
     index: int
     name: str
-    status: str  # succeeded | failed
+    status: StepOutcome
     exit_code: int | None
     error: str | None = None  # for logs: why it failed
+    ip: int = field(kw_only=True)
+    reason: ErrorCode | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,21 +220,25 @@ class RestartPending(Event):
 
 @dataclass(frozen=True, slots=True)
 class RunFinished(Event):
-    """The run ended: succeeded, failed, cancelled or restart_pending."""
+    """The run ended. On failure or cancel, `reason` is the stable code, `error` the English
+    detail (for logs) and `error_code` the number (hex for admins)."""
 
     event = "ts_finished"
-    status: str
+    status: RunOutcome
     error: str | None
     error_code: int | None
+    reason: ErrorCode | None = field(default=None, kw_only=True)
 
 
 EventSink = Callable[[Event], None]
 
 
 def to_json(event: Event) -> dict[str, Any]:
-    """The event as a CLI.md JSON object: `{"event": name, **fields}`."""
+    """The event as a JSON object: `{"event": name, **fields}`; enums become their values."""
     out: dict[str, Any] = {"event": event.event}
-    out.update({f.name: getattr(event, f.name) for f in fields(event)})
+    for f in fields(event):
+        value = getattr(event, f.name)
+        out[f.name] = value.value if isinstance(value, enum.Enum) else value
     return out
 
 

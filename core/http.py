@@ -80,14 +80,19 @@ from urllib.request import url2pathname
 import httpx
 import truststore
 
-from .errors import SignInRequiredError, SiteUnreachableError, TooLargeError, UntrustedCertificateError
+from .errors import (
+    Aborted,
+    RedirectError,
+    SignInRequiredError,
+    SiteUnreachableError,
+    TooLargeError,
+    UntrustedCertificateError,
+)
 
 __all__ = [
     "MAX_REDIRECTS",
     "Abort",
-    "Aborted",
     "HttpSession",
-    "RedirectError",
     "describe_http_error",
     "origin_of",
     "redact_url",
@@ -111,14 +116,6 @@ def _version() -> str:
 
 
 USER_AGENT = f"SoftwareCenter/{_version()}"
-
-
-class RedirectError(Exception):
-    """A redirect was refused (scheme/host policy, loop, more than 5 hops). Message is redacted."""
-
-
-class Aborted(Exception):
-    """Raised inside a worker when its `Abort` was set (the awaiting task was cancelled)."""
 
 
 def redact_url(url: str | httpx.URL) -> str:

@@ -66,13 +66,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import RunError
+from .cleanup import shielded
+from .errors import ProgramError
 
 __all__ = [
     "MARKER_VARIABLE",
     "OUTPUT_TAIL_CHARS",
-    "ProgramError",
     "ProgramResult",
+    "exit_code_from_output",
     "format_exit_code",
     "kill_process_group",
     "run_program",
@@ -97,17 +98,6 @@ _PROGRESS = re.compile(rf"PROGRESS[ \t]+({_NUMBER})(?:[ \t]+(.*))?", re.DOTALL)
 _EXITCODE = re.compile(r"(?:EXITCODE|RESULT)[ \t]+(-?\d+|0[xX][0-9a-fA-F]+)")
 _EOL = re.compile(rb"\r\n|\r|\n")
 
-# Background cleanups whose awaiting task was cancelled again: kept referenced until done.
-_background: set[asyncio.Task[None]] = set()
-
-
-class ProgramError(RunError):
-    """A step's program could not be started: not found, not executable, no working folder."""
-
-    def __init__(self, program: str, problem: str) -> None:
-        self.program = program
-        self.problem = problem
-        super().__init__(f"cannot start {program!r}: {problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +216,16 @@ class _LineSplitter:
 def _parse_code(token: str) -> int | None:
     value = int(token, 0) if token[:2].lower() == "0x" else int(token)
     return _u32(value) if -(2**31) <= value <= 0xFFFFFFFF else None
+
+
+def exit_code_from_output(os_code: int, output: bytes) -> tuple[int, str]:
+    """A finished program's exit code and output tail from its OS exit code and its whole
+    recorded output (as a step host records them): a `RESULT`/`EXITCODE` line is trusted
+    as in `run_program`."""
+    parsed = _Output(None, None)
+    parsed.feed(output)
+    parsed.close()
+    return _reported_exit_code(os_code, parsed.declared_exit_code), parsed.tail
 
 
 class _Output:
@@ -508,19 +508,6 @@ async def _terminate(pid: int, token: str, root_exited: Callable[[], bool], grac
     log.info("Stopped the program (process group %d, %d processes)", pid, max(found, 1))
 
 
-async def _shielded(work: asyncio.Task[None]) -> None:
-    """Await `work` so that cancelling the awaiting task does not cancel it."""
-    _background.add(work)
-
-    def done(task: asyncio.Task[None]) -> None:
-        _background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Stopping a program failed: %s", task.exception())
-
-    work.add_done_callback(done)
-    await asyncio.shield(work)
-
-
 async def kill_process_group(pgid: int, *, grace_s: float = 3.0) -> int:
     """Stop what is left of a step's program whose runner died (SIGKILL, power loss).
 
@@ -640,7 +627,7 @@ async def run_program(
         # Cancelled, or a callback raised: nothing of the program may outlive the step.
         protocol.stop()
         try:
-            await _shielded(stop_tree())
+            await shielded(stop_tree())
         finally:
             transport.close()
         raise
@@ -653,7 +640,7 @@ async def run_program(
                 f"{timeout_s:g}",
             )
             protocol.stop()
-            await _shielded(stop_tree())
+            await shielded(stop_tree())
             return ProgramResult(None, True, output.tail, time.monotonic() - started)
         os_code = transport.get_returncode()
         assert os_code is not None  # process_exited fired

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import RunError
+from .errors import ErrorCode, RunError
 from .fsutil import atomic_write_bytes, try_lock, unlock
 
 __all__ = [
@@ -72,8 +72,8 @@ class RunState:
     child_pgid: int | None = None  # process group of the running step's program, to clean up
     attempt: str | None = None  # token of the running step's program host (state/steps/<token>.*)
     step_started_at: float | None = None  # when the running step started (epoch s): its timeout after a crash
-    executed: int = 0  # executable steps started so far ("step x of y")
-    total: int = 0  # executable steps expected (shrinks when a condition skips some)
+    executed: int = 0  # counted steps before the pointer (before the running step): "Step executed+1 of total"
+    total: int = 0  # the run's enabled non-group steps, fixed when it starts
     variables: dict[str, Any] = field(default_factory=dict)
     results: list[dict[str, Any]] = field(default_factory=list)  # one per finished step
     failed: bool = False  # a failure is propagating (sequence fails unless a group continues)
@@ -81,6 +81,7 @@ class RunState:
     prepared: bool = False  # pre-flight passed and, for all_before_start, every package is verified
     error: str | None = None  # once finished (SUCCEEDED/FAILED): the result, reported again by resume
     error_code: int | None = None
+    error_reason: str | None = None  # its stable code (core/errors.ErrorCode)
     bytes_transferred: int = 0
     version: int = STATE_VERSION
 
@@ -111,7 +112,7 @@ def load_state(data_dir: Path) -> RunState | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise RunError(f"the saved run state {path} is unreadable ({exc}); {_DISCARD}") from None
+        raise RunError(f"the saved run state {path} is unreadable ({exc}); {_DISCARD}", ErrorCode.RUN_STATE_DAMAGED) from None
     try:
         if not isinstance(raw, dict):
             raise ValueError("not a JSON object")
@@ -122,7 +123,8 @@ def load_state(data_dir: Path) -> RunState | None:
         _check_types(state)
         return state
     except (TypeError, ValueError, KeyError) as exc:
-        raise RunError(f"the saved run state {path} is not understood ({exc}); {_DISCARD}") from None
+        raise RunError(f"the saved run state {path} is not understood ({exc}); {_DISCARD}",
+                       ErrorCode.RUN_STATE_DAMAGED) from None
 
 
 _STATE_TYPES: dict[str, tuple[type, ...]] = {
@@ -132,6 +134,7 @@ _STATE_TYPES: dict[str, tuple[type, ...]] = {
     "attempt": (str, type(None)), "step_started_at": (int, float, type(None)),
     "executed": (int,), "total": (int,), "variables": (dict,), "results": (list,), "failed": (bool,),
     "prepared": (bool,), "error": (str, type(None)), "error_code": (int, type(None)),
+    "error_reason": (str, type(None)),
     "bytes_transferred": (int,),
 }
 
@@ -181,6 +184,7 @@ class HistoryEntry:
     error: str | None
     error_code: int | None
     bytes_transferred: int
+    reason: str | None = None  # the stable failure code (core/errors.ErrorCode), if it failed
 
 
 def append_history(data_dir: Path, entry: HistoryEntry) -> None:
@@ -215,7 +219,8 @@ class RunLock:
         """Raises RunError when another process holds it."""
         fd = try_lock(self.path)
         if fd is None:
-            raise RunError("another Software Center process is running a task sequence with this data folder")
+            raise RunError("another Software Center process is running a task sequence with this data folder",
+                           ErrorCode.RUN_LOCKED)
         self._fd = fd
 
     def release(self) -> None:

@@ -32,12 +32,11 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .errors import UntrustedSiteError
+from .errors import KeyFileError, UntrustedSiteError
 
 __all__ = [
     "MAX_SIGNATURE_BYTES",
     "SIGNATURE_NAME",
-    "KeyFileError",
     "generate_key_file",
     "load_private_key",
     "parse_public_key",
@@ -52,10 +51,6 @@ _MAX_KEY_FILE_BYTES = 64 * 1024
 _B64_KEY = re.compile(r"^[A-Za-z0-9+/]{43}=\Z")
 _B64_SIG = re.compile(r"^[A-Za-z0-9+/]{86}==\Z")
 _WHITESPACE = b" \t\r\n"
-
-
-class KeyFileError(ValueError):
-    """A key (file or text) cannot be used; the message says why, in words."""
 
 
 # --- keys ------------------------------------------------------------------------------

@@ -18,11 +18,10 @@ import os
 import sys
 from pathlib import Path
 
+import qasync  # noqa: E402  (order matters, see above)
 from PySide6.QtWidgets import QApplication  # before qasync, so qasync binds PySide6
 
-import qasync  # noqa: E402  (order matters, see above)
-
-from core.options import ConnectionSetting
+from core import ConnectionSetting
 
 from .main_window import MainWindow
 

@@ -33,29 +33,41 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.catalog import DownloadPackageContentStep, InstallPackageStep, RunCommandStep, UpgradeOsStep
-from core.center import SoftwareCenter
-from core.engine import flatten, step_type
-from core.errors import RunError
-from core.events import (
+from core import (
     DownloadFailed,
     DownloadFinished,
+    DownloadPackageContentStep,
     DownloadProgressed,
     DownloadRetrying,
     DownloadStarted,
     Event,
+    InstallPackageStep,
     RestartPending,
+    RunCommandStep,
+    RunError,
     RunFinished,
     RunRefused,
     RunStarted,
+    RunState,
+    SoftwareCenter,
     StepFinished,
     StepProgressed,
     StepSkipped,
     StepStarted,
+    UpgradeOsStep,
+    flatten,
+    load_state,
+    step_type,
 )
-from core.runstate import RunState, load_state
 
-from .step_model import DownloadInfo, SkipReason, StepModel, StepRow, StepState, step_fraction
+from .step_model import (
+    DownloadInfo,
+    SkipReason,
+    StepModel,
+    StepRow,
+    StepState,
+    step_fraction,
+)
 
 __all__ = ["FLUSH_INTERVAL_MS", "EventBridge", "RunHeader"]
 

@@ -7,7 +7,15 @@ chosen view (list or tiles) is reported with `view_changed` so the window rememb
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,11 +33,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.catalog import Catalog
-from core.center import Listing
+from core import Catalog, Listing
 
 from .deployment_delegate import DeploymentDelegate, ViewMode
-from .deployment_model import DeploymentFilterModel, DeploymentModel, Roles, RowState, SortKey
+from .deployment_model import (
+    DeploymentFilterModel,
+    DeploymentModel,
+    Roles,
+    RowState,
+    SortKey,
+)
 from .details_page import DetailsPane
 from .style import icon, page_title
 

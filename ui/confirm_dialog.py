@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.center import Listing
+from core import Listing
 
 from .style import Accent, IconLabel, emphasize
 from .words import format_bytes, format_duration

@@ -27,7 +27,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from core.center import Listing
+from core import Listing
 
 from .words import format_bytes, format_datetime, refusal_summary
 

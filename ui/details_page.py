@@ -22,13 +22,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.center import Listing
-from core.catalog import Catalog, referenced_packages
-from core.content import ordered_locations
+from core import Catalog, Listing, ordered_locations, referenced_packages
 
 from .deployment_model import RowState
 from .style import Accent, IconLabel, accent_color, emphasize, scroll_body
-from .words import content_source_text, format_bytes, format_datetime, format_duration, refusal_detail
+from .words import (
+    content_source_text,
+    format_bytes,
+    format_datetime,
+    format_duration,
+    refusal_detail,
+)
 
 __all__ = ["Action", "DetailsPane"]
 

@@ -15,22 +15,28 @@ from pathlib import Path
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
-
-from core.engine import (
-    ERROR_CANCELLED,
-    ERROR_CONTENT,
-    ERROR_DISK_FULL,
-    ERROR_NOT_ENOUGH_MEMORY,
-    ERROR_PROGRAM,
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
 )
-from core.process import windows_setup_error
+
+from core import Win32Code, windows_setup_error
 
 from .style import Accent, icon
 
 __all__ = ["FailureView", "failure_words", "hex_code"]
 
-ERROR_ACCESS_DENIED = 0x80070005  # the engine stops with it when the data folder cannot be written
+ERROR_ACCESS_DENIED = Win32Code.ACCESS_DENIED
+ERROR_CANCELLED = Win32Code.CANCELLED
+ERROR_CONTENT = Win32Code.CONTENT_FAILED
+ERROR_DISK_FULL = Win32Code.DISK_FULL
+ERROR_NOT_ENOUGH_MEMORY = Win32Code.NOT_ENOUGH_MEMORY
+ERROR_PROGRAM = Win32Code.FILE_NOT_FOUND
 
 
 def _u32(code: int) -> int:

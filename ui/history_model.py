@@ -24,7 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from core.runstate import HistoryEntry
+from core import HistoryEntry
 
 from .failure_view import failure_words, hex_code
 from .style import Accent, accent_color, icon, item_background

@@ -35,17 +35,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.center import SoftwareCenter
-from core.errors import (
+from core import (
     CatalogError,
+    ConnectionSetting,
     RunError,
+    RunState,
+    RunStatus,
     SignInRequiredError,
+    SoftwareCenter,
     SoftwareCenterError,
     UntrustedCertificateError,
     UntrustedSiteError,
+    load_state,
+    save_options,
 )
-from core.options import ConnectionSetting, save_options
-from core.runstate import RunState, RunStatus, load_state
 
 from .catalog_page import CatalogPage
 from .confirm_dialog import ConfirmInstallDialog
@@ -61,7 +64,7 @@ from .style import Accent, IconLabel, app_style_sheet, emphasize, icon
 from .words import connection_text
 
 if TYPE_CHECKING:
-    from core.engine import RunResult
+    from core import RunResult
 
 __all__ = ["MainWindow", "Page"]
 

@@ -35,9 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.cmtrace import parse_cmtrace
-from core.engine import RunResult
-from core.runstate import RunStatus
+from core import RunResult, RunStatus, parse_cmtrace
 
 from .bridge import RunHeader
 from .failure_view import FailureView

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from core.runstate import RunState, RunStatus
+from core import RunState, RunStatus
 
 from .style import Accent, IconLabel
 

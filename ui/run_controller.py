@@ -37,12 +37,23 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core.center import SoftwareCenter
-from core.cmtrace import CMTraceHandler, install_log, remove_log
-from core.engine import ERROR_CANCELLED, RunResult, TaskSequenceRunner
-from core.errors import RunError
-from core.events import RestartPending, RunRefused, RunStarted
-from core.runstate import RunStatus, load_state
+from core import (
+    CMTraceHandler,
+    ErrorCode,
+    RestartPending,
+    RunError,
+    RunOutcome,
+    RunRefused,
+    RunResult,
+    RunStarted,
+    RunStatus,
+    SoftwareCenter,
+    TaskSequenceRunner,
+    Win32Code,
+    install_log,
+    load_state,
+    remove_log,
+)
 
 from .bridge import EventBridge, RunHeader
 from .step_model import StepModel
@@ -209,7 +220,8 @@ class RunController(QObject):
             result = await work()
         except asyncio.CancelledError:
             self.bridge.flush()
-            self._finish(RunResult("cancelled", "cancelled by the user", ERROR_CANCELLED))
+            self._finish(RunResult(RunOutcome.CANCELLED, "cancelled by the user", Win32Code.CANCELLED,
+                                   reason=ErrorCode.CANCELLED))
             raise
         except RunError as exc:
             log.warning("The run could not start or continue: %s", exc)

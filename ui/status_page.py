@@ -9,9 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QListView,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from core.runstate import HistoryEntry, load_history
+from core import HistoryEntry, load_history
 
 from .history_model import HistoryDelegate, HistoryModel
 from .style import page_title

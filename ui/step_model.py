@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from core.process import format_exit_code
+from core import format_exit_code
 
 from .words import format_bytes
 

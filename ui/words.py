@@ -12,7 +12,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale
 
-from core.eligibility import Refusal
+from core import Refusal
 
 __all__ = [
     "connection_name",

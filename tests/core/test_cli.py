@@ -47,6 +47,8 @@ def assert_cli_md_events(result: CliResult) -> None:
         assert not missing, (name, missing)
         if name in ("step_started", "step_finished", "step_progress"):
             assert isinstance(event["index"], int) and event["index"] >= 1
+        if name.startswith("step_"):
+            assert isinstance(event["ip"], int) and event["ip"] >= 0
         if name == "step_started":
             assert 1 <= event["index"] <= event["total"]
         if name == "step_skipped":
@@ -60,6 +62,12 @@ def assert_cli_md_events(result: CliResult) -> None:
         if name == "ts_finished":
             assert event["status"] in ("succeeded", "failed", "cancelled", "restart_pending")
     assert result.events[-1]["event"] in ("ts_finished", "refused")
+    if result.events[0]["event"] == "ts_started":  # every event of a run names it
+        assert len({e["run_id"] for e in result.events}) == 1 and isinstance(result.events[0]["run_id"], str)
+
+
+def without_run_id(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k != "run_id"}
 
 
 def log_lines(data: Path) -> list[str]:
@@ -82,8 +90,8 @@ async def test_run_and_resume_json_events_and_cmtrace_log(demo_site: Path, tmp_p
     names = first.names()
     assert names[0] == "ts_started" and names[-2:] == ["restart_pending", "ts_finished"]
     assert first.events[0]["total_steps"] == 8 and first.events[0]["connection"] == "internet"
-    assert first.finished == {"event": "ts_finished", "status": "restart_pending", "error": None,
-                              "error_code": None}
+    assert without_run_id(first.finished) == {"event": "ts_finished", "status": "restart_pending", "error": None,
+                                              "error_code": None, "reason": None}
     # on demand: a package's download events lie inside the step that needs it
     for package, step in (("NWT00015", "Download Drivers"), ("NWT00012", "Upgrade Operating System")):
         begin = next(i for i, e in enumerate(first.events) if e["event"] == "step_started" and e["name"] == step)
@@ -91,18 +99,20 @@ async def test_run_and_resume_json_events_and_cmtrace_log(demo_site: Path, tmp_p
         inside = [i for i, e in enumerate(first.events) if e["event"].startswith("download") and e["package"] == package]
         assert inside and all(begin < i < end for i in inside)
     started = first.of("step_started")
-    assert [e["index"] for e in started] == [1, 2, 3, 4, 5]
+    assert [e["index"] for e in started] == [1, 3, 4, 5, 6]  # step 2 was skipped by its condition
     assert [e["type"] for e in started] == ["check_readiness", "set_variable", "download_package_content",
                                             "upgrade_os", "restart"]
-    assert {e["index"] for e in first.of("step_progress")} == {4}
+    assert {e["index"] for e in first.of("step_progress")} == {5}
 
     second = await cli(*resume_args(data))
     assert second.rc == 0, second.stderr
     assert_cli_md_events(second)
     assert second.events[0]["resumed"] is True
-    assert [e["index"] for e in second.of("step_started")] == [6]
-    assert second.of("step_skipped")[-1]["total"] == 6
-    assert second.finished == {"event": "ts_finished", "status": "succeeded", "error": None, "error_code": None}
+    assert [e["index"] for e in second.of("step_started")] == [7]  # "7 of 8", as before the restart
+    assert second.of("step_skipped")[-1]["total"] == 8
+    assert second.events[0]["run_id"] == first.events[0]["run_id"]
+    assert without_run_id(second.finished) == {"event": "ts_finished", "status": "succeeded", "error": None,
+                                               "error_code": None, "reason": None}
     assert not state_file(data).exists()
 
     # smsts.log reads like a ConfigMgr log
@@ -113,20 +123,21 @@ async def test_run_and_resume_json_events_and_cmtrace_log(demo_site: Path, tmp_p
     text = "\n".join(messages)
     for expected in (
         "Starting the task sequence 'Upgrade to Windows 11 Enterprise 24H2' (NWT00020) of deployment NWT20001",
-        "Entering group 'Prepare for Upgrade' (instruction pointer 0)",
-        "Instruction name: Check Readiness. Instruction pointer: 1",
-        "Leaving group 'Prepare for Upgrade'",
-        "The condition of step 'Set Setup Duration' evaluated to false; skipped",
-        "The step 'Run Compatibility Scan' is disabled; skipped",
+        "Entering the group (Prepare for Upgrade). Instruction pointer: 0",
+        # the phrases admins search ConfigMgr's smsts.log for
+        "Start executing an instruction. Instruction name: Check Readiness. Instruction pointer: 1",
+        "Leaving the group (Prepare for Upgrade)",
+        "The action (Set Setup Duration) has been skipped because the condition is evaluated to be false",
+        "The action (Run Compatibility Scan) has been skipped because it is disabled",
         "Downloading NWT00015.2",
         "Verified sources/install.wim",
         "SHA-256",
         "Process completed with exit code 0",
-        "The action (Upgrade Operating System) completed successfully with exit code 0",
-        "A restart is required after 'Restart Computer'",
+        "Successfully completed the action (Upgrade Operating System) with the exit win32 code 0",
+        "The action (Restart Computer) initiated a reboot request",
         "Resuming the task sequence",
-        "Entering group 'Post-Processing'",
-        "Task sequence 'Upgrade to Windows 11 Enterprise 24H2' completed successfully (0x00000000)",
+        "Entering the group (Post-Processing)",
+        "Task sequence completed 0x00000000",
     ):
         assert expected in text, expected
     downloads = [m for m in entries if m and m["message"].startswith("Downloading NWT00012.3")]
@@ -257,14 +268,14 @@ async def test_human_terminal_output_and_exit_codes(demo_site: Path, tmp_path: P
     )
     assert run.rc == 5
     out = run.stdout
-    for expected in ("Running: Sequence HUM", "Step 1 of 3: Say Hello", "✓ Say Hello (exit code 0)",
+    for expected in ("Running: Deployment DEPHUM", "Step 1 of 3: Say Hello", "✓ Say Hello (exit code 0)",
                      "skipped Disabled One (disabled)", "Step 2 of 3: Restart Now",
                      "Restart pending after 'Restart Now'. Run `software-center resume` to continue."):
         assert expected in out, (expected, out)
     assert "{" not in out  # no JSON in the human view
     resumed = await cli(*resume_args(data, json_out=False))
     assert resumed.rc == 0
-    assert "Resuming: Sequence HUM" in resumed.stdout and "Step 3 of 3: Fails Softly" in resumed.stdout
+    assert "Resuming: Deployment DEPHUM" in resumed.stdout and "Step 3 of 3: Fails Softly" in resumed.stdout
     assert "✗ Fails Softly (exit code 3) — the program exited with code 3" in resumed.stdout
     assert resumed.stdout.rstrip().endswith("The task sequence completed successfully.")
 

@@ -114,7 +114,7 @@ async def test_ctrl_c_mid_download_then_resume(server: ContentServer, tmp_path: 
     result = await running.finish()
     assert result.rc == 130, result.stderr
     assert result.finished == {"event": "ts_finished", "status": "cancelled", "error": "cancelled by the user",
-                               "error_code": 0x800704C7}
+                               "error_code": 0x800704C7, "reason": "cancelled", "run_id": result.events[0]["run_id"]}
     assert "download_finished" not in result.names()
     saved = json.loads(state_file(data).read_text())
     assert saved["status"] == "cancelled" and saved["in_progress"] is None and saved["ip"] == 0
@@ -201,8 +201,9 @@ async def test_sigkill_while_a_program_runs_never_runs_it_twice(server: ContentS
     assert list((b / "state" / "steps").glob("*.json"))  # its host recorded how it ended
     recorded = await cli(*resume(b))
     assert recorded.rc == 0
-    assert recorded.of("step_finished")[0] == {"event": "step_finished", "index": 1, "name": "Work",
-                                               "status": "succeeded", "exit_code": 0, "error": None}
+    assert recorded.of("step_finished")[0] == {"event": "step_finished", "index": 1, "name": "Work", "ip": 0,
+                                               "status": "succeeded", "exit_code": 0, "error": None,
+                                               "reason": None, "run_id": recorded.events[0]["run_id"]}
     assert marks(work) == ["work", "next"]
     assert not state_file(b).exists() and not (b / "state" / "steps").exists()
 

@@ -19,7 +19,7 @@ from core.center import SoftwareCenter
 from core.demo import build_demo_site
 from core.eligibility import LaunchMode
 from core.engine import RunResult, TaskSequenceRunner
-from core.errors import RunError
+from core.errors import ErrorCode, RunError
 from core.events import (
     DownloadFailed,
     DownloadFinished,
@@ -28,6 +28,7 @@ from core.events import (
     Event,
     RestartPending,
     RunFinished,
+    RunOutcome,
     RunRefused,
     RunStarted,
     StepFinished,
@@ -103,16 +104,24 @@ async def run_api(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 
 
 def assert_counting(events: Events, first_index: int = 1) -> None:
-    """Executable steps are numbered consecutively; the last index is the final total."""
+    """Steps are counted as ConfigMgr counts them: the total is fixed for the run, and each
+    step keeps its position in the run's list, so a skipped step is passed over (the index
+    jumps) and never renumbers the steps after it."""
     started = events.of(StepStarted)
-    assert [s.index for s in started] == list(range(first_index, first_index + len(started)))
+    indices = [s.index for s in started]
+    assert indices and indices[0] == first_index
+    assert indices == sorted(set(indices)), "positions only grow"
     for s in started:
         assert s.type != "group"
-    totals = [e.total for e in events.events if isinstance(e, (StepStarted, StepSkipped))]
-    assert totals == sorted(totals, reverse=True), "the total only ever shrinks"
+    totals = {e.total for e in events.events if isinstance(e, (StepStarted, StepSkipped))}
+    totals |= {e.total_steps for e in events.of(RunStarted)}
+    assert len(totals) == 1, f"the total never changes: {totals}"
+    assert all(s.index <= s.total for s in started)
     for finished in events.of(StepFinished):
         start = next(s for s in started if s.index == finished.index)
-        assert start.name == finished.name
+        assert (start.name, start.ip) == (finished.name, finished.ip)
+    run_ids = {e.run_id for e in events.events}
+    assert len(run_ids) == 1 and None not in run_ids, "every event names the run"
 
 
 # --- the demo site -----------------------------------------------------------------------
@@ -138,7 +147,8 @@ async def test_demo_happy_path_downloads_on_demand_restarts_and_resumes(demo_sit
     # The upgrade program reports its phases; progress only goes up.
     start, end = ev.step_span("Upgrade Operating System")
     progress = [e for e in ev.events[start:end] if isinstance(e, StepProgressed)]
-    assert progress and all(p.index == 4 for p in progress)
+    # Step 5 of 8: "Set Setup Duration" was skipped by its condition, and keeps its number.
+    assert progress and all(p.index == 5 and p.ip == 6 for p in progress)
     assert [p.percent for p in progress] == sorted(p.percent for p in progress) and progress[-1].percent == 100
     assert any("SafeOS" in p.text for p in progress)
     assert [(s.name, s.why) for s in ev.of(StepSkipped)] == [
@@ -157,10 +167,9 @@ async def test_demo_happy_path_downloads_on_demand_restarts_and_resumes(demo_sit
     # Company Portal succeeded, so "Collect Setup Logs" (only after a failure) is skipped.
     assert [(s.name, s.why) for s in ev2.of(StepSkipped)] == [
         ("Collect Setup Logs", "condition"), ("Remove Legacy VPN Client", "disabled")]
-    assert_counting(ev2, first_index=6)
-    last_index = ev2.of(StepStarted)[-1].index
-    assert ev2.of(StepSkipped)[-1].total == last_index == 6
-    assert ev2.events[-1] == RunFinished("succeeded", None, None)
+    assert_counting(ev2, first_index=7)  # "7 of 8" after the restart, as before it
+    assert ev2.of(StepStarted)[-1].index == 7 and ev2.of(StepSkipped)[-1].total == 8
+    assert ev2.events[-1] == RunFinished(RunOutcome.SUCCEEDED, None, None, run_id=ev.events[0].run_id)
     assert load_state(tmp_path / "data") is None
     history = load_history(tmp_path / "data")
     assert history[-1].status == "succeeded" and history[-1].bytes_transferred > 1_000_000
@@ -186,7 +195,9 @@ async def test_compatibility_block_fails_with_the_setup_code_in_words(demo_site:
     finished = ev.of(StepFinished)[-1]
     assert finished.name == "Upgrade Operating System" and finished.status == "failed"
     assert finished.exit_code == 0xC1900208
-    assert ev.events[-1] == RunFinished("failed", result.error, 0xC1900208)
+    assert ev.events[-1] == RunFinished("failed", result.error, 0xC1900208, reason=ErrorCode.PROGRAM_FAILED,
+                                         run_id=ev.events[0].run_id)
+    assert result.reason is ErrorCode.PROGRAM_FAILED
     assert "Restart Computer" not in [s.name for s in ev.of(StepStarted)]
 
 
@@ -295,8 +306,8 @@ async def test_conditions_groups_continue_on_error_variables_and_restarts(run_ap
     assert status["Needs Restart"] == ("succeeded", 3010)
     assert all(s == "succeeded" for n, (s, _) in status.items() if not n.startswith("Fails"))
     assert_counting(ev)
-    # 26 executable steps at the start: the disabled ones are not counted; conditions and the
-    # abandoned rest of the failed group take the total down as the run goes (to 18).
+    # 26 steps counted at the start (the disabled ones are not); steps skipped by a condition
+    # or abandoned with the failed group keep their numbers, and the total stays 26.
     assert ev.events[0].total_steps == 26
     garbage = ev.of(StepStarted)[started.index("Garbage Progress")].index
     assert [p.percent for p in ev.of(StepProgressed) if p.index == garbage] == [float(10 * n) for n in range(1, 11)]
@@ -321,11 +332,11 @@ async def test_conditions_groups_continue_on_error_variables_and_restarts(run_ap
     result, ev2 = await run_api(None, resume=True)
     assert result.status == "restart_pending"
     assert [s.name for s in ev2.of(StepStarted)] == ["After Restart", "Restart For Inspection"]
-    assert ev2.of(StepStarted)[0].index == 16
+    assert [s.index for s in ev2.of(StepStarted)] == [24, 25]
     result, ev3 = await run_api(None, resume=True)
     assert result.status == "succeeded"
     assert [s.name for s in ev3.of(StepStarted)] == ["Last"]
-    assert ev3.of(StepStarted)[0].index == ev3.of(StepStarted)[0].total == 18
+    assert ev3.of(StepStarted)[0].index == ev3.of(StepStarted)[0].total == 26
     assert (work / "marks").read_text().splitlines() == ["restart-step", "after-restart", "last"]
 
 
@@ -353,7 +364,8 @@ async def test_a_failed_group_fails_the_sequence(run_api: Any, tmp_path: Path) -
     assert result.error_code == 0x80070005
     assert "0x80070005" in (result.error or "")
     assert [s.name for s in ev.of(StepStarted)] == ["Before", "Breaks"]
-    assert ev.events[-1] == RunFinished("failed", result.error, 0x80070005)
+    assert ev.events[-1] == RunFinished("failed", result.error, 0x80070005, reason=ErrorCode.PROGRAM_FAILED,
+                                         run_id=ev.events[0].run_id)
     assert load_state(tmp_path / "data") is None
     assert load_history(tmp_path / "data")[-1].status == "failed"
 
@@ -460,7 +472,8 @@ async def test_api_cancel_saves_state_and_resume_finishes(run_api: Any, tmp_path
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert events.events[-1] == RunFinished("cancelled", "cancelled by the user", 0x800704C7)
+    assert events.events[-1] == RunFinished("cancelled", "cancelled by the user", 0x800704C7,
+                                            reason=ErrorCode.CANCELLED, run_id=events.events[0].run_id)
     state = load_state(tmp_path / "data")
     assert state is not None and state.status is RunStatus.CANCELLED
     assert state.in_progress is None and state.executed == 1
@@ -576,7 +589,7 @@ async def test_resume_reports_a_run_that_finished_before_its_state_was_cleared(r
 def test_step_host_without_its_ticket_runs_nothing(tmp_path: Path) -> None:
     import subprocess
 
-    from core.engine import STEP_HOST
+    from core.attempts import STEP_HOST
 
     attempt = tmp_path / "abc"
     marker = tmp_path / "ran"

@@ -22,7 +22,9 @@ from core.catalog import Catalog, parse_catalog
 from core.center import SoftwareCenter
 from core.cmtrace import format_entry
 from core.demo import DemoServer, build_demo_site
-from core.engine import ERROR_CONTENT, ERROR_DISK_FULL
+from core import Win32Code
+
+ERROR_CONTENT, ERROR_DISK_FULL = Win32Code.CONTENT_FAILED, Win32Code.DISK_FULL
 from core.events import (
     DownloadProgressed,
     DownloadStarted,
