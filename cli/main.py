@@ -123,7 +123,9 @@ def _data_dir(args: argparse.Namespace) -> Path:
     from core import default_data_dir
 
     d: Path | None = getattr(args, "data_dir", None)
-    return (d or default_data_dir()).expanduser()
+    # Absolute once, here: step programs run in package folders, and their hosts must find
+    # the run's files from there.
+    return Path(os.path.abspath((d or default_data_dir()).expanduser()))
 
 
 def _site(args: argparse.Namespace) -> str | None:

@@ -103,7 +103,7 @@ class SoftwareCenter:
         ca_bundle: str | os.PathLike[str] | None = None,
         token: str | None = None,
     ) -> None:
-        self.data_dir = data_dir
+        self.data_dir = Path(os.path.abspath(data_dir))  # steps run in other folders
         self.options = options or load_options(data_dir)
         self.site_setting = site if site is not None else self.options.site
         self.connection_setting: ConnectionSetting = connection or self.options.connection

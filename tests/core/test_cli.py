@@ -511,3 +511,16 @@ async def test_malformed_site_address_and_port_are_usage_errors(tmp_path: Path) 
     assert bad_url.rc == 2 and "not a valid URL" in bad_url.stderr
     bad_port = await cli("demo-site", "--port", "70000", "--data-dir", str(tmp_path / "d"))
     assert bad_port.rc == 2 and "--port" in bad_port.stderr
+
+
+@pytest.mark.asyncio
+async def test_a_relative_data_dir_runs_every_step(demo_site: Path, tmp_path: Path) -> None:
+    """A relative --data-dir used to make every program step fail with "exited with code 1":
+    its host was started in the package folder with a ticket path relative to elsewhere."""
+    run = await cli("run", "NWT20001", "--site", str(demo_site), "--data-dir", "data", "--connection", "internet",
+                    "--yes", "--json", *FAST, cwd=tmp_path)
+    assert run.rc == 5, run.stderr
+    assert all(e["status"] == "succeeded" for e in run.of("step_finished"))
+    assert (tmp_path / "data" / "logs" / "smsts.log").is_file()
+    resumed = await cli("resume", "--data-dir", "data", "--json", cwd=tmp_path)
+    assert resumed.rc == 0 and resumed.finished["status"] == "succeeded", resumed.stderr

@@ -93,7 +93,7 @@ class CliResult:
 
 
 async def cli(*args: str, timeout: float = 90.0, env: dict[str, str] | None = None,
-              stdin: bytes | None = None) -> CliResult:
+              stdin: bytes | None = None, cwd: Path | None = None) -> CliResult:
     """Run the command to its end; fails the test on a traceback or on bad JSON with --json."""
     proc = await asyncio.create_subprocess_exec(
         *command(*args),
@@ -101,6 +101,7 @@ async def cli(*args: str, timeout: float = 90.0, env: dict[str, str] | None = No
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=_env(env),
+        cwd=cwd,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
