@@ -1,6 +1,6 @@
 """The admin's log: `<data>/logs/smsts.log` in CMTrace format, rotated, with secrets masked.
 
-One `logging` record is one entry, on one line:
+One `logging` record is one entry, on one line (docs/ENGINE.md, "The log"):
 
     <![LOG[message]LOG]!><time="HH:MM:SS.mmm+BIAS" date="MM-DD-YYYY" component="TSManager" context="" type="1" thread="1234" file="">
 

@@ -1,4 +1,4 @@
-"""core.cmtrace: the exact CMTrace entry, bias sign, types, components, escaping, rotation, secrets."""
+"""core.cmtrace: the exact CMTrace entry (docs/ENGINE.md, "The log"), bias sign, types, components, escaping, rotation, secrets."""
 
 from __future__ import annotations
 
