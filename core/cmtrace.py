@@ -1,17 +1,19 @@
 """The admin's log: `<data>/logs/smsts.log` in CMTrace format, rotated, with secrets masked.
 
-One `logging` record is one entry, on one line (PRODUCT.md "Log"):
+One `logging` record is one entry, on one line (docs/ENGINE.md, "The log"):
 
     <![LOG[message]LOG]!><time="HH:MM:SS.mmm+BIAS" date="MM-DD-YYYY" component="TSManager" context="" type="1" thread="1234" file="">
 
-- BIAS is the local offset from UTC in minutes, sign always written, three digits, as
-  PRODUCT.md defines it: UTC `+000`, UTC+1 `+060`, PST (UTC-8) `-480`, India `+330`.
-  DST is included. Note: ConfigMgr's own logs write the Windows bias, the opposite sign
-  (UTC = local + bias; UK summer time reads `-60` in real smsts.log lines); this product
-  follows its specification, and both read the same in CI (UTC).
+- time and date are LOCAL wall-clock time. BIAS is the Windows time-zone bias in minutes,
+  as ConfigMgr writes it: UTC = local time + bias. So UTC is `+000`, PST (UTC-8) `+480`,
+  PDT `+420`, UTC+1 `-060`, India (UTC+5:30) `-330`; daylight saving is included, the sign
+  is always written and the number has at least three digits. (This is the opposite sign
+  of an ISO 8601 offset: `14:13:20.250+480` is 22:13:20.250 UTC.)
+- component: letters and digits only, like ConfigMgr's (`TSManager`, `DownloadContent`):
+  the record's `component` extra if given (anything else stripped), else mapped from the
+  logger name (`software_center.content` → DownloadContent, …; see `_COMPONENTS`), else
+  TSManager.
 - type: 1 information (INFO and below), 2 warning, 3 error (ERROR and above).
-- component: the record's `component` extra if given, else from the logger name
-  (`software_center.content` → DownloadContent, …; see `_COMPONENTS`), else TSManager.
 - thread: the OS thread id of the thread that logged.
 - Lines end in CRLF, as ConfigMgr's logs do: every Windows tool shows them right (older
   Notepad shows an LF-only file as one line), Linux tools read them, and `parse_cmtrace`
@@ -54,6 +56,7 @@ __all__ = [
     "parse_cmtrace",
     "redact",
     "remove_log",
+    "windows_bias",
 ]
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -84,7 +87,7 @@ _URL = re.compile(r"(?i)\bhttps?://[^\s\"'<>]*[^\s\"'<>.,;:!?)\]]")
 _USERINFO = re.compile(r"(?i)^(https?://)[^/?#@]*@")
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-_COMPONENT_JUNK = re.compile(r"[^A-Za-z0-9_.\- ]")
+_COMPONENT_JUNK = re.compile(r"[^A-Za-z0-9]")
 _ENTRY = re.compile(
     r'<!\[LOG\[(?P<message>.*?)\]LOG\]!><time="(?P<time>[^"]*)" date="(?P<date>[^"]*)" '
     r'component="(?P<component>[^"]*)" context="(?P<context>[^"]*)" type="(?P<type>[^"]*)" '
@@ -147,10 +150,15 @@ def _clean_component(component: str) -> str:
     return _COMPONENT_JUNK.sub("", component)[:64] or DEFAULT_COMPONENT
 
 
+def windows_bias(local: time.struct_time) -> int:
+    """The Windows time-zone bias of `local` in minutes: UTC = local time + bias (PST +480)."""
+    return -round((local.tm_gmtoff or 0) / 60)
+
+
 def _time_and_date(created: float) -> tuple[str, str]:
     local = time.localtime(created)
     millis = min(999, int((created % 1) * 1000))
-    bias = round(local.tm_gmtoff / 60)  # local offset from UTC (PRODUCT.md), e.g. -480 for PST
+    bias = windows_bias(local)
     sign = "-" if bias < 0 else "+"
     clock = f"{local.tm_hour:02d}:{local.tm_min:02d}:{local.tm_sec:02d}.{millis:03d}{sign}{abs(bias):03d}"
     return clock, f"{local.tm_mon:02d}-{local.tm_mday:02d}-{local.tm_year:04d}"

@@ -1,16 +1,20 @@
-"""core.cmtrace: the exact CMTrace entry, bias sign, types, components, escaping, rotation, secrets."""
+"""core.cmtrace: the exact CMTrace entry (docs/ENGINE.md, "The log"), bias sign, types, components, escaping, rotation, secrets."""
 
 from __future__ import annotations
 
 import logging
 import os
+import json
 import re
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,7 +31,7 @@ from core.cmtrace import (
 BOM = "\ufeff".encode()
 ENTRY = re.compile(
     r'<!\[LOG\[(?P<message>.*?)\]LOG\]!><time="(?P<clock>\d{2}:\d{2}:\d{2}\.\d{3})(?P<bias>[+-]\d{3})" '
-    r'date="(?P<date>\d{2}-\d{2}-\d{4})" component="(?P<component>[A-Za-z0-9_.\- ]+)" context="" '
+    r'date="(?P<date>\d{2}-\d{2}-\d{4})" component="(?P<component>[A-Za-z0-9]+)" context="" '
     r'type="(?P<type>[123])" thread="(?P<thread>\d+)" file="">'
 )
 ROTATED = re.compile(r"smsts-\d{8}-\d{6}(?:-\d+)?\.log")
@@ -91,21 +95,24 @@ def test_one_record_is_exactly_one_cmtrace_line(handler: CMTraceHandler) -> None
     local = time.localtime(record.created)
     assert m["clock"] == time.strftime("%H:%M:%S", local) + f".{int(record.created % 1 * 1000):03d}"
     assert m["date"] == time.strftime("%m-%d-%Y", local)
-    assert int(m["bias"]) == round(local.tm_gmtoff / 60)
+    assert int(m["bias"]) == -round(local.tm_gmtoff / 60)  # Windows bias: UTC = local + bias
 
 
 @pytest.mark.parametrize(
     ("tz", "expected"),
     [
-        # 1_700_000_000 is 2023-11-14 22:13:20.250 UTC; bias = local offset from UTC (PRODUCT.md).
+        # 1_700_000_000 is 2023-11-14 22:13:20.250 UTC. The bias is the Windows time-zone
+        # bias, as ConfigMgr writes it: UTC = local time + bias (the opposite sign of ISO 8601).
         ("UTC0", 'time="22:13:20.250+000" date="11-14-2023"'),
-        ("CET-1CEST,M3.5.0,M10.5.0/3", 'time="23:13:20.250+060" date="11-14-2023"'),
-        ("PST8PDT,M3.2.0,M11.1.0", 'time="14:13:20.250-480" date="11-14-2023"'),
-        ("IST-5:30", 'time="03:43:20.250+330" date="11-15-2023"'),
-        ("NPT-5:45", 'time="03:58:20.250+345" date="11-15-2023"'),
+        ("CET-1CEST,M3.5.0,M10.5.0/3", 'time="23:13:20.250-060" date="11-14-2023"'),
+        ("PST8PDT,M3.2.0,M11.1.0", 'time="14:13:20.250+480" date="11-14-2023"'),
+        ("IST-5:30", 'time="03:43:20.250-330" date="11-15-2023"'),
+        ("NPT-5:45", 'time="03:58:20.250-345" date="11-15-2023"'),
+        ("<-12>12", 'time="10:13:20.250+720" date="11-14-2023"'),
+        ("<+14>-14", 'time="12:13:20.250-840" date="11-15-2023"'),
     ],
 )
-def test_bias_is_the_local_offset_from_utc(timezone: Callable[[str], None], tz: str, expected: str) -> None:
+def test_bias_is_the_windows_time_zone_bias(timezone: Callable[[str], None], tz: str, expected: str) -> None:
     timezone(tz)
     assert expected in format_entry("x", created=1_700_000_000.25)
 
@@ -113,9 +120,50 @@ def test_bias_is_the_local_offset_from_utc(timezone: Callable[[str], None], tz: 
 def test_bias_follows_daylight_saving(timezone: Callable[[str], None]) -> None:
     timezone("CET-1CEST,M3.5.0,M10.5.0/3")
     # 2023-07-10 14:40:00 UTC is 16:40 in Central European Summer Time (UTC+2).
-    assert 'time="16:40:00.000+120" date="07-10-2023"' in format_entry("x", created=1_689_000_000)
+    assert 'time="16:40:00.000-120" date="07-10-2023"' in format_entry("x", created=1_689_000_000)
     timezone("PST8PDT,M3.2.0,M11.1.0")
-    assert 'time="07:40:00.000-420"' in format_entry("x", created=1_689_000_000)
+    assert 'time="07:40:00.000+420"' in format_entry("x", created=1_689_000_000)
+
+
+CHILD_LOGS = """
+import json, logging, sys, time
+from pathlib import Path
+from core.cmtrace import CMTraceHandler
+handler = CMTraceHandler(Path(sys.argv[1]))
+log = logging.getLogger("software_center.engine")
+log.setLevel(logging.INFO)
+log.addHandler(handler)
+before = time.time()
+log.info("logged in %s", sys.argv[2])
+after = time.time()
+handler.close()
+print(json.dumps([before, after]))
+"""
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Kolkata", "Pacific/Kiritimati", "Europe/London"])
+def test_a_process_in_a_far_time_zone_writes_local_time_and_its_windows_bias(tmp_path: Path, zone: str) -> None:
+    """A real process with TZ set: local time + bias (minutes) is the UTC instant it logged."""
+    if not Path("/usr/share/zoneinfo", zone).exists():
+        pytest.skip(f"no time zone database entry for {zone}")
+    path = tmp_path / "smsts.log"
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD_LOGS, str(path), zone],
+        env={**os.environ, "TZ": zone}, capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    before, after = json.loads(out.stdout)
+    [entry] = parse_cmtrace(path.read_text("utf-8"))
+    assert entry["message"] == f"logged in {zone}"
+    m = re.fullmatch(r"(\d{2}:\d{2}:\d{2}\.\d{3})([+-]\d{3})", entry["time"])
+    assert m is not None, entry["time"]
+    offset = ZoneInfo(zone).utcoffset(datetime.fromtimestamp(before, UTC))
+    assert offset is not None
+    bias = int(m[2])
+    assert bias == -round(offset.total_seconds() / 60)  # e.g. +480 / +420 (DST) in Los Angeles, -330 in India
+    local = datetime.strptime(f"{entry['date']} {m[1]}", "%m-%d-%Y %H:%M:%S.%f")
+    logged = (local + timedelta(minutes=bias)).replace(tzinfo=UTC).timestamp()
+    assert before - 0.001 <= logged <= after
 
 
 @pytest.mark.parametrize(
@@ -147,12 +195,26 @@ def test_component_comes_from_the_logger_name(handler: CMTraceHandler, name: str
     assert parse_cmtrace(handler.path.read_text("utf-8"))[0]["component"] == component
 
 
+def test_every_project_logger_writes_a_configmgr_style_component() -> None:
+    """Each `software_center…` logger in the source maps to a letters-and-digits component."""
+    root = Path(__file__).resolve().parents[2]
+    names: set[str] = set()
+    for folder in ("core", "cli", "ui"):
+        for source in (root / folder).rglob("*.py"):
+            names |= set(re.findall(r'getLogger\(\s*"(software_center[\w.]*)"', source.read_text("utf-8")))
+    assert {"software_center.engine", "software_center.content", "software_center.process"} <= names
+    for name in sorted(names):
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", component_for(name)), (name, component_for(name))
+
+
 def test_component_extra_wins_and_cannot_break_the_entry(handler: CMTraceHandler) -> None:
     emit(handler, "a", name="software_center.content", component="TSEngine")
     emit(handler, "b", component='Bad" type="3<x>')
-    first, second = (ENTRY.fullmatch(line) for line in lines(handler.path))
+    emit(handler, "c", component="Demo_Site.v2 x-y")
+    first, second, third = (ENTRY.fullmatch(line) for line in lines(handler.path))
+    assert third is not None and third["component"] == "DemoSitev2xy"
     assert first is not None and first["component"] == "TSEngine"
-    assert second is not None and second["component"] == "Bad type3x" and second["type"] == "1"
+    assert second is not None and second["component"] == "Badtype3x" and second["type"] == "1"
 
 
 def test_markers_newlines_and_control_characters_cannot_break_the_format(handler: CMTraceHandler) -> None:
