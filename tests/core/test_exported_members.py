@@ -92,3 +92,10 @@ def test_no_module_imports_another_modules_private_names() -> None:
                 offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {a.name}"
                               for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
     assert offenders == []
+
+
+def test_every_failure_code_is_documented() -> None:
+    """docs/ENGINE.md lists every ErrorCode: clients of the JSON and the agent rely on them."""
+    text = (ROOT / "docs" / "ENGINE.md").read_text(encoding="utf-8")
+    missing = [code.value for code in core.ErrorCode if f"| `{code.value}` |" not in text]
+    assert missing == []
