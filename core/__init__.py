@@ -80,6 +80,7 @@ _EXPORTS: dict[str, str] = {
     "parse_cmtrace": "cmtrace",
     "redact": "cmtrace",
     "remove_log": "cmtrace",
+    "windows_bias": "cmtrace",
     # content
     "ContentStore": "content",
     "RetryPolicy": "content",
