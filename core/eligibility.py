@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from .catalog import Catalog, Deployment, referenced_packages
+from .catalog import Catalog, Deployment
 
 __all__ = [
     "ConnectionType",
@@ -143,11 +143,7 @@ def check_eligibility(
                 f"on-demand download over the internet is not supported from {launch_mode.value}",
             )
         ts = catalog.task_sequences[dep.task_sequence]
-        missing = tuple(
-            pid
-            for pid in referenced_packages(ts)
-            if not any(loc.kind == "cloud" for loc in catalog.packages[pid].locations)
-        )
+        missing = tuple(pid for pid in ts.package_ids if not catalog.packages[pid].has_cloud_location)
         if missing:
             return _refuse(
                 did,
