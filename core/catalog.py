@@ -16,10 +16,11 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import quote, urljoin, urlsplit
 
+import httpx
 import msgspec
 
 from .errors import CatalogError
@@ -47,6 +48,7 @@ __all__ = [
     "iter_steps",
     "parse_catalog",
     "referenced_packages",
+    "url_problem",
 ]
 
 MAX_CATALOG_BYTES = 32 * 1024 * 1024
@@ -438,21 +440,65 @@ def _check_id(value: str, where: str) -> None:
 _URL_BAD_CHAR = re.compile(r"[\x00-\x20\x7f-\x9f\\]")  # controls, space, backslash
 
 
-def _check_url(url: str | None, where: str, *, absolute: bool) -> None:
-    if url is None:
-        return
+def url_problem(url: str, *, absolute: bool, folder: bool = False) -> str | None:
+    """What makes `url` unusable as an http(s) address of a site, in words, or None.
+
+    The URL is parsed as the HTTP client (httpx) parses it, and its host is encoded the
+    way the connection will encode it, so what passes here is what the client can fetch:
+    a host that is not valid IDNA (`xn--`, a label over 63 characters, an empty label)
+    is refused now, not as a crash of the download. `absolute`: a scheme and host are
+    required (else a relative URL, resolved against the catalog's, is allowed too).
+    `folder`: the URL names a folder that file paths are appended to, so it may not have
+    a query (`?...`) or a fragment (`#...`).
+    """
     if _URL_BAD_CHAR.search(url):
-        raise CatalogError(where, "spaces, backslashes or control characters in URL")
+        return "spaces, backslashes or control characters in URL"
+    if folder and ("?" in url or "#" in url):
+        # An unescaped "?" or "#" always starts the query or the fragment.
+        what = "query (?...)" if "?" in url.split("#", 1)[0] else "fragment (#...)"
+        return f"a {what} cannot be part of a folder URL, where file paths are appended"
+    if not absolute and _PLAIN_RELATIVE.match(url):
+        return None  # the common relative folder ("content/PS100012.3/"): nothing to parse
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port ("host:abc", "host:99999")
-    except ValueError as exc:
-        raise CatalogError(where, f"not a valid URL ({exc})") from None
+        parsed = httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return f"not a valid URL ({_short(str(exc))})"
     if parts.scheme:
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise CatalogError(where, "expected an absolute http or https URL")
+        if parts.scheme not in ("http", "https") or not parts.netloc or not parsed.raw_host:
+            return "expected an absolute http or https URL"
     elif absolute or parts.netloc:
-        raise CatalogError(where, "expected an absolute http or https URL")
+        return "expected an absolute http or https URL"
+    return _host_problem(parsed.raw_host) if parsed.raw_host else None
+
+
+# A relative URL of unreserved characters, "/" and "%" only: no scheme, host, query or
+# fragment, and nothing httpx could refuse.
+_PLAIN_RELATIVE = re.compile(r"^(?!//)[A-Za-z0-9._~%/-]*\Z")
+
+
+@lru_cache(maxsize=1024)  # a catalog names few hosts, in thousands of locations
+def _host_problem(raw_host: bytes) -> str | None:
+    """What keeps the connection from looking the host up, or None (IP literals pass)."""
+    try:
+        host = raw_host.decode("ascii")
+        httpx.URL(scheme="http", host=host).host  # noqa: B018 - decodes "xn--" labels, raises for bad ones
+        # The connection looks the host up by its IDNA (ASCII) form, which must encode.
+        host.encode("idna")
+    except (UnicodeError, httpx.InvalidURL) as exc:  # idna.IDNAError is a UnicodeError
+        shown = _short(raw_host.decode("ascii", "replace"), 70)
+        return f"the host {shown!r} is not a valid host name ({_short(str(exc), 80)})"
+    return None
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_url(url: str | None, where: str, *, absolute: bool, folder: bool = False) -> None:
+    if url is not None and (problem := url_problem(url, absolute=absolute, folder=folder)):
+        raise CatalogError(where, problem)
 
 
 # A drive letter anywhere, not only first: Windows joins "a/C:x" to a path on drive C.
@@ -526,7 +572,7 @@ def _check_package(pkg: Package, where: str) -> None:
         i = min(keys.index(k) for k in clash)
         raise CatalogError(f"{where}.files[{i}].path", f"path {paths[i]!r} is also a folder")
     for i, loc in enumerate(pkg.locations):
-        _check_url(loc.url, f"{where}.locations[{i}].url", absolute=False)
+        _check_url(loc.url, f"{where}.locations[{i}].url", absolute=False, folder=True)
 
 
 def _decode_ts(raw: msgspec.Raw, where: str, packages: Mapping[str, Package]) -> TaskSequence:

@@ -526,6 +526,16 @@ def test_location_required_fields(field: str) -> None:
         ("content\\dir/", "backslashes"),
         ("content/\x00/", "control characters"),
         ("", "non-empty string"),
+        # hosts the HTTP client cannot look up (IDNA): refused here, not as a crash of `run`
+        ("http://xn--/content/", "not a valid host name"),
+        ("http://xn--zz.example/content/", "not a valid host name"),
+        (f"http://{'a' * 64}.example/content/", "not a valid host name"),
+        ("http://dp01..corp.example/content/", "not a valid host name"),
+        # a location is a folder that file paths are appended to
+        ("content/PS100012.3/?sig=X", "a query (?...) cannot be part of a folder URL"),
+        ("https://cdn.example/c/?", "a query (?...) cannot be part of a folder URL"),
+        ("content/PS100012.3/#top", "a fragment (#...) cannot be part of a folder URL"),
+        ("https://cdn.example/c/#a?b", "a fragment (#...) cannot be part of a folder URL"),
     ],
 )
 def test_location_urls(url: str, words: str) -> None:
@@ -533,7 +543,23 @@ def test_location_urls(url: str, words: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://cdn.example/c/PS100012.3/", "HTTP://DP01/c/", "content/PS100012.3/", "../c/", "/abs/c/"]
+    ("url", "words"),
+    [("http://xn--/ping", "not a valid host name"), (f"http://{'b' * 64}/ping", "not a valid host name"),
+     ("ftp://mp01/ping", "absolute http or https URL")],
+)
+def test_intranet_probe_url_is_one_the_client_can_fetch(url: str, words: str) -> None:
+    refused_at("site.intranet_probe", url, None, words)
+
+
+def test_intranet_probe_may_have_a_query() -> None:
+    assert accepted_at("site.intranet_probe", "http://mp01/ping?x=1").site.intranet_probe == "http://mp01/ping?x=1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://cdn.example/c/PS100012.3/", "HTTP://DP01/c/", "content/PS100012.3/", "../c/", "/abs/c/",
+     "http://münchen.example/c/", "http://xn--mnchen-3ya.example/c/", "http://[::1]:8080/c/",
+     f"http://{'a' * 63}.example/c/", "content/%41%20b/"],
 )
 def test_location_urls_absolute_or_relative(url: str) -> None:
     assert accepted_at(f"{PKG}.locations[1].url", url).packages["PS100012"].locations[1].url == url
