@@ -12,6 +12,7 @@ schema cannot say (paths, duplicates, references, nesting) are checked here.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ __all__ = [
     "Site",
     "Step",
     "UpgradeOsStep",
+    "duplicate_key_path",
     "file_url",
     "iter_steps",
     "parse_catalog",
@@ -379,6 +381,8 @@ def parse_catalog(data: bytes, url: str) -> Catalog:
     """
     if len(data) > MAX_CATALOG_BYTES:
         raise CatalogError("", f"catalog is larger than {MAX_CATALOG_BYTES // (1024 * 1024)} MiB")
+    if (duplicate := duplicate_key_path(data)) is not None:
+        raise CatalogError(duplicate, "key given twice in one object (each key of an object must be unique)")
     try:
         wire: _Wire = _decode(data, _Wire, "")
     except CatalogError:
@@ -425,6 +429,63 @@ def parse_catalog(data: bytes, url: str) -> Catalog:
         task_sequences=task_sequences,
         deployments=tuple(wire.deployments),
     )
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> None:
+    """json.loads' object hook for the fast pass: no objects are built, only keys compared."""
+    if len(pairs) > 1 and len({key for key, _ in pairs}) != len(pairs):
+        raise _DuplicateKey
+    return None
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object as read by the slow pass: its pairs in order, duplicates kept."""
+
+
+def duplicate_key_path(data: bytes | str) -> str | None:
+    """The path of the first key that is given twice in one object of the JSON `data`
+    (`packages.PS100012`, `deployments[3].name`), or None when every key is unique.
+
+    msgspec (and json.loads) silently keep the last of two equal keys, so a catalog that
+    lists a package twice would lose one without a word. One json.loads pass that builds
+    nothing checks every object (about half a json.loads of the same bytes); only a
+    document with a duplicate is read a second time, keeping its pairs, to name the path.
+    Data that is not JSON gives None: the decoder then says what is wrong with it.
+    """
+    try:
+        json.loads(data, object_pairs_hook=_unique_keys)
+        return None
+    except _DuplicateKey:
+        pass
+    except (ValueError, RecursionError):  # not JSON (nor UTF-8): reported by the decoder
+        return None
+    try:
+        found = _first_duplicate(json.loads(data, object_pairs_hook=_Pairs), "")
+    except RecursionError:
+        found = None
+    return found or ""  # "": nested too deeply to walk; the catalog is refused all the same
+
+
+def _first_duplicate(node: Any, path: str) -> str | None:
+    """In document order: the path of the first repeated key under `node`, or None."""
+    if isinstance(node, _Pairs):
+        seen: set[str] = set()
+        for key, value in node:
+            at = f"{path}.{key}" if path else key
+            if key in seen:
+                return at
+            seen.add(key)
+            if (found := _first_duplicate(value, at)) is not None:
+                return found
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            if (found := _first_duplicate(item, f"{path}[{i}]")) is not None:
+                return found
+    return None
 
 
 def _unsupported(fmt: int) -> CatalogError:

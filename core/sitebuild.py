@@ -59,7 +59,7 @@ from urllib.parse import urljoin
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .catalog import MAX_CATALOG_BYTES, parse_catalog
+from .catalog import MAX_CATALOG_BYTES, duplicate_key_path, parse_catalog
 from .errors import CatalogError, SiteBuildError
 from .fsutil import fsync_dir
 from .signing import SIGNATURE_NAME, sign_catalog
@@ -312,11 +312,16 @@ def _copy_file(src: SourceFile, dst: Path, count: Callable[[int], None], reuse: 
 # --- reading SOURCE.json -------------------------------------------------------------------
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise SiteBuildError("", f"SOURCE.json has the key {key!r} twice in one object")
+            raise _DuplicateKey(key)
         out[key] = value
     return out
 
@@ -339,6 +344,9 @@ def _read_source_json(path: Path) -> dict[str, Any]:
         raise SiteBuildError("", f"{path} is not UTF-8 text (byte {exc.start})") from None
     try:
         spec = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except _DuplicateKey as dup:
+        raise SiteBuildError(duplicate_key_path(text) or "", f"SOURCE.json has the key {dup.key!r} twice "
+                             "in one object") from None
     except ValueError as exc:
         raise SiteBuildError("", f"{path} is not valid JSON ({exc})") from None
     except RecursionError:

@@ -974,3 +974,45 @@ def test_file_url_of_every_file_of_the_example() -> None:
         "https://sc.example/site/content/PS100012.3/setup.py",
         "https://sc.example/site/content/PS100012.3/sources/install.wim",
     ]
+
+
+# --- duplicate JSON keys ---------------------------------------------------------------
+
+
+def _with_twin_key(doc: dict[str, Any], container: str, key: str, twin: Any) -> bytes:
+    """`doc` encoded with a second `key` (holding `twin`) inserted first into the object
+    that the JSON text `container` opens (json.dumps cannot write a duplicate key)."""
+    text = encode(doc).decode()
+    assert text.count(container) == 1, container
+    return text.replace(container, f"{container}{json.dumps(key)}: {json.dumps(twin)}, ", 1).encode()
+
+
+def test_a_package_id_given_twice_is_refused_by_its_path_not_resolved_to_the_last() -> None:
+    doc = example_catalog()
+    twin = doc["packages"]["PS100031"]
+    raw = _with_twin_key(doc, '"packages": {', "PS100031", twin)
+    refused(raw, "packages.PS100031", "key given twice in one object")
+
+
+@pytest.mark.parametrize(
+    ("container", "key", "value", "path"),
+    [
+        ('{"format": 1, ', "format", 1, "format"),
+        ('"task_sequences": {', "PS100020", {"name": "x", "steps": []}, "task_sequences.PS100020"),
+        ('"site": {', "name", "Other", "site.name"),
+        ('{"id": "PS120001", ', "name", "Shadow", "deployments[0].name"),
+        ('"condition": {', "op", "exists", f"{STEPS}[5].condition.op"),
+    ],
+)
+def test_any_key_given_twice_is_refused_with_its_path(container: str, key: str, value: Any, path: str) -> None:
+    refused(_with_twin_key(example_catalog(), container, key, value), path, "given twice")
+
+
+def test_equal_keys_after_json_unescaping_are_twins() -> None:
+    text = encode(example_catalog()).decode().replace('"format": 1', '"format": 1, "form\\u0061t": 1', 1)
+    refused(text.encode(), "format", "given twice")
+
+
+def test_the_same_key_in_different_objects_is_fine() -> None:
+    catalog = parse(example_catalog())  # every package has "name", "files"... and parses
+    assert len(catalog.packages) == 3

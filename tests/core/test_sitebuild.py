@@ -331,3 +331,11 @@ def test_cli_build_refusal_and_unchanged_rerun(tmp_path: Path) -> None:
     assert "site build refused: packages.TST00002.source: no folder" in refused.stderr
     bad_key = run_cli("site", "build", str(source), str(tmp_path / "site"), "--key", str(source))
     assert bad_key.rc == 2 and "--key:" in bad_key.stderr
+
+
+def test_a_package_given_twice_in_source_json_is_refused_with_its_path(tmp_path: Path) -> None:
+    spec = source_spec({"TST00001": {"name": "P", "version": 1, "source": "p"}})
+    text = json.dumps(spec).replace('"packages": {', '"packages": {"TST00001": {"name": "Q", "version": 2, "source": "q"}, ', 1)
+    (tmp_path / "a.json").write_text(text)
+    err = _refused(tmp_path / "a.json", tmp_path / "site", "the key 'TST00001' twice")
+    assert err.path == "packages.TST00001"
