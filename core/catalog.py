@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -562,28 +563,61 @@ def _check_url(url: str | None, where: str, *, absolute: bool, folder: bool = Fa
         raise CatalogError(where, problem)
 
 
-# A drive letter anywhere, not only first: Windows joins "a/C:x" to a path on drive C.
+# File paths must be names that every client's file system can hold as given: Linux, and
+# later Windows and macOS. Beyond what is unsafe anywhere (absolute, "..", control
+# characters), a path is refused when Windows would refuse it or read it as something
+# else, and two paths of a package are twins, refused, when a file system could take them
+# for the same file:
+#   - a drive letter anywhere ("a/C:x" joins to a path on drive C);
+#   - the characters Windows does not allow in names: < > : " | ? * (":" also names an
+#     NTFS alternate data stream);
+#   - device names as a segment's stem, in any case and with any extension: CON, PRN,
+#     AUX, NUL, COM0-9, LPT0-9 (and with superscript 1-3), CONIN$, CONOUT$ ("aux.txt");
+#   - a segment ending in a dot or a space (Windows drops them: "a." would be "a");
+#   - bidirectional text controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069),
+#     which make a name read as another ("exe.txt" shown for "txt.exe"), and the Unicode
+#     line and paragraph separators, besides C0, DEL and C1 controls;
+#   - twins: equal after Unicode canonical caseless matching (NFD, case folding, NFD):
+#     macOS (normalisation- and case-insensitive by default) and Windows (case-
+#     insensitive) would store them as one file. This is stricter than either file system
+#     (case folding maps "ß" to "ss"), never looser.
 _DRIVE = re.compile(r"(?:^|/)[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
+_INVISIBLE = re.compile(r"[\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")  # bidi controls, line breaks
+_WINDOWS_CHAR = re.compile(r'[<>:"|?*]')
+_DEVICE_NAMES = r"con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$"
+# A segment whose stem (up to the first dot, trailing spaces dropped) is a device name.
+_DEVICE = re.compile(rf"(?:^|/)(?:{_DEVICE_NAMES}) *(?:[./]|$)", re.IGNORECASE | re.ASCII)
+# In the "\n"-joined paths of a package: the same, at the start of any path.
+_DEVICE_JOINED = re.compile(rf"(?:^|[/\n])(?:{_DEVICE_NAMES}) *(?:[./\n]|\Z)", re.IGNORECASE | re.ASCII)
 # Any character that can make a path bad, except the "\n" that `_paths_look_odd` joins with.
-_ODD_CHAR = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\\:]")
+_ODD_CHAR = re.compile(r'[\x00-\x09\x0b-\x1f\x7f-\x9f\\:<>"|?*\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]')
 
 
 def _path_problem(path: str) -> str | None:
-    """What is wrong with one `files[].path` (SITE-FORMAT.md), or None."""
+    """What is wrong with one `files[].path`, or None (see the rules above)."""
     if not path:
         return "empty path"
     if _CONTROL.search(path):
         return "path contains NUL or control characters"
+    if m := _INVISIBLE.search(path):
+        return f"path contains U+{ord(m.group()):04X}, a bidirectional text control or line break that can disguise a name"
     if "\\" in path:
         return "path contains a backslash"
     if path.startswith("/"):
         return "path is absolute"
     if _DRIVE.search(path):
         return "path contains a drive letter"
+    if m := _WINDOWS_CHAR.search(path):
+        return f"path contains {m.group()!r}, which Windows does not allow in file names"
     for seg in path.split("/"):
         if seg in ("", ".", ".."):
             return f"path has a {seg!r} segment" if seg else "path has an empty segment"
+        if seg[-1] in ". ":
+            return f"path has the segment {seg!r} ending in a dot or space, which Windows drops"
+    if m := _DEVICE.search(path):
+        seg = path[m.start():].lstrip("/").split("/", 1)[0]
+        return f"path has the segment {seg!r}, named like a Windows device (CON, PRN, AUX, NUL, COM1...)"
     return None
 
 
@@ -595,32 +629,56 @@ def _paths_look_odd(joined: str, count: int) -> bool:
     """
     return (
         joined.count("\n") != count - 1  # a path contains a newline
-        or _ODD_CHAR.search(joined) is not None  # control, backslash, ':' of a drive letter
+        or _ODD_CHAR.search(joined) is not None  # control, bidi, backslash, ':' of a drive letter...
         or joined[:1] in ("", "\n", "/", ".")  # the first path: empty, absolute or dot segment
-        or joined[-1:] in ("\n", "/")  # the last path: empty or ends with an empty segment
+        or joined[-1:] in ("\n", "/", ".", " ")  # the last path: empty, ends with "/", "." or " "
         or "\n\n" in joined  # an empty path
         or "\n/" in joined  # an absolute path
         or "/\n" in joined  # a path ending in "/"
         or "//" in joined  # an empty segment
         or "/." in joined  # a segment starting with "." (maybe "." or "..")
         or "\n." in joined  # a path starting with "." (maybe "." or "..")
+        or "./" in joined  # a segment ending in "."
+        or ".\n" in joined  # a path ending in "."
+        or " /" in joined  # a segment ending in " "
+        or " \n" in joined  # a path ending in " "
+        or (_may_name_a_device(joined) and _DEVICE_JOINED.search(joined) is not None)
     )
+
+
+def _may_name_a_device(joined: str) -> bool:
+    """A quick "no" for device names: no segment starts with the letters of one."""
+    text = "/" + joined.lower().replace("\n", "/")
+    return any(f"/{start}" in text for start in _DEVICE_STARTS)
+
+
+_DEVICE_STARTS = ("con", "prn", "aux", "nul", "com", "lpt")
+
+
+def _twin_key(path: str) -> str:
+    """Equal for two paths that a case- or normalisation-insensitive file system takes as one."""
+    if path.isascii():
+        return path.casefold()
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
 
 
 def _check_package(pkg: Package, where: str) -> None:
     paths = [f.path for f in pkg.files]
-    if _paths_look_odd("\n".join(paths), len(paths)):
+    joined = "\n".join(paths)
+    if _paths_look_odd(joined, len(paths)):
         for i, path in enumerate(paths):
             if problem := _path_problem(path):
                 raise CatalogError(f"{where}.files[{i}].path", f"{problem}: {path!r}")
-    keys = [p.casefold() for p in paths]
+    # No path holds a "\n" now, so the joined text splits back into one key per path.
+    keys = joined.casefold().split("\n") if joined.isascii() else [_twin_key(p) for p in paths]
     if len(set(keys)) != len(keys):
         seen: dict[str, int] = {}
         for i, key in enumerate(keys):
             if key in seen:
                 raise CatalogError(
                     f"{where}.files[{i}].path",
-                    f"duplicate path {paths[i]!r} (same as files[{seen[key]}], ignoring case)",
+                    f"duplicate path {paths[i]!r} (same as files[{seen[key]}], ignoring case "
+                    "and Unicode normalization)",
                 )
             seen[key] = i
     # A file may not also be a folder of another file ("a" and "a/b", or "a" and "a/b/c").

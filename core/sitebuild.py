@@ -17,8 +17,9 @@ location, `content/<ID>.<version>/`. The build:
     folders are taken, `SKIPPED_NAMES` and `*.pyc` are left out, file names must be UTF-8;
  2. checks the whole catalog with the client's own `parse_catalog` on a draft (real paths
     and sizes, placeholder hashes), so every rule of the format (path segments, control
-    characters, backslashes, drive letters, duplicates ignoring case, IDs, references...)
-    is enforced with its field path before a single byte is copied;
+    and bidirectional-text characters, backslashes, drive letters, names Windows cannot
+    hold such as CON or "a.", twins ignoring case and Unicode normalization, IDs,
+    references...) is enforced with its field path before a single byte is copied;
  3. copies every file to `content/<ID>.<version>/<path>` in a staging folder beside
     OUT_DIR, hashing as it reads. A file whose size, mtime or inode moves while it is read
     is refused ("changed while it was read"). A file already in OUT_DIR with the same

@@ -451,7 +451,55 @@ def test_file_paths_must_be_relative_posix_paths(path: str, words: str) -> None:
     refused_at(f"{PKG}.files[1].path", path, None, words)
 
 
-@pytest.mark.parametrize("path", ["sources/install.wim", "a b/ü.txt", "x..y", ".hidden", "dir/v1.0/file%20.bin", "ab:c"])
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        # device names, in any case, with any extension, in any segment
+        ("CON", "named like a Windows device"),
+        ("nul", "named like a Windows device"),
+        ("aux.txt", "named like a Windows device"),
+        ("sources/Prn.tar.gz", "named like a Windows device"),
+        ("COM1.log", "named like a Windows device"),
+        ("drivers/lpt9", "named like a Windows device"),
+        ("com\u00b9.inf", "named like a Windows device"),
+        ("CONIN$", "named like a Windows device"),
+        ("conout$.txt", "named like a Windows device"),
+        ("con .txt", "named like a Windows device"),
+        ("con/setup.py", "named like a Windows device"),
+        # Windows drops trailing dots and spaces
+        ("setup.", "ending in a dot or space"),
+        ("setup ", "ending in a dot or space"),
+        ("sources./x", "ending in a dot or space"),
+        ("sources /x", "ending in a dot or space"),
+        ("a...", "ending in a dot or space"),
+        # characters Windows does not allow (":" would name an NTFS alternate data stream)
+        ("ab:c", "':', which Windows does not allow"),
+        ("what?.txt", "'?', which Windows does not allow"),
+        ("a*b", "'*', which Windows does not allow"),
+        ("a<b>c", "'<', which Windows does not allow"),
+        ('say"hi"', "'\"', which Windows does not allow"),
+        ("a|b", "'|', which Windows does not allow"),
+        # bidirectional text controls and line separators: a name that reads as another
+        ("invoice\u202etxt.exe", "U+202E, a bidirectional text control"),
+        ("a\u202ab", "U+202A"),
+        ("a\u2066b", "U+2066"),
+        ("a\u2069b", "U+2069"),
+        ("a\u200fb", "U+200F"),
+        ("a\u200eb", "U+200E"),
+        ("a\u061cb", "U+061C"),
+        ("a\u2028b", "U+2028"),
+        ("a\u2029b", "U+2029"),
+    ],
+)
+def test_file_paths_that_windows_or_a_reader_would_take_for_another_are_refused(path: str, words: str) -> None:
+    refused_at(f"{PKG}.files[1].path", path, None, words)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["sources/install.wim", "a b/ü.txt", "x..y", ".hidden", "dir/v1.0/file%20.bin", "console.txt",
+     "auxiliary/x", "nulx", "com10.txt", "lpt/x", "my con.txt", "a.b/c.d", " leading", "ǅ/ß", "日本語.txt"],
+)
 def test_file_paths_that_are_fine(path: str) -> None:
     catalog = accepted_at(f"{PKG}.files[1].path", path)
     assert catalog.packages["PS100012"].files[1].path == path
@@ -461,6 +509,37 @@ def test_file_paths_that_are_fine(path: str) -> None:
 def test_duplicate_file_paths_are_refused_case_insensitively(dup: str) -> None:
     err = refused_at(f"{PKG}.files[1].path", dup, None, "duplicate path", "files[0]")
     assert "ignoring case" in err.problem
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("caf\u00e9.txt", "cafe\u0301.txt"),  # NFC and NFD
+        ("Caf\u00e9.txt", "CAFE\u0301.TXT"),  # and case
+        ("\u212b", "\u00e5"),  # ANGSTROM SIGN and a with ring above
+        ("stra\u00dfe", "STRASSE"),  # case folding: sharp s is ss
+        ("\u01c4x", "\u01c6X"),  # a title-case letter's forms
+        ("sources/\u00c9t\u00e9.bin", "sources/E\u0301te\u0301.bin"),
+    ],
+)
+def test_twins_under_unicode_normalization_and_case_folding_are_refused(first: str, second: str) -> None:
+    doc = example_catalog()
+    doc["packages"]["PS100012"]["files"][0]["path"] = first
+    err = refused(mutate(doc, f"{PKG}.files[1].path", second), f"{PKG}.files[1].path", "duplicate path", "files[0]")
+    assert "Unicode normalization" in err.problem
+
+
+def test_the_same_non_ascii_name_in_two_folders_is_no_twin() -> None:
+    doc = example_catalog()
+    doc["packages"]["PS100012"]["files"][0]["path"] = "a/caf\u00e9.txt"
+    catalog = parse(mutate(doc, f"{PKG}.files[1].path", "b/cafe\u0301.txt"))
+    assert [f.path for f in catalog.packages["PS100012"].files] == ["a/caf\u00e9.txt", "b/cafe\u0301.txt"]
+
+
+def test_a_file_and_a_folder_that_are_twins_clash() -> None:
+    doc = example_catalog()
+    doc["packages"]["PS100012"]["files"][0]["path"] = "caf\u00e9"
+    refused(mutate(doc, f"{PKG}.files[1].path", "CAFE\u0301/x"), f"{PKG}.files[0].path", "also a folder")
 
 
 @pytest.mark.parametrize("other", ["setup.py/x", "setup.py/a/b", "SETUP.PY/b"])

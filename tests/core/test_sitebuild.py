@@ -208,12 +208,38 @@ def test_a_missing_source_field_and_bad_json_are_refused(tmp_path: Path) -> None
     ("back\\slash.txt", "backslash"),
     ("tab\there.txt", "control characters"),
     ("C:evil.txt", "drive letter"),
+    # names that a Windows or macOS client could not hold as given
+    ("CON", "named like a Windows device"),
+    ("aux.txt", "named like a Windows device"),
+    ("nul.tar.gz", "named like a Windows device"),
+    ("trailing.", "ending in a dot or space"),
+    ("trailing ", "ending in a dot or space"),
+    ("stream:x", "which Windows does not allow"),
+    ("invoice\u202etxt.exe", "U+202E, a bidirectional text control"),
 ])
 def test_file_names_the_format_forbids_are_refused(tmp_path: Path, name: str, words: str) -> None:
     source = _spec_with(tmp_path)
     (tmp_path / "pkg" / name).write_text("x")
     err = _refused(source, tmp_path / "site", "cannot be published", words)
     assert err.path == "packages.TST00001.source" and repr(name) in str(err)
+
+
+@pytest.mark.parametrize("folder", ["", "sub/"])
+def test_nfc_and_nfd_twins_in_a_source_folder_are_refused(tmp_path: Path, folder: str) -> None:
+    source = _spec_with(tmp_path)
+    (tmp_path / "pkg" / folder).mkdir(exist_ok=True)
+    (tmp_path / "pkg" / f"{folder}caf\u00e9.txt").write_text("nfc")
+    (tmp_path / "pkg" / f"{folder}Cafe\u0301.txt").write_text("nfd")
+    err = _refused(source, tmp_path / "site", "duplicate path", "Unicode normalization")
+    assert err.path == "packages.TST00001.source"
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_device_name_as_a_folder_is_refused(tmp_path: Path) -> None:
+    source = _spec_with(tmp_path)
+    (tmp_path / "pkg" / "Lpt1").mkdir()
+    (tmp_path / "pkg" / "Lpt1" / "x.txt").write_text("x")
+    _refused(source, tmp_path / "site", "'Lpt1/x.txt' cannot be published", "named like a Windows device")
 
 
 def test_names_that_clash_ignoring_case_or_are_not_utf8_are_refused(tmp_path: Path) -> None:
