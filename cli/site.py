@@ -176,8 +176,9 @@ class _ProgressBar:
 
 
 def _verify(out_dir: Path, public_key: str) -> int:
-    from core.catalog import parse_catalog
+    from core.catalog import MAX_CATALOG_BYTES, parse_catalog
     from core.errors import CatalogError, UntrustedSiteError
+    from core.fsutil import read_regular_file
     from core.signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, KeyFileError, parse_public_key, verify_catalog
 
     try:
@@ -186,12 +187,11 @@ def _verify(out_dir: Path, public_key: str) -> int:
         return _fail(f"--public-key: {exc}")
     catalog_path = out_dir / "catalog.json"
     try:
-        data = catalog_path.read_bytes()
+        data = read_regular_file(catalog_path, MAX_CATALOG_BYTES + 1)  # parse_catalog refuses more
     except OSError as exc:
         return _fail(f"cannot read {catalog_path}: {exc.strerror or exc}")
     try:
-        with open(out_dir / SIGNATURE_NAME, "rb") as f:
-            sig: bytes | None = f.read(MAX_SIGNATURE_BYTES + 1)
+        sig: bytes | None = read_regular_file(out_dir / SIGNATURE_NAME, MAX_SIGNATURE_BYTES + 1)
     except FileNotFoundError:
         sig = None
     except OSError as exc:
@@ -230,16 +230,18 @@ def _verify(out_dir: Path, public_key: str) -> int:
 
 
 def _check_file(path: Path, size: int, sha256: str) -> str | None:
+    from core.fsutil import NotRegularFileError, open_regular_file
+
     try:
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            return "not a file"
-        if st.st_size != size:
-            return f"{st.st_size} bytes, the catalog says {size}"
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
+        with os.fdopen(open_regular_file(path), "rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_size != size:
+                return f"{st.st_size} bytes, the catalog says {size}"
+            digest = hashlib.sha256()
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
+    except NotRegularFileError:
+        return "not a file"
     except FileNotFoundError:
         return "missing"
     except OSError as exc:

@@ -62,7 +62,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .catalog import MAX_CATALOG_BYTES, duplicate_key_path, parse_catalog
 from .errors import CatalogError, SiteBuildError
-from .fsutil import fsync_dir
+from .fsutil import fsync_dir, open_regular_file, read_regular_file
 from .signing import SIGNATURE_NAME, sign_catalog
 
 __all__ = [
@@ -204,7 +204,8 @@ class _Changed(Exception):
 
 
 def _open_source(src: SourceFile) -> int:
-    fd = os.open(src.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    # Listed as a regular file, but it may have been replaced since: never block on a FIFO.
+    fd = open_regular_file(src.path)
     try:
         if _identity(os.fstat(fd)) != src.identity:
             raise _Changed()
@@ -233,7 +234,7 @@ def _read_chunks(fd: int, src: SourceFile) -> Iterator[bytes]:
 def _same_bytes(fd: int, src: SourceFile, existing: Path, on_bytes: Callable[[int], None]) -> str | None:
     """SHA-256 of the source if `existing` holds exactly its bytes, else None."""
     try:
-        other = open(existing, "rb")  # noqa: SIM115 - closed below
+        other = os.fdopen(open_regular_file(existing), "rb")
     except OSError:
         return None
     digest = hashlib.sha256()
@@ -333,8 +334,7 @@ def _no_constant(name: str) -> Any:
 
 def _read_source_json(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_CATALOG_BYTES + 1)
+        data = read_regular_file(path, MAX_CATALOG_BYTES + 1)
     except OSError as exc:
         raise SiteBuildError("", f"cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_CATALOG_BYTES:
