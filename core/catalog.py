@@ -438,7 +438,7 @@ class _DuplicateKey(Exception):
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> None:
     """json.loads' object hook for the fast pass: no objects are built, only keys compared."""
-    if len(pairs) > 1 and len({key for key, _ in pairs}) != len(pairs):
+    if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
         raise _DuplicateKey
     return None
 
@@ -521,6 +521,9 @@ def url_problem(url: str, *, absolute: bool, folder: bool = False) -> str | None
         return f"a {what} cannot be part of a folder URL, where file paths are appended"
     if not absolute and _PLAIN_RELATIVE.match(url):
         return None  # the common relative folder ("content/PS100012.3/"): nothing to parse
+    if (plain := _PLAIN_ABSOLUTE.match(url)) and int(plain["port"] or 0) <= 65535:
+        # The common absolute form: httpx would take it as it is, so only the host is left.
+        return _host_problem(plain["host"].lower().encode("ascii"))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port ("host:abc", "host:99999")
@@ -538,6 +541,10 @@ def url_problem(url: str, *, absolute: bool, folder: bool = False) -> str | None
 # A relative URL of unreserved characters, "/" and "%" only: no scheme, host, query or
 # fragment, and nothing httpx could refuse.
 _PLAIN_RELATIVE = re.compile(r"^(?!//)[A-Za-z0-9._~%/-]*\Z")
+# An http(s) URL of an ASCII host name, an optional port and such a path.
+_PLAIN_ABSOLUTE = re.compile(
+    r"^[Hh][Tt][Tt][Pp][Ss]?://(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?(?:/[A-Za-z0-9._~%/-]*)?\Z"
+)
 
 
 @lru_cache(maxsize=1024)  # a catalog names few hosts, in thousands of locations
