@@ -1,4 +1,4 @@
-"""Catalog scale (TARGETS.md): parse and list a 5,000-deployment catalog.
+"""Catalog scale: parse and list a 5,000-deployment catalog, and list 5,000 and 40,000.
 
 Builds a large, valid catalog in memory (deterministic), then prints a table of medians:
 the size in bytes, `parse_catalog` time, and "list" time (for every deployment, the total
@@ -6,7 +6,15 @@ download bytes of the packages its task sequence references), first right after 
 (package totals and references not yet cached) and again. Plain `json.loads` of the same
 bytes is measured in the same run as a peer, since machines here are noisy.
 
+Then the list as `software-center list` and the window build it (`SoftwareCenter.listings`:
+every listed deployment with its verdict and sizes) for catalogs of 5,000 and 40,000
+deployments (`--list-sizes`). These share 1,000 packages and task sequences and have
+one-line descriptions, so 40,000 deployments fit in the 32 MiB a catalog may have. Each
+figure is also given as a ratio against `json.loads` of the same catalog's bytes: a list
+that grows with the square of the deployments shows as a ratio that grows with them.
+
     .venv/bin/python bench/catalog.py [--deployments 5000] [--runs 9]
+                                      [--list-sizes 5000,40000] [--list-runs 5]
 
 Target: parse <= 1 s. Not a test; run by hand.
 """
@@ -14,15 +22,19 @@ Target: parse <= 1 s. Not a test; run by hand.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from core.catalog import Catalog, parse_catalog, referenced_packages
+from core.center import SoftwareCenter
 
 CATALOG_URL = "https://sc.example/site/catalog.json"
 PARSE_TARGET_S = 1.0
@@ -102,12 +114,13 @@ def _steps(rng: random.Random, package_ids: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def build_catalog(deployments: int, seed: int = 1) -> dict[str, Any]:
+def build_catalog(deployments: int, seed: int = 1, *, packages: int | None = None,
+                  task_sequences: int | None = None, description_paragraphs: int = 3) -> dict[str, Any]:
     """A valid catalog: `deployments` deployments over deployments/5 task sequences and
-    deployments/2 packages (deployments share task sequences, as collections do)."""
+    deployments/2 packages unless given (deployments share task sequences, as collections do)."""
     rng = random.Random(seed)
-    package_ids = [_id("PS1", n) for n in range(max(deployments // 2, 6))]
-    ts_ids = [_id("PS2", n) for n in range(max(deployments // 5, 1))]
+    package_ids = [_id("PS1", n) for n in range(max(packages or deployments // 2, 6))]
+    ts_ids = [_id("PS2", n) for n in range(max(task_sequences or deployments // 5, 1))]
     return {
         "format": 1,
         "site": {"code": "PS1", "name": "Contoso", "organization": "Contoso IT"},
@@ -120,7 +133,7 @@ def build_catalog(deployments: int, seed: int = 1) -> dict[str, Any]:
                 "name": _text(rng, 6),
                 "publisher": "Contoso IT",
                 "version": f"{rng.randint(1, 30)}.{rng.randint(0, 9)}",
-                "description": "\n\n".join(_text(rng, 30) for _ in range(3)),
+                "description": "\n\n".join(_text(rng, 30) for _ in range(description_paragraphs)),
                 "purpose": rng.choice(["available", "required"]),
                 "available_to": rng.choice(["clients", "clients_media_pxe"]),
                 "allow_internet": rng.random() < 0.7,
@@ -148,6 +161,35 @@ def list_download_bytes(catalog: Catalog) -> dict[str, int]:
     }
 
 
+def listed_rows(catalog: Catalog, data_dir: Path) -> int:
+    """`SoftwareCenter.listings()` on `catalog` (the rows of `list`); returns the row count."""
+    center = SoftwareCenter(data_dir, site="https://sc.example/site/", connection="internet")
+    center.catalog = catalog
+    center.connection = "internet"
+    try:
+        return len(center.listings())
+    finally:
+        asyncio.run(center.aclose())
+
+
+def list_figures(sizes: list[int], runs: int) -> list[tuple[int, int, float, float]]:
+    """(deployments, catalog bytes, median list seconds, median json.loads seconds) per size."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            data = json.dumps(build_catalog(n, packages=1000, task_sequences=1000,
+                                            description_paragraphs=1)).encode()
+            catalog = parse_catalog(data, CATALOG_URL)
+            lists, peers = [], []
+            for _ in range(runs):
+                t, rows = timed(lambda: listed_rows(catalog, Path(tmp)))  # noqa: B023 - called at once
+                assert rows > 0
+                lists.append(t)
+                peers.append(timed(lambda: json.loads(data))[0])  # noqa: B023
+            out.append((n, len(data), statistics.median(lists), statistics.median(peers)))
+    return out
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
@@ -158,6 +200,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--deployments", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--list-sizes", default="5000,40000", help="deployments of each list catalog")
+    ap.add_argument("--list-runs", type=int, default=5)
     args = ap.parse_args()
 
     doc = build_catalog(args.deployments)
@@ -191,6 +235,12 @@ def main() -> None:
     width = max(len(r[0]) for r in rows)
     for what, figure, note in rows:
         print(f"  {what:<{width}}  {figure:>18}  {note}")
+    sizes = [int(n) for n in args.list_sizes.split(",") if n.strip()]
+    if sizes:
+        print(f"list (SoftwareCenter.listings), median of {args.list_runs} runs")
+        for n, size, listing, peer in list_figures(sizes, args.list_runs):
+            print(f"  {n:>7,} deployments ({size / 2**20:4.1f} MiB)  list {listing * 1000:9.1f} ms  "
+                  f"json.loads {peer * 1000:7.1f} ms  list = {listing / peer:6.2f} x json.loads")
     print("PASS" if parse <= PARSE_TARGET_S else "FAIL", f"parse {parse:.3f} s (target <= {PARSE_TARGET_S} s)")
 
 

@@ -187,6 +187,7 @@ class _ProgressBar:
 
 def _verify(out_dir: Path, public_key: str) -> int:
     from core import (
+        MAX_CATALOG_BYTES,
         MAX_SIGNATURE_BYTES,
         SIGNATURE_NAME,
         CatalogError,
@@ -194,6 +195,7 @@ def _verify(out_dir: Path, public_key: str) -> int:
         UntrustedSiteError,
         parse_catalog,
         parse_public_key,
+        read_regular_file,
         verify_catalog,
     )
 
@@ -203,12 +205,11 @@ def _verify(out_dir: Path, public_key: str) -> int:
         return _fail(f"--public-key: {exc}")
     catalog_path = out_dir / "catalog.json"
     try:
-        data = catalog_path.read_bytes()
+        data = read_regular_file(catalog_path, MAX_CATALOG_BYTES + 1)  # parse_catalog refuses more
     except OSError as exc:
         return _fail(f"cannot read {catalog_path}: {exc.strerror or exc}")
     try:
-        with open(out_dir / SIGNATURE_NAME, "rb") as f:
-            sig: bytes | None = f.read(MAX_SIGNATURE_BYTES + 1)
+        sig: bytes | None = read_regular_file(out_dir / SIGNATURE_NAME, MAX_SIGNATURE_BYTES + 1)
     except FileNotFoundError:
         sig = None
     except OSError as exc:
@@ -247,16 +248,18 @@ def _verify(out_dir: Path, public_key: str) -> int:
 
 
 def _check_file(path: Path, size: int, sha256: str) -> str | None:
+    from core import NotRegularFileError, open_regular_file
+
     try:
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            return "not a file"
-        if st.st_size != size:
-            return f"{st.st_size} bytes, the catalog says {size}"
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
+        with os.fdopen(open_regular_file(path), "rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_size != size:
+                return f"{st.st_size} bytes, the catalog says {size}"
+            digest = hashlib.sha256()
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
+    except NotRegularFileError:
+        return "not a file"
     except FileNotFoundError:
         return "missing"
     except OSError as exc:

@@ -60,10 +60,12 @@ _EXPORTS: dict[str, str] = {
     "Site": "catalog",
     "Step": "catalog",
     "UpgradeOsStep": "catalog",
+    "duplicate_key_path": "catalog",
     "file_url": "catalog",
     "iter_steps": "catalog",
     "parse_catalog": "catalog",
     "referenced_packages": "catalog",
+    "url_problem": "catalog",
     # center
     "Listing": "center",
     "SoftwareCenter": "center",
@@ -146,8 +148,11 @@ _EXPORTS: dict[str, str] = {
     "StepStarted": "events",
     "to_json": "events",
     # fsutil
+    "NotRegularFileError": "fsutil",
     "atomic_write_bytes": "fsutil",
     "fsync_dir": "fsutil",
+    "open_regular_file": "fsutil",
+    "read_regular_file": "fsutil",
     "try_lock": "fsutil",
     "unlock": "fsutil",
     # http

@@ -12,14 +12,17 @@ schema cannot say (paths, duplicates, references, nesting) are checked here.
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import quote, urljoin, urlsplit
 
+import httpx
 import msgspec
 
 from .errors import CatalogError
@@ -43,10 +46,12 @@ __all__ = [
     "Site",
     "Step",
     "UpgradeOsStep",
+    "duplicate_key_path",
     "file_url",
     "iter_steps",
     "parse_catalog",
     "referenced_packages",
+    "url_problem",
 ]
 
 MAX_CATALOG_BYTES = 32 * 1024 * 1024
@@ -113,6 +118,11 @@ class Package(_Frozen, frozen=True, dict=True, gc=True):
     def total_bytes(self) -> int:
         """Bytes of all files (the list shows it per deployment, so it is computed once)."""
         return sum(f.size for f in self.files)
+
+    @cached_property
+    def has_cloud_location(self) -> bool:
+        """Whether a client on the internet can download it (asked for every listed row)."""
+        return any(loc.kind == "cloud" for loc in self.locations)
 
 
 # --- task sequence steps ---------------------------------------------------------------
@@ -271,12 +281,18 @@ class Catalog:
     packages: Mapping[str, Package]
     task_sequences: Mapping[str, TaskSequence]
     deployments: tuple[Deployment, ...]
+    # Deployments by ID, built once: the list looks every row up by its ID, and a scan per
+    # lookup made listing 40,000 deployments take 20 s.
+    _by_id: dict[str, Deployment] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_id: dict[str, Deployment] = {}
+        for d in self.deployments:
+            by_id.setdefault(d.id, d)  # the first, as a scan would find (parse_catalog refuses twins)
+        object.__setattr__(self, "_by_id", by_id)
 
     def deployment(self, deployment_id: str) -> Deployment | None:
-        for d in self.deployments:
-            if d.id == deployment_id:
-                return d
-        return None
+        return self._by_id.get(deployment_id)
 
 
 # --- decoding --------------------------------------------------------------------------
@@ -366,6 +382,8 @@ def parse_catalog(data: bytes, url: str) -> Catalog:
     """
     if len(data) > MAX_CATALOG_BYTES:
         raise CatalogError("", f"catalog is larger than {MAX_CATALOG_BYTES // (1024 * 1024)} MiB")
+    if (duplicate := duplicate_key_path(data)) is not None:
+        raise CatalogError(duplicate, "key given twice in one object (each key of an object must be unique)")
     try:
         wire: _Wire = _decode(data, _Wire, "")
     except CatalogError:
@@ -414,6 +432,63 @@ def parse_catalog(data: bytes, url: str) -> Catalog:
     )
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> None:
+    """json.loads' object hook for the fast pass: no objects are built, only keys compared."""
+    if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
+        raise _DuplicateKey
+    return None
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object as read by the slow pass: its pairs in order, duplicates kept."""
+
+
+def duplicate_key_path(data: bytes | str) -> str | None:
+    """The path of the first key that is given twice in one object of the JSON `data`
+    (`packages.PS100012`, `deployments[3].name`), or None when every key is unique.
+
+    msgspec (and json.loads) silently keep the last of two equal keys, so a catalog that
+    lists a package twice would lose one without a word. One json.loads pass that builds
+    nothing checks every object (about half a json.loads of the same bytes); only a
+    document with a duplicate is read a second time, keeping its pairs, to name the path.
+    Data that is not JSON gives None: the decoder then says what is wrong with it.
+    """
+    try:
+        json.loads(data, object_pairs_hook=_unique_keys)
+        return None
+    except _DuplicateKey:
+        pass
+    except (ValueError, RecursionError):  # not JSON (nor UTF-8): reported by the decoder
+        return None
+    try:
+        found = _first_duplicate(json.loads(data, object_pairs_hook=_Pairs), "")
+    except RecursionError:
+        found = None
+    return found or ""  # "": nested too deeply to walk; the catalog is refused all the same
+
+
+def _first_duplicate(node: Any, path: str) -> str | None:
+    """In document order: the path of the first repeated key under `node`, or None."""
+    if isinstance(node, _Pairs):
+        seen: set[str] = set()
+        for key, value in node:
+            at = f"{path}.{key}" if path else key
+            if key in seen:
+                return at
+            seen.add(key)
+            if (found := _first_duplicate(value, at)) is not None:
+                return found
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            if (found := _first_duplicate(item, f"{path}[{i}]")) is not None:
+                return found
+    return None
+
+
 def _unsupported(fmt: int) -> CatalogError:
     shown = str(fmt) if -(10**9) < fmt < 10**9 else "number"  # huge ints: keep the message short
     return CatalogError("format", f"unsupported format {shown} (this client reads format 1)")
@@ -427,45 +502,129 @@ def _check_id(value: str, where: str) -> None:
 _URL_BAD_CHAR = re.compile(r"[\x00-\x20\x7f-\x9f\\]")  # controls, space, backslash
 
 
-def _check_url(url: str | None, where: str, *, absolute: bool) -> None:
-    if url is None:
-        return
+def url_problem(url: str, *, absolute: bool, folder: bool = False) -> str | None:
+    """What makes `url` unusable as an http(s) address of a site, in words, or None.
+
+    The URL is parsed as the HTTP client (httpx) parses it, and its host is encoded the
+    way the connection will encode it, so what passes here is what the client can fetch:
+    a host that is not valid IDNA (`xn--`, a label over 63 characters, an empty label)
+    is refused now, not as a crash of the download. `absolute`: a scheme and host are
+    required (else a relative URL, resolved against the catalog's, is allowed too).
+    `folder`: the URL names a folder that file paths are appended to, so it may not have
+    a query (`?...`) or a fragment (`#...`).
+    """
     if _URL_BAD_CHAR.search(url):
-        raise CatalogError(where, "spaces, backslashes or control characters in URL")
+        return "spaces, backslashes or control characters in URL"
+    if folder and ("?" in url or "#" in url):
+        # An unescaped "?" or "#" always starts the query or the fragment.
+        what = "query (?...)" if "?" in url.split("#", 1)[0] else "fragment (#...)"
+        return f"a {what} cannot be part of a folder URL, where file paths are appended"
+    if not absolute and _PLAIN_RELATIVE.match(url):
+        return None  # the common relative folder ("content/PS100012.3/"): nothing to parse
+    if (plain := _PLAIN_ABSOLUTE.match(url)) and int(plain["port"] or 0) <= 65535:
+        # The common absolute form: httpx would take it as it is, so only the host is left.
+        return _host_problem(plain["host"].lower().encode("ascii"))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port ("host:abc", "host:99999")
-    except ValueError as exc:
-        raise CatalogError(where, f"not a valid URL ({exc})") from None
+        parsed = httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return f"not a valid URL ({_short(str(exc))})"
     if parts.scheme:
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise CatalogError(where, "expected an absolute http or https URL")
+        if parts.scheme not in ("http", "https") or not parts.netloc or not parsed.raw_host:
+            return "expected an absolute http or https URL"
     elif absolute or parts.netloc:
-        raise CatalogError(where, "expected an absolute http or https URL")
+        return "expected an absolute http or https URL"
+    return _host_problem(parsed.raw_host) if parsed.raw_host else None
 
 
-# A drive letter anywhere, not only first: Windows joins "a/C:x" to a path on drive C.
+# A relative URL of unreserved characters, "/" and "%" only: no scheme, host, query or
+# fragment, and nothing httpx could refuse.
+_PLAIN_RELATIVE = re.compile(r"^(?!//)[A-Za-z0-9._~%/-]*\Z")
+# An http(s) URL of an ASCII host name, an optional port and such a path.
+_PLAIN_ABSOLUTE = re.compile(
+    r"^[Hh][Tt][Tt][Pp][Ss]?://(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?(?:/[A-Za-z0-9._~%/-]*)?\Z"
+)
+
+
+@lru_cache(maxsize=1024)  # a catalog names few hosts, in thousands of locations
+def _host_problem(raw_host: bytes) -> str | None:
+    """What keeps the connection from looking the host up, or None (IP literals pass)."""
+    try:
+        host = raw_host.decode("ascii")
+        httpx.URL(scheme="http", host=host).host  # noqa: B018 - decodes "xn--" labels, raises for bad ones
+        # The connection looks the host up by its IDNA (ASCII) form, which must encode.
+        host.encode("idna")
+    except (UnicodeError, httpx.InvalidURL) as exc:  # idna.IDNAError is a UnicodeError
+        shown = _short(raw_host.decode("ascii", "replace"), 70)
+        return f"the host {shown!r} is not a valid host name ({_short(str(exc), 80)})"
+    return None
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_url(url: str | None, where: str, *, absolute: bool, folder: bool = False) -> None:
+    if url is not None and (problem := url_problem(url, absolute=absolute, folder=folder)):
+        raise CatalogError(where, problem)
+
+
+# File paths must be names that every client's file system can hold as given: Linux, and
+# later Windows and macOS. Beyond what is unsafe anywhere (absolute, "..", control
+# characters), a path is refused when Windows would refuse it or read it as something
+# else, and two paths of a package are twins, refused, when a file system could take them
+# for the same file:
+#   - a drive letter anywhere ("a/C:x" joins to a path on drive C);
+#   - the characters Windows does not allow in names: < > : " | ? * (":" also names an
+#     NTFS alternate data stream);
+#   - device names as a segment's stem, in any case and with any extension: CON, PRN,
+#     AUX, NUL, COM0-9, LPT0-9 (and with superscript 1-3), CONIN$, CONOUT$ ("aux.txt");
+#   - a segment ending in a dot or a space (Windows drops them: "a." would be "a");
+#   - bidirectional text controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069),
+#     which make a name read as another ("exe.txt" shown for "txt.exe"), and the Unicode
+#     line and paragraph separators, besides C0, DEL and C1 controls;
+#   - twins: equal after Unicode canonical caseless matching (NFD, case folding, NFD):
+#     macOS (normalisation- and case-insensitive by default) and Windows (case-
+#     insensitive) would store them as one file. This is stricter than either file system
+#     (case folding maps "ß" to "ss"), never looser.
 _DRIVE = re.compile(r"(?:^|/)[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
+_INVISIBLE = re.compile(r"[\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")  # bidi controls, line breaks
+_WINDOWS_CHAR = re.compile(r'[<>:"|?*]')
+_DEVICE_NAMES = r"con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$"
+# A segment whose stem (up to the first dot, trailing spaces dropped) is a device name.
+_DEVICE = re.compile(rf"(?:^|/)(?:{_DEVICE_NAMES}) *(?:[./]|$)", re.IGNORECASE | re.ASCII)
+# In the "\n"-joined paths of a package: the same, at the start of any path.
+_DEVICE_JOINED = re.compile(rf"(?:^|[/\n])(?:{_DEVICE_NAMES}) *(?:[./\n]|\Z)", re.IGNORECASE | re.ASCII)
 # Any character that can make a path bad, except the "\n" that `_paths_look_odd` joins with.
-_ODD_CHAR = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\\:]")
+_ODD_CHAR = re.compile(r'[\x00-\x09\x0b-\x1f\x7f-\x9f\\:<>"|?*\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]')
 
 
 def _path_problem(path: str) -> str | None:
-    """What is wrong with one `files[].path` (SITE-FORMAT.md), or None."""
+    """What is wrong with one `files[].path`, or None (see the rules above)."""
     if not path:
         return "empty path"
     if _CONTROL.search(path):
         return "path contains NUL or control characters"
+    if m := _INVISIBLE.search(path):
+        return f"path contains U+{ord(m.group()):04X}, a bidirectional text control or line break that can disguise a name"
     if "\\" in path:
         return "path contains a backslash"
     if path.startswith("/"):
         return "path is absolute"
     if _DRIVE.search(path):
         return "path contains a drive letter"
+    if m := _WINDOWS_CHAR.search(path):
+        return f"path contains {m.group()!r}, which Windows does not allow in file names"
     for seg in path.split("/"):
         if seg in ("", ".", ".."):
             return f"path has a {seg!r} segment" if seg else "path has an empty segment"
+        if seg[-1] in ". ":
+            return f"path has the segment {seg!r} ending in a dot or space, which Windows drops"
+    if m := _DEVICE.search(path):
+        seg = path[m.start():].lstrip("/").split("/", 1)[0]
+        return f"path has the segment {seg!r}, named like a Windows device (CON, PRN, AUX, NUL, COM1...)"
     return None
 
 
@@ -477,32 +636,56 @@ def _paths_look_odd(joined: str, count: int) -> bool:
     """
     return (
         joined.count("\n") != count - 1  # a path contains a newline
-        or _ODD_CHAR.search(joined) is not None  # control, backslash, ':' of a drive letter
+        or _ODD_CHAR.search(joined) is not None  # control, bidi, backslash, ':' of a drive letter...
         or joined[:1] in ("", "\n", "/", ".")  # the first path: empty, absolute or dot segment
-        or joined[-1:] in ("\n", "/")  # the last path: empty or ends with an empty segment
+        or joined[-1:] in ("\n", "/", ".", " ")  # the last path: empty, ends with "/", "." or " "
         or "\n\n" in joined  # an empty path
         or "\n/" in joined  # an absolute path
         or "/\n" in joined  # a path ending in "/"
         or "//" in joined  # an empty segment
         or "/." in joined  # a segment starting with "." (maybe "." or "..")
         or "\n." in joined  # a path starting with "." (maybe "." or "..")
+        or "./" in joined  # a segment ending in "."
+        or ".\n" in joined  # a path ending in "."
+        or " /" in joined  # a segment ending in " "
+        or " \n" in joined  # a path ending in " "
+        or (_may_name_a_device(joined) and _DEVICE_JOINED.search(joined) is not None)
     )
+
+
+def _may_name_a_device(joined: str) -> bool:
+    """A quick "no" for device names: no segment starts with the letters of one."""
+    text = "/" + joined.lower().replace("\n", "/")
+    return any(f"/{start}" in text for start in _DEVICE_STARTS)
+
+
+_DEVICE_STARTS = ("con", "prn", "aux", "nul", "com", "lpt")
+
+
+def _twin_key(path: str) -> str:
+    """Equal for two paths that a case- or normalisation-insensitive file system takes as one."""
+    if path.isascii():
+        return path.casefold()
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
 
 
 def _check_package(pkg: Package, where: str) -> None:
     paths = [f.path for f in pkg.files]
-    if _paths_look_odd("\n".join(paths), len(paths)):
+    joined = "\n".join(paths)
+    if _paths_look_odd(joined, len(paths)):
         for i, path in enumerate(paths):
             if problem := _path_problem(path):
                 raise CatalogError(f"{where}.files[{i}].path", f"{problem}: {path!r}")
-    keys = [p.casefold() for p in paths]
+    # No path holds a "\n" now, so the joined text splits back into one key per path.
+    keys = joined.casefold().split("\n") if joined.isascii() else [_twin_key(p) for p in paths]
     if len(set(keys)) != len(keys):
         seen: dict[str, int] = {}
         for i, key in enumerate(keys):
             if key in seen:
                 raise CatalogError(
                     f"{where}.files[{i}].path",
-                    f"duplicate path {paths[i]!r} (same as files[{seen[key]}], ignoring case)",
+                    f"duplicate path {paths[i]!r} (same as files[{seen[key]}], ignoring case "
+                    "and Unicode normalization)",
                 )
             seen[key] = i
     # A file may not also be a folder of another file ("a" and "a/b", or "a" and "a/b/c").
@@ -515,7 +698,7 @@ def _check_package(pkg: Package, where: str) -> None:
         i = min(keys.index(k) for k in clash)
         raise CatalogError(f"{where}.files[{i}].path", f"path {paths[i]!r} is also a folder")
     for i, loc in enumerate(pkg.locations):
-        _check_url(loc.url, f"{where}.locations[{i}].url", absolute=False)
+        _check_url(loc.url, f"{where}.locations[{i}].url", absolute=False, folder=True)
 
 
 def _decode_ts(raw: msgspec.Raw, where: str, packages: Mapping[str, Package]) -> TaskSequence:

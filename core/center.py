@@ -26,12 +26,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from .catalog import MAX_CATALOG_BYTES, Catalog, Deployment, parse_catalog, referenced_packages
+from .catalog import MAX_CATALOG_BYTES, Catalog, Deployment, parse_catalog, referenced_packages, url_problem
 from .content import ContentStore
 from .eligibility import ConnectionType, LaunchMode, Verdict, check_eligibility, is_listed
-from .errors import CatalogError, KeyFileError, SignInRequiredError, TooLargeError, UntrustedSiteError
+from .errors import CatalogError, KeyFileError, SignInRequiredError, SiteUnreachableError, TooLargeError, UntrustedSiteError
 from .http import HttpSession
 from .options import ConnectionSetting, Options, load_options
 from .signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, parse_public_key, verify_catalog
@@ -74,12 +73,30 @@ def site_base_url(site: str) -> str:
     return site if site.endswith("/") else site + "/"
 
 
+# "scheme://": two characters or more, so that a Windows drive ("C:/", "C:\\") is a folder.
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
+_HTTP_SCHEME = re.compile(r"^(https?):", re.IGNORECASE)  # also "http:folder", which is refused
+
+
 def _is_remote(site: str) -> bool:
-    """An http(s) site address. Raises CatalogError for an address that is not a URL at all."""
-    try:
-        return urlsplit(site).scheme in ("http", "https")
-    except ValueError as exc:
-        raise CatalogError("", f"the site address {site!r} is not a valid URL ({exc})") from None
+    """True for an http(s) site address, False for a local folder (or a file:// URL).
+
+    Raises SiteUnreachableError for any other `scheme://` (ftp://...) and for an http(s)
+    address that the HTTP client could not use (checked as catalog URLs are).
+    """
+    site = site.strip()
+    m = _SCHEME.match(site)
+    scheme = m.group(1).lower() if m else ""
+    if scheme in ("http", "https") or _HTTP_SCHEME.match(site):
+        if problem := url_problem(site_base_url(site), absolute=True, folder=True):
+            raise SiteUnreachableError(f"the site address {site!r} cannot be used: {problem}")
+        return True
+    if m is not None and scheme != "file":
+        raise SiteUnreachableError(
+            f"the site address {site!r} has the unsupported scheme {m.group(1)!r}: "
+            "give an http:// or https:// URL, or a local folder"
+        )
+    return False
 
 
 class SoftwareCenter:

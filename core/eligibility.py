@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from .catalog import Catalog, Deployment, referenced_packages
+from .catalog import Catalog, Deployment
 
 __all__ = [
     "ConnectionType",
@@ -67,8 +67,24 @@ def is_listed(deployment: Deployment) -> bool:
     return deployment.available_to not in ("media_pxe", "media_pxe_hidden")
 
 
+# Longest deployment ID a message shows whole. A catalog's IDs have at most 16 characters;
+# what a user typed can be any length, and a 20,000-character word in a sentence made the
+# terminal's line wrapping take seconds.
+_SHOWN_ID_CHARS = 40
+
+
+def _shown_id(deployment_id: str) -> str:
+    """The ID as a message shows it: cut short when long, odd characters escaped."""
+    shown = deployment_id[:_SHOWN_ID_CHARS]
+    if not shown.isprintable():
+        shown = ascii(shown)[1:-1]
+    if len(deployment_id) > _SHOWN_ID_CHARS:
+        shown += f"... ({len(deployment_id):,} characters)"
+    return shown
+
+
 def _refuse(dep_id: str, refusal: Refusal, message: str, log: str, packages: tuple[str, ...] = ()) -> Verdict:
-    return Verdict(dep_id, refusal, message, f"Deployment {dep_id}: {log}", packages)
+    return Verdict(dep_id, refusal, message, f"Deployment {_shown_id(dep_id)}: {log}", packages)
 
 
 def check_eligibility(
@@ -84,7 +100,7 @@ def check_eligibility(
         return _refuse(
             deployment_id,
             Refusal.UNKNOWN_DEPLOYMENT,
-            f"There is no deployment {deployment_id} in this site's catalog.",
+            f"There is no deployment {_shown_id(deployment_id)} in this site's catalog.",
             "not found in the catalog",
         )
     now = now or datetime.now(UTC)
@@ -143,11 +159,7 @@ def check_eligibility(
                 f"on-demand download over the internet is not supported from {launch_mode.value}",
             )
         ts = catalog.task_sequences[dep.task_sequence]
-        missing = tuple(
-            pid
-            for pid in referenced_packages(ts)
-            if not any(loc.kind == "cloud" for loc in catalog.packages[pid].locations)
-        )
+        missing = tuple(pid for pid in ts.package_ids if not catalog.packages[pid].has_cloud_location)
         if missing:
             return _refuse(
                 did,

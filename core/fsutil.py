@@ -1,4 +1,5 @@
-"""Durable files: atomic writes, folder fsync, and exclusive file locks.
+"""Durable files: atomic writes, folder fsync, exclusive file locks, and reading a file
+that a user named without ever blocking on a FIFO or device (`open_regular_file`).
 
 Every write of the engine that matters (run state, history, options, cache records, the
 saved catalog) goes through `atomic_write_bytes`: a reader sees the old file or the new
@@ -12,12 +13,22 @@ and cannot import this package.)
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "fsync_dir", "try_lock", "unlock"]
+__all__ = [
+    "NotRegularFileError",
+    "atomic_write_bytes",
+    "fsync_dir",
+    "open_regular_file",
+    "read_regular_file",
+    "try_lock",
+    "unlock",
+]
 
 _O_BINARY = getattr(os, "O_BINARY", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -89,3 +100,61 @@ def try_lock(path: Path) -> int | None:
 def unlock(fd: int) -> None:
     """Release a lock taken by `try_lock` (closing the fd releases flock and msvcrt alike)."""
     os.close(fd)
+
+
+# --- reading files named by users ------------------------------------------------------
+
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+class NotRegularFileError(OSError):
+    """The path names a FIFO, device, socket or folder, not a regular file.
+
+    `strerror` says which, in words ("not a regular file (a FIFO (named pipe))"); `kind`
+    is one word: fifo, folder, device, socket or other.
+    """
+
+    kind: str = "other"
+
+
+def _kind(mode: int) -> tuple[str, str]:
+    if stat.S_ISFIFO(mode):
+        return "fifo", "a FIFO (named pipe)"
+    if stat.S_ISDIR(mode):
+        return "folder", "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device", "a device"
+    if stat.S_ISSOCK(mode):
+        return "socket", "a socket"
+    return "other", "not a file"
+
+
+def open_regular_file(path: str | os.PathLike[str]) -> int:
+    """Open `path` for reading (symbolic links followed) only if it is a regular file.
+
+    A FIFO with no writer makes a plain open() wait forever, and a device can be read
+    forever, so the file is opened with O_NONBLOCK (which never blocks the open) and
+    judged by fstat of the open descriptor: nothing can be swapped in between. Returns a
+    blocking descriptor for the caller to close. Raises NotRegularFileError (an OSError)
+    for anything else, or the OSError of the open.
+    """
+    fd = os.open(path, os.O_RDONLY | _O_BINARY | _O_CLOEXEC | _O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind, words = _kind(mode)
+            err = NotRegularFileError(errno.EINVAL, f"not a regular file ({words})", os.fspath(path))
+            err.kind = kind
+            raise err
+        if _O_NONBLOCK:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular_file(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+    """At most `max_bytes` of the regular file `path` (see `open_regular_file`). Raises OSError."""
+    with os.fdopen(open_regular_file(path), "rb") as f:
+        return f.read(max_bytes)

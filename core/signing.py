@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import KeyFileError, UntrustedSiteError
+from .fsutil import NotRegularFileError, read_regular_file
 
 __all__ = [
     "MAX_SIGNATURE_BYTES",
@@ -51,6 +52,8 @@ _MAX_KEY_FILE_BYTES = 64 * 1024
 _B64_KEY = re.compile(r"^[A-Za-z0-9+/]{43}=\Z")
 _B64_SIG = re.compile(r"^[A-Za-z0-9+/]{86}==\Z")
 _WHITESPACE = b" \t\r\n"
+_NOT_A_PUBLIC_KEY = ("not an Ed25519 public key: expected the 44-character text that "
+                     "`software-center site keygen` prints, or a file holding it")
 
 
 # --- keys ------------------------------------------------------------------------------
@@ -93,8 +96,7 @@ def generate_key_file(path: Path) -> str:
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     """The Ed25519 private key in the PEM file `path`. Raises KeyFileError (in words)."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(_MAX_KEY_FILE_BYTES + 1)
+        data = read_regular_file(path, _MAX_KEY_FILE_BYTES + 1)
     except OSError as exc:
         raise KeyFileError(f"cannot read the key file {path}: {exc.strerror or exc}") from None
     if len(data) > _MAX_KEY_FILE_BYTES or b"PRIVATE KEY" not in data:
@@ -120,13 +122,13 @@ def parse_public_key(value: str) -> Ed25519PublicKey:
         return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
     try:
         path = Path(value).expanduser()
-        with open(path, "rb") as f:
-            data = f.read(_MAX_KEY_FILE_BYTES + 1)
+        data = read_regular_file(path, _MAX_KEY_FILE_BYTES + 1)
+    except NotRegularFileError as exc:  # a FIFO or device: a plain open could block forever
+        if exc.kind != "folder":  # a folder ("", ".") is most likely a mistyped key
+            raise KeyFileError(f"{path} is {exc.strerror}, not a public key file") from None
+        raise KeyFileError(_NOT_A_PUBLIC_KEY) from None
     except (OSError, ValueError, RuntimeError):  # ValueError: NUL in the name; RuntimeError: "~nobody"
-        raise KeyFileError(
-            "not an Ed25519 public key: expected the 44-character text that "
-            "`software-center site keygen` prints, or a file holding it"
-        ) from None
+        raise KeyFileError(_NOT_A_PUBLIC_KEY) from None
     if len(data) > _MAX_KEY_FILE_BYTES:
         raise KeyFileError(f"{path} is too large to be a public key file")
     if b"PRIVATE KEY" in data:

@@ -17,8 +17,9 @@ location, `content/<ID>.<version>/`. The build:
     folders are taken, `SKIPPED_NAMES` and `*.pyc` are left out, file names must be UTF-8;
  2. checks the whole catalog with the client's own `parse_catalog` on a draft (real paths
     and sizes, placeholder hashes), so every rule of the format (path segments, control
-    characters, backslashes, drive letters, duplicates ignoring case, IDs, references...)
-    is enforced with its field path before a single byte is copied;
+    and bidirectional-text characters, backslashes, drive letters, names Windows cannot
+    hold such as CON or "a.", twins ignoring case and Unicode normalization, IDs,
+    references...) is enforced with its field path before a single byte is copied;
  3. copies every file to `content/<ID>.<version>/<path>` in a staging folder beside
     OUT_DIR, hashing as it reads. A file whose size, mtime or inode moves while it is read
     is refused ("changed while it was read"). A file already in OUT_DIR with the same
@@ -59,9 +60,9 @@ from urllib.parse import urljoin
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .catalog import MAX_CATALOG_BYTES, parse_catalog
+from .catalog import MAX_CATALOG_BYTES, duplicate_key_path, parse_catalog
 from .errors import CatalogError, SiteBuildError
-from .fsutil import fsync_dir
+from .fsutil import fsync_dir, open_regular_file, read_regular_file
 from .signing import SIGNATURE_NAME, sign_catalog
 
 __all__ = [
@@ -203,7 +204,8 @@ class _Changed(Exception):
 
 
 def _open_source(src: SourceFile) -> int:
-    fd = os.open(src.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    # Listed as a regular file, but it may have been replaced since: never block on a FIFO.
+    fd = open_regular_file(src.path)
     try:
         if _identity(os.fstat(fd)) != src.identity:
             raise _Changed()
@@ -232,7 +234,7 @@ def _read_chunks(fd: int, src: SourceFile) -> Iterator[bytes]:
 def _same_bytes(fd: int, src: SourceFile, existing: Path, on_bytes: Callable[[int], None]) -> str | None:
     """SHA-256 of the source if `existing` holds exactly its bytes, else None."""
     try:
-        other = open(existing, "rb")  # noqa: SIM115 - closed below
+        other = os.fdopen(open_regular_file(existing), "rb")
     except OSError:
         return None
     digest = hashlib.sha256()
@@ -312,11 +314,16 @@ def _copy_file(src: SourceFile, dst: Path, count: Callable[[int], None], reuse: 
 # --- reading SOURCE.json -------------------------------------------------------------------
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise SiteBuildError("", f"SOURCE.json has the key {key!r} twice in one object")
+            raise _DuplicateKey(key)
         out[key] = value
     return out
 
@@ -327,8 +334,7 @@ def _no_constant(name: str) -> Any:
 
 def _read_source_json(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_CATALOG_BYTES + 1)
+        data = read_regular_file(path, MAX_CATALOG_BYTES + 1)
     except OSError as exc:
         raise SiteBuildError("", f"cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_CATALOG_BYTES:
@@ -339,6 +345,9 @@ def _read_source_json(path: Path) -> dict[str, Any]:
         raise SiteBuildError("", f"{path} is not UTF-8 text (byte {exc.start})") from None
     try:
         spec = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except _DuplicateKey as dup:
+        raise SiteBuildError(duplicate_key_path(text) or "", f"SOURCE.json has the key {dup.key!r} twice "
+                             "in one object") from None
     except ValueError as exc:
         raise SiteBuildError("", f"{path} is not valid JSON ({exc})") from None
     except RecursionError:

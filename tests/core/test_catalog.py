@@ -451,7 +451,55 @@ def test_file_paths_must_be_relative_posix_paths(path: str, words: str) -> None:
     refused_at(f"{PKG}.files[1].path", path, None, words)
 
 
-@pytest.mark.parametrize("path", ["sources/install.wim", "a b/ü.txt", "x..y", ".hidden", "dir/v1.0/file%20.bin", "ab:c"])
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        # device names, in any case, with any extension, in any segment
+        ("CON", "named like a Windows device"),
+        ("nul", "named like a Windows device"),
+        ("aux.txt", "named like a Windows device"),
+        ("sources/Prn.tar.gz", "named like a Windows device"),
+        ("COM1.log", "named like a Windows device"),
+        ("drivers/lpt9", "named like a Windows device"),
+        ("com\u00b9.inf", "named like a Windows device"),
+        ("CONIN$", "named like a Windows device"),
+        ("conout$.txt", "named like a Windows device"),
+        ("con .txt", "named like a Windows device"),
+        ("con/setup.py", "named like a Windows device"),
+        # Windows drops trailing dots and spaces
+        ("setup.", "ending in a dot or space"),
+        ("setup ", "ending in a dot or space"),
+        ("sources./x", "ending in a dot or space"),
+        ("sources /x", "ending in a dot or space"),
+        ("a...", "ending in a dot or space"),
+        # characters Windows does not allow (":" would name an NTFS alternate data stream)
+        ("ab:c", "':', which Windows does not allow"),
+        ("what?.txt", "'?', which Windows does not allow"),
+        ("a*b", "'*', which Windows does not allow"),
+        ("a<b>c", "'<', which Windows does not allow"),
+        ('say"hi"', "'\"', which Windows does not allow"),
+        ("a|b", "'|', which Windows does not allow"),
+        # bidirectional text controls and line separators: a name that reads as another
+        ("invoice\u202etxt.exe", "U+202E, a bidirectional text control"),
+        ("a\u202ab", "U+202A"),
+        ("a\u2066b", "U+2066"),
+        ("a\u2069b", "U+2069"),
+        ("a\u200fb", "U+200F"),
+        ("a\u200eb", "U+200E"),
+        ("a\u061cb", "U+061C"),
+        ("a\u2028b", "U+2028"),
+        ("a\u2029b", "U+2029"),
+    ],
+)
+def test_file_paths_that_windows_or_a_reader_would_take_for_another_are_refused(path: str, words: str) -> None:
+    refused_at(f"{PKG}.files[1].path", path, None, words)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["sources/install.wim", "a b/ü.txt", "x..y", ".hidden", "dir/v1.0/file%20.bin", "console.txt",
+     "auxiliary/x", "nulx", "com10.txt", "lpt/x", "my con.txt", "a.b/c.d", " leading", "ǅ/ß", "日本語.txt"],
+)
 def test_file_paths_that_are_fine(path: str) -> None:
     catalog = accepted_at(f"{PKG}.files[1].path", path)
     assert catalog.packages["PS100012"].files[1].path == path
@@ -461,6 +509,37 @@ def test_file_paths_that_are_fine(path: str) -> None:
 def test_duplicate_file_paths_are_refused_case_insensitively(dup: str) -> None:
     err = refused_at(f"{PKG}.files[1].path", dup, None, "duplicate path", "files[0]")
     assert "ignoring case" in err.problem
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("caf\u00e9.txt", "cafe\u0301.txt"),  # NFC and NFD
+        ("Caf\u00e9.txt", "CAFE\u0301.TXT"),  # and case
+        ("\u212b", "\u00e5"),  # ANGSTROM SIGN and a with ring above
+        ("stra\u00dfe", "STRASSE"),  # case folding: sharp s is ss
+        ("\u01c4x", "\u01c6X"),  # a title-case letter's forms
+        ("sources/\u00c9t\u00e9.bin", "sources/E\u0301te\u0301.bin"),
+    ],
+)
+def test_twins_under_unicode_normalization_and_case_folding_are_refused(first: str, second: str) -> None:
+    doc = example_catalog()
+    doc["packages"]["PS100012"]["files"][0]["path"] = first
+    err = refused(mutate(doc, f"{PKG}.files[1].path", second), f"{PKG}.files[1].path", "duplicate path", "files[0]")
+    assert "Unicode normalization" in err.problem
+
+
+def test_the_same_non_ascii_name_in_two_folders_is_no_twin() -> None:
+    doc = example_catalog()
+    doc["packages"]["PS100012"]["files"][0]["path"] = "a/caf\u00e9.txt"
+    catalog = parse(mutate(doc, f"{PKG}.files[1].path", "b/cafe\u0301.txt"))
+    assert [f.path for f in catalog.packages["PS100012"].files] == ["a/caf\u00e9.txt", "b/cafe\u0301.txt"]
+
+
+def test_a_file_and_a_folder_that_are_twins_clash() -> None:
+    doc = example_catalog()
+    doc["packages"]["PS100012"]["files"][0]["path"] = "caf\u00e9"
+    refused(mutate(doc, f"{PKG}.files[1].path", "CAFE\u0301/x"), f"{PKG}.files[0].path", "also a folder")
 
 
 @pytest.mark.parametrize("other", ["setup.py/x", "setup.py/a/b", "SETUP.PY/b"])
@@ -526,6 +605,16 @@ def test_location_required_fields(field: str) -> None:
         ("content\\dir/", "backslashes"),
         ("content/\x00/", "control characters"),
         ("", "non-empty string"),
+        # hosts the HTTP client cannot look up (IDNA): refused here, not as a crash of `run`
+        ("http://xn--/content/", "not a valid host name"),
+        ("http://xn--zz.example/content/", "not a valid host name"),
+        (f"http://{'a' * 64}.example/content/", "not a valid host name"),
+        ("http://dp01..corp.example/content/", "not a valid host name"),
+        # a location is a folder that file paths are appended to
+        ("content/PS100012.3/?sig=X", "a query (?...) cannot be part of a folder URL"),
+        ("https://cdn.example/c/?", "a query (?...) cannot be part of a folder URL"),
+        ("content/PS100012.3/#top", "a fragment (#...) cannot be part of a folder URL"),
+        ("https://cdn.example/c/#a?b", "a fragment (#...) cannot be part of a folder URL"),
     ],
 )
 def test_location_urls(url: str, words: str) -> None:
@@ -533,7 +622,23 @@ def test_location_urls(url: str, words: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://cdn.example/c/PS100012.3/", "HTTP://DP01/c/", "content/PS100012.3/", "../c/", "/abs/c/"]
+    ("url", "words"),
+    [("http://xn--/ping", "not a valid host name"), (f"http://{'b' * 64}/ping", "not a valid host name"),
+     ("ftp://mp01/ping", "absolute http or https URL")],
+)
+def test_intranet_probe_url_is_one_the_client_can_fetch(url: str, words: str) -> None:
+    refused_at("site.intranet_probe", url, None, words)
+
+
+def test_intranet_probe_may_have_a_query() -> None:
+    assert accepted_at("site.intranet_probe", "http://mp01/ping?x=1").site.intranet_probe == "http://mp01/ping?x=1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://cdn.example/c/PS100012.3/", "HTTP://DP01/c/", "content/PS100012.3/", "../c/", "/abs/c/",
+     "http://münchen.example/c/", "http://xn--mnchen-3ya.example/c/", "http://[::1]:8080/c/",
+     f"http://{'a' * 63}.example/c/", "content/%41%20b/"],
 )
 def test_location_urls_absolute_or_relative(url: str) -> None:
     assert accepted_at(f"{PKG}.locations[1].url", url).packages["PS100012"].locations[1].url == url
@@ -948,3 +1053,45 @@ def test_file_url_of_every_file_of_the_example() -> None:
         "https://sc.example/site/content/PS100012.3/setup.py",
         "https://sc.example/site/content/PS100012.3/sources/install.wim",
     ]
+
+
+# --- duplicate JSON keys ---------------------------------------------------------------
+
+
+def _with_twin_key(doc: dict[str, Any], container: str, key: str, twin: Any) -> bytes:
+    """`doc` encoded with a second `key` (holding `twin`) inserted first into the object
+    that the JSON text `container` opens (json.dumps cannot write a duplicate key)."""
+    text = encode(doc).decode()
+    assert text.count(container) == 1, container
+    return text.replace(container, f"{container}{json.dumps(key)}: {json.dumps(twin)}, ", 1).encode()
+
+
+def test_a_package_id_given_twice_is_refused_by_its_path_not_resolved_to_the_last() -> None:
+    doc = example_catalog()
+    twin = doc["packages"]["PS100031"]
+    raw = _with_twin_key(doc, '"packages": {', "PS100031", twin)
+    refused(raw, "packages.PS100031", "key given twice in one object")
+
+
+@pytest.mark.parametrize(
+    ("container", "key", "value", "path"),
+    [
+        ('{"format": 1, ', "format", 1, "format"),
+        ('"task_sequences": {', "PS100020", {"name": "x", "steps": []}, "task_sequences.PS100020"),
+        ('"site": {', "name", "Other", "site.name"),
+        ('{"id": "PS120001", ', "name", "Shadow", "deployments[0].name"),
+        ('"condition": {', "op", "exists", f"{STEPS}[5].condition.op"),
+    ],
+)
+def test_any_key_given_twice_is_refused_with_its_path(container: str, key: str, value: Any, path: str) -> None:
+    refused(_with_twin_key(example_catalog(), container, key, value), path, "given twice")
+
+
+def test_equal_keys_after_json_unescaping_are_twins() -> None:
+    text = encode(example_catalog()).decode().replace('"format": 1', '"format": 1, "form\\u0061t": 1', 1)
+    refused(text.encode(), "format", "given twice")
+
+
+def test_the_same_key_in_different_objects_is_fine() -> None:
+    catalog = parse(example_catalog())  # every package has "name", "files"... and parses
+    assert len(catalog.packages) == 3

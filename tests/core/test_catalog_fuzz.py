@@ -292,15 +292,35 @@ def test_damaged_bytes_of_a_valid_catalog_are_refused_cleanly(data: st.DataObjec
 # --- file paths against a plain reading of SITE-FORMAT.md -------------------------------
 
 
+_DEVICES = {"con", "prn", "aux", "nul", "conin$", "conout$"} | {
+    f"{port}{n}" for port in ("com", "lpt") for n in "0123456789\u00b9\u00b2\u00b3"
+}
+_INVISIBLE = "\u061c\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(c.lower() if c.isascii() else c for c in text)
+
+
 def _bad_path(path: str) -> bool:
+    segments = path.split("/")
     return (
         path == ""
         or any(unicodedata.category(c) == "Cc" for c in path)
+        or any(c in _INVISIBLE for c in path)
         or "\\" in path
         or path.startswith("/")
         or re.search(r"(^|/)[A-Za-z]:", path) is not None
-        or any(seg in ("", ".", "..") for seg in path.split("/"))
+        or any(c in '<>:"|?*' for c in path)
+        or any(seg in ("", ".", "..") for seg in segments)
+        or any(seg.endswith((".", " ")) for seg in segments)
+        or any(_ascii_lower(seg.split(".")[0].rstrip(" ")) in _DEVICES for seg in segments)
     )
+
+
+def _twin_key(path: str) -> str:
+    """Unicode canonical caseless matching: NFD(casefold(NFD(path)))."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
 
 
 def _expected_refusal(paths: list[str]) -> tuple[int, str] | None:
@@ -308,7 +328,7 @@ def _expected_refusal(paths: list[str]) -> tuple[int, str] | None:
     for i, p in enumerate(paths):
         if _bad_path(p):
             return i, "path"
-    keys = [p.casefold() for p in paths]
+    keys = [_twin_key(p) for p in paths]
     for i, k in enumerate(keys):
         if k in keys[:i]:
             return i, "duplicate"
@@ -319,11 +339,16 @@ def _expected_refusal(paths: list[str]) -> tuple[int, str] | None:
 
 
 ENCODABLE_HOSTILE = [s for s in HOSTILE_STRINGS if not any(0xD800 <= ord(c) <= 0xDFFF for c in s)]
-path_text = st.text(alphabet=st.sampled_from(list("aAb/.\\:\n\x00\x1f\x7f\x85 é%?#C")), max_size=8)
+path_text = st.text(alphabet=st.sampled_from(list("aAb/.\\:\n\x00\x1f\x7f\x85 é%?#C\u0301\u202e\u00b9")), max_size=8)
+# Names that are fine on Linux but not on Windows or macOS, and twins of each other.
+windows_names = st.sampled_from(
+    ["CON", "aux.txt", "x/nul", "Nul .a", "com1.z", "LPT\u00b9", "conin$", "console", "café", "cafe\u0301",
+     "CAFE\u0301", "Straße", "strasse", "a.", "b ", "x\u202ey", "x\u2066y", "a<b", "a|b", "a*", 'q"']
+)
 
 
 @settings(FUZZ, max_examples=400)
-@given(st.lists(st.one_of(path_text, st.sampled_from(ENCODABLE_HOSTILE)), min_size=1, max_size=6))
+@given(st.lists(st.one_of(path_text, st.sampled_from(ENCODABLE_HOSTILE), windows_names), min_size=1, max_size=6))
 def test_file_path_rules_agree_with_a_plain_reading_of_the_format(paths: list[str]) -> None:
     doc = example_catalog()
     doc["packages"]["PS100012"]["files"] = [{"path": p, "size": 1, "sha256": sha256_of("x")} for p in paths]

@@ -151,3 +151,19 @@ def test_refusal_codes_match_the_cli_contract() -> None:
         "media_pxe_only",
         "unknown_deployment",
     }
+
+
+def test_a_huge_unknown_id_is_cut_short_in_the_message_and_log() -> None:
+    huge = "X" * 20_000
+    verdict = check_eligibility(_catalog(), huge, "internet", now=NOW)
+    assert verdict.refusal is Refusal.UNKNOWN_DEPLOYMENT
+    assert verdict.deployment_id == huge  # the machine-readable field keeps it whole
+    for text in (verdict.message or "", verdict.log or ""):
+        assert len(text) < 200, len(text)
+        assert "X" * 40 + "... (20,000 characters)" in text
+
+
+def test_control_and_bidi_characters_of_an_unknown_id_are_escaped_in_the_message() -> None:
+    verdict = check_eligibility(_catalog(), "PS1\n\u202eevil", "internet", now=NOW)
+    assert verdict.message == "There is no deployment PS1\\n\\u202eevil in this site's catalog."
+    assert "\n" not in (verdict.log or "") and "\u202e" not in (verdict.log or "")

@@ -208,12 +208,38 @@ def test_a_missing_source_field_and_bad_json_are_refused(tmp_path: Path) -> None
     ("back\\slash.txt", "backslash"),
     ("tab\there.txt", "control characters"),
     ("C:evil.txt", "drive letter"),
+    # names that a Windows or macOS client could not hold as given
+    ("CON", "named like a Windows device"),
+    ("aux.txt", "named like a Windows device"),
+    ("nul.tar.gz", "named like a Windows device"),
+    ("trailing.", "ending in a dot or space"),
+    ("trailing ", "ending in a dot or space"),
+    ("stream:x", "which Windows does not allow"),
+    ("invoice\u202etxt.exe", "U+202E, a bidirectional text control"),
 ])
 def test_file_names_the_format_forbids_are_refused(tmp_path: Path, name: str, words: str) -> None:
     source = _spec_with(tmp_path)
     (tmp_path / "pkg" / name).write_text("x")
     err = _refused(source, tmp_path / "site", "cannot be published", words)
     assert err.path == "packages.TST00001.source" and repr(name) in str(err)
+
+
+@pytest.mark.parametrize("folder", ["", "sub/"])
+def test_nfc_and_nfd_twins_in_a_source_folder_are_refused(tmp_path: Path, folder: str) -> None:
+    source = _spec_with(tmp_path)
+    (tmp_path / "pkg" / folder).mkdir(exist_ok=True)
+    (tmp_path / "pkg" / f"{folder}caf\u00e9.txt").write_text("nfc")
+    (tmp_path / "pkg" / f"{folder}Cafe\u0301.txt").write_text("nfd")
+    err = _refused(source, tmp_path / "site", "duplicate path", "Unicode normalization")
+    assert err.path == "packages.TST00001.source"
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_device_name_as_a_folder_is_refused(tmp_path: Path) -> None:
+    source = _spec_with(tmp_path)
+    (tmp_path / "pkg" / "Lpt1").mkdir()
+    (tmp_path / "pkg" / "Lpt1" / "x.txt").write_text("x")
+    _refused(source, tmp_path / "site", "'Lpt1/x.txt' cannot be published", "named like a Windows device")
 
 
 def test_names_that_clash_ignoring_case_or_are_not_utf8_are_refused(tmp_path: Path) -> None:
@@ -331,3 +357,11 @@ def test_cli_build_refusal_and_unchanged_rerun(tmp_path: Path) -> None:
     assert "site build refused: packages.TST00002.source: no folder" in refused.stderr
     bad_key = run_cli("site", "build", str(source), str(tmp_path / "site"), "--key", str(source))
     assert bad_key.rc == 2 and "--key:" in bad_key.stderr
+
+
+def test_a_package_given_twice_in_source_json_is_refused_with_its_path(tmp_path: Path) -> None:
+    spec = source_spec({"TST00001": {"name": "P", "version": 1, "source": "p"}})
+    text = json.dumps(spec).replace('"packages": {', '"packages": {"TST00001": {"name": "Q", "version": 2, "source": "q"}, ', 1)
+    (tmp_path / "a.json").write_text(text)
+    err = _refused(tmp_path / "a.json", tmp_path / "site", "the key 'TST00001' twice")
+    assert err.path == "packages.TST00001"
