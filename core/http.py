@@ -39,6 +39,16 @@ for it to stop, so a `.part` file is never written after `fetch` has returned.
 
 Redirects are followed here, not by httpx: at most 5 hops, only to `https`, or to `http`
 on the same host as the original request; a loop or a refused redirect is an error.
+httpx never sees a redirect's Location: even with `follow_redirects=False` it builds the
+next request from it, and a target such as `javascript:` or `http://[::1` makes it raise
+`InvalidURL`, which is not an `httpx.HTTPError`. A response hook takes the header away
+before httpx looks, and `stream()` resolves it itself: a target that is not a URL, has no
+host or a port no server can have is a `RedirectError` like any refused redirect.
+
+Small documents (`get_bytes`) have an overall deadline besides the per-read timeout, so a
+server that trickles a byte every few seconds cannot hold the caller forever, and they
+are asked for without content coding (`Accept-Encoding: identity`); a server that encodes
+anyway is decoded here in bounded steps, never a whole received chunk at once.
 
 Only `redact_url(url)` (no userinfo, query or fragment) may reach events and logs.
 
@@ -69,6 +79,7 @@ import socket
 import ssl
 import sys
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata
@@ -83,11 +94,13 @@ import truststore
 from .errors import SignInRequiredError, SiteUnreachableError, TooLargeError, UntrustedCertificateError
 
 __all__ = [
+    "DOCUMENT_DEADLINE_S",
     "MAX_REDIRECTS",
     "Abort",
     "Aborted",
     "HttpSession",
     "RedirectError",
+    "UnusableUrlError",
     "describe_http_error",
     "origin_of",
     "redact_url",
@@ -97,6 +110,9 @@ __all__ = [
 log = logging.getLogger("software_center.http")
 
 MAX_REDIRECTS = 5
+DOCUMENT_DEADLINE_S = 120.0  # a small document (catalog, signature) arrives within this, or not at all
+_DECODE_STEP = 256 * 1024  # inflate an encoded document at most this much at a time
+_LOCATION = "software_center.location"  # where the response hook puts a redirect's Location
 _BULK_READ_BYTES = 1024 * 1024
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
@@ -113,8 +129,14 @@ def _version() -> str:
 USER_AGENT = f"SoftwareCenter/{_version()}"
 
 
-class RedirectError(Exception):
-    """A redirect was refused (scheme/host policy, loop, more than 5 hops). Message is redacted."""
+class UnusableUrlError(Exception):
+    """A URL that cannot be requested: not a URL, no host, or a port no server can have.
+    Message is redacted."""
+
+
+class RedirectError(UnusableUrlError):
+    """A redirect was refused (scheme/host policy, an unusable target, a loop, more than 5
+    hops). Message is redacted."""
 
 
 class Aborted(Exception):
@@ -204,6 +226,29 @@ def redirect_refusal(original: httpx.URL, target: httpx.URL) -> str | None:
         f"redirect to {redact_url(target)} refused: only https, or http on the same host "
         f"as {original.host}, is followed"
     )
+
+
+def _check_usable(url: httpx.URL) -> str | None:
+    """Why httpx cannot or must not send a request to `url` (already parsed), or None."""
+    if url.scheme not in _DEFAULT_PORTS:
+        return f"unsupported URL scheme {url.scheme!r}"
+    if not url.host:
+        return "no host"
+    if url.port is not None and not 0 < url.port <= 65535:
+        return f"port {url.port} is out of range"
+    return None
+
+
+def _take_location(response: httpx.Response) -> None:
+    """Response hook: hide a redirect's Location from httpx (see the module docstring)."""
+    if response.status_code in _REDIRECT_CODES and "location" in response.headers:
+        response.extensions[_LOCATION] = response.headers["location"]
+        del response.headers["location"]
+
+
+def _is_digits(text: str) -> bool:
+    """ASCII digits only (`str.isdigit()` also takes '²' and other scripts' digits)."""
+    return text.isascii() and text.isdigit()
 
 
 class Abort:
@@ -415,6 +460,7 @@ class HttpSession:
                     headers={"User-Agent": self.user_agent},
                     verify=verify,
                     transport=self._transport,
+                    event_hooks={"response": [_take_location]},
                 )
             return self._client
 
@@ -501,11 +547,17 @@ class HttpSession:
     ) -> Iterator[httpx.Response]:
         """GET `url` following redirects by policy; yields the final response, unread.
 
-        Worker threads only. Raises RedirectError, httpx.HTTPError, Aborted. While the body
-        is read, `abort` shuts the socket down.
+        Worker threads only. Raises UnusableUrlError (RedirectError for a redirect),
+        httpx.HTTPError, Aborted. While the body is read, `abort` shuts the socket down.
         """
         client = self.client()
-        original = httpx.URL(url)
+        try:
+            original = httpx.URL(url)
+            why = _check_usable(original)
+        except (httpx.InvalidURL, ValueError) as exc:  # ValueError: also an IDNA host that does not decode
+            raise UnusableUrlError(f"{redact_url(url)}: not a usable URL ({exc})") from None
+        if why is not None:
+            raise UnusableUrlError(f"{redact_url(original)}: not a usable URL ({why})")
         current = original
         seen = {str(current)}
         request_timeout: Any = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
@@ -520,14 +572,19 @@ class HttpSession:
                 timeout=request_timeout,
             )
             response = client.send(request, stream=True, follow_redirects=False)
-            if response.status_code in _REDIRECT_CODES and "location" in response.headers:
+            location = response.extensions.get(_LOCATION)
+            if isinstance(location, str):
                 response.close()
                 try:
-                    target = current.join(response.headers["location"])
-                except httpx.InvalidURL:
-                    raise RedirectError(f"{redact_url(current)}: invalid redirect Location") from None
-                if (why := redirect_refusal(original, target)) is not None:
-                    raise RedirectError(why)
+                    target = current.join(location)
+                    refusal = redirect_refusal(original, target)
+                    why = _check_usable(target)
+                except (httpx.InvalidURL, ValueError):  # ValueError: also an IDNA host that does not decode
+                    raise RedirectError(f"{redact_url(current)}: redirect to an invalid address refused") from None
+                if refusal is not None:
+                    raise RedirectError(refusal)
+                if why is not None:
+                    raise RedirectError(f"{redact_url(current)}: redirect to an unusable address refused ({why})")
                 if str(target) in seen:
                     raise RedirectError(f"redirect loop at {redact_url(target)}")
                 if hop == MAX_REDIRECTS:
@@ -553,33 +610,48 @@ class HttpSession:
     # --- small documents -------------------------------------------------------------
 
     async def get_bytes(
-        self, url: str, *, max_bytes: int, what: str = "catalog", timeout: float | None = None
+        self, url: str, *, max_bytes: int, what: str = "catalog", timeout: float | None = None,
+        deadline_s: float | None = DOCUMENT_DEADLINE_S,
     ) -> bytes:
         """The whole body of `url` (http/https, file:// or a local path), at most `max_bytes`.
 
-        Raises TooLargeError ("<what> is larger than N MiB") as soon as more arrives, and
-        SiteUnreachableError (status code and host, never the query string) for network,
-        HTTP and local read failures: UntrustedCertificateError when the server's
-        certificate does not verify, SignInRequiredError for a 401.
+        `timeout` bounds each read; `deadline_s` (None: none) the whole request, redirects
+        included. Raises TooLargeError ("<what> is larger than N MiB") as soon as more
+        arrives, and SiteUnreachableError (status code and host, never the query string)
+        for network, HTTP and local read failures and a missed deadline:
+        UntrustedCertificateError when the server's certificate does not verify,
+        SignInRequiredError for a 401.
         """
-        data = await self._get(url, max_bytes, what, timeout, missing_ok=False)
+        data = await self._get(url, max_bytes, what, timeout, deadline_s, missing_ok=False)
         assert data is not None
         return data
 
     async def get_optional_bytes(
-        self, url: str, *, max_bytes: int, what: str, timeout: float | None = None
+        self, url: str, *, max_bytes: int, what: str, timeout: float | None = None,
+        deadline_s: float | None = DOCUMENT_DEADLINE_S,
     ) -> bytes | None:
         """As `get_bytes`, but None when the document does not exist (HTTP 404/410, no file)."""
-        return await self._get(url, max_bytes, what, timeout, missing_ok=True)
+        return await self._get(url, max_bytes, what, timeout, deadline_s, missing_ok=True)
 
     async def _get(
-        self, url: str, max_bytes: int, what: str, timeout: float | None, *, missing_ok: bool
+        self, url: str, max_bytes: int, what: str, timeout: float | None, deadline_s: float | None,
+        *, missing_ok: bool,
     ) -> bytes | None:
         parts = urlsplit(url)
         if parts.scheme in ("http", "https"):
-            return await self.run_blocking(
-                lambda abort: self._get_bytes_http(url, max_bytes, what, timeout, abort, missing_ok)
-            )
+            # Cancelling the worker at the deadline shuts its socket down (see Abort).
+            deadline = asyncio.timeout(deadline_s)
+            try:
+                async with deadline:
+                    return await self.run_blocking(
+                        lambda abort: self._get_bytes_http(url, max_bytes, what, timeout, abort, missing_ok)
+                    )
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                raise SiteUnreachableError(
+                    f"{redact_url(url)}: the site is too slow: the {what} did not arrive within {deadline_s:g} s"
+                ) from None
         if parts.scheme == "file":
             path = Path(url2pathname(parts.path))
         elif parts.scheme and len(parts.scheme) > 1:
@@ -594,7 +666,7 @@ class HttpSession:
     ) -> bytes | None:
         where = redact_url(url)
         try:
-            with self.stream(url, abort=abort, timeout=timeout) as response:
+            with self.stream(url, headers={"Accept-Encoding": "identity"}, abort=abort, timeout=timeout) as response:
                 if missing_ok and response.status_code in (404, 410):
                     return None
                 if response.status_code == 401:
@@ -607,17 +679,30 @@ class HttpSession:
                     raise SiteUnreachableError(
                         f"{where}: HTTP {response.status_code} {response.reason_phrase}".rstrip()
                     )
+                coding = response.headers.get("content-encoding", "identity").strip().lower()
+                if coding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+                    raise SiteUnreachableError(
+                        f"{where}: the server sent the {what} in a coding this client does not read "
+                        f"(Content-Encoding: {coding}); serve it as is"
+                    )
                 declared = response.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                if coding in ("", "identity") and declared is not None and _is_digits(declared) \
+                        and int(declared) > max_bytes:
                     raise TooLargeError(what, max_bytes)
-                body = bytearray()
-                for chunk in response.iter_bytes():
+                # Undecoded chunks: a server that encodes although asked not to is inflated
+                # here, a bounded step at a time.
+                if response.is_stream_consumed:  # a transport that answered from memory (tests)
+                    body = _BoundedBody(max_bytes, what, encoded=False)
+                    body.feed(response.content)
+                    return body.finish()
+                body = _BoundedBody(max_bytes, what, encoded=coding not in ("", "identity"))
+                for chunk in response.iter_raw():
                     abort.check()
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise TooLargeError(what, max_bytes)
-                return bytes(body)
-        except RedirectError as exc:
+                    body.feed(chunk)
+                return body.finish()
+        except zlib.error as exc:
+            raise SiteUnreachableError(f"{where}: the server's encoded {what} is damaged ({exc})") from None
+        except UnusableUrlError as exc:
             raise SiteUnreachableError(f"{where}: {exc}") from exc
         except httpx.HTTPError as exc:
             if abort.is_set():
@@ -642,9 +727,45 @@ class HttpSession:
 
         try:
             return await self.run_blocking(run)
-        except (httpx.HTTPError, httpx.InvalidURL, SiteUnreachableError, ValueError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, SiteUnreachableError, ValueError, OverflowError) as exc:
             log.info("Probe %s: no answer (%s)", redact_url(url), describe_http_error(exc))
             return False
+
+
+class _BoundedBody:
+    """A document's body, inflated (gzip or zlib framing) in steps that never make more
+    than `max_bytes` plus one step of output, whatever a chunk inflates to."""
+
+    def __init__(self, max_bytes: int, what: str, encoded: bool) -> None:
+        self.max_bytes = max_bytes
+        self.what = what
+        self.data = bytearray()
+        self._inflater = zlib.decompressobj(32 + zlib.MAX_WBITS) if encoded else None
+
+    def _add(self, piece: bytes) -> None:
+        self.data += piece
+        if len(self.data) > self.max_bytes:
+            raise TooLargeError(self.what, self.max_bytes)
+
+    def feed(self, chunk: bytes) -> None:
+        inflater = self._inflater
+        if inflater is None:
+            self._add(chunk)
+            return
+        pending = chunk
+        while pending and not inflater.eof:
+            self._add(inflater.decompress(pending, _DECODE_STEP))
+            pending = inflater.unconsumed_tail
+
+    def finish(self) -> bytes:
+        inflater = self._inflater
+        if inflater is not None:
+            while not inflater.eof:
+                piece = inflater.decompress(inflater.unconsumed_tail, _DECODE_STEP)
+                if not piece:
+                    raise zlib.error("the data ended early")
+                self._add(piece)
+        return bytes(self.data)
 
 
 def _certificate_problem(exc: BaseException) -> str | None:
