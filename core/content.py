@@ -26,10 +26,12 @@ Per file (STYLE.md "Downloads", Munki's fetch.py):
     (redacted location, reason) per attempt.
 
 Cache: `<cache>/<ID>.<version>/` holds the files; `<cache>/.records/<ID>.<version>.json`
-(outside the package folder, written atomically) holds, per verified file, size, mtime_ns
-and SHA-256, plus `.part` validators and the last-used time. A file whose size and
-mtime match its record is trusted without re-hashing; a changed one is re-hashed, and
-re-fetched if it no longer matches. With `limit_bytes`, least-recently-used packages not
+(outside the package folder, written atomically) holds, per verified file, size, mtime_ns,
+ctime_ns, inode, device and SHA-256, plus `.part` validators and the last-used time. A
+file whose stat still matches all of these is trusted without re-hashing (size and mtime
+alone can be set back by whoever rewrites the file; the change time cannot); a changed
+one is re-hashed, and re-fetched if it no longer matches. A cache folder deleted during a
+download is made again and the download goes on. With `limit_bytes`, least-recently-used packages not
 in use are evicted (old versions included).
 
 Confinement: a file is written only below its package folder: paths are re-checked,
@@ -79,7 +81,7 @@ from .events import (
     DownloadStarted,
     EventSink,
 )
-from .http import Abort, HttpSession, RedirectError, describe_http_error, lower_thread_priority, redact_url
+from .http import Abort, HttpSession, UnusableUrlError, describe_http_error, lower_thread_priority, redact_url
 from .fsutil import fsync_dir
 
 __all__ = [
@@ -100,6 +102,7 @@ WRITER_QUEUE_BYTES = 4 * 1024 * 1024  # bytes received but not yet written, at m
 WRITEBACK_EVERY = 32 * 1024 * 1024  # start writeback of written data this often
 REHASH_CHUNK = 4 * 1024 * 1024
 PROGRESS_INTERVAL_S = 0.1
+MAX_ROUNDS = 3  # passes over a package whose files disappear while it is fetched
 RECORDS = ".records"
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _ID_RE = re.compile(r"^[A-Z0-9]{3,16}$")
@@ -118,7 +121,7 @@ def _read_boot_id() -> str | None:
         return None
 
 
-# A verified file is trusted later by its size and mtime alone only within the boot that
+# A verified file is trusted later by its recorded stat alone only within the boot that
 # wrote it. That is what lets the data skip the fsync before its rename: a crashed
 # process leaves the page cache intact, and after a power loss (a new boot) every file is
 # hashed again before any step may use it. Where the boot cannot be told, data is fsynced.
@@ -174,7 +177,7 @@ def _whole(value: str | None, low: int, high: int) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    if not text.isdigit():
+    if not _is_digits(text):
         return None
     n = int(text)
     return n if low <= n <= high else None
@@ -185,18 +188,26 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if _is_digits(text):
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     current = datetime.now(timezone.utc).timestamp() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    try:
+        return max(0.0, when.timestamp() - current)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _is_digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit()` also takes '²' and other scripts' digits."""
+    return text.isascii() and text.isdigit()
 
 
 def cache_key(package_id: str, package: Package) -> str:
@@ -319,11 +330,12 @@ class _Record:
     def validator(self, path: str) -> str | None:
         entry = self.data["partial"].get(path)
         value = entry.get("validator") if isinstance(entry, dict) else None
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) and _SENDABLE.match(value) else None
 
-    def set_file(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
+    def set_file(self, path: str, st: os.stat_result, sha256: str) -> None:
+        """Record a verified file as `st` (taken before it was verified) describes it."""
         with self._lock:
-            self.data["files"][path] = {"size": size, "mtime_ns": mtime_ns, "sha256": sha256, "boot": BOOT_ID}
+            self.data["files"][path] = {"sha256": sha256, "boot": BOOT_ID, **_identity(st)}
             self.data["partial"].pop(path, None)
             self._save()
 
@@ -369,12 +381,16 @@ class _Record:
 @dataclass
 class _FileJob:
     spec: PackageFile
+    folder: Path  # the package folder
     final: Path
     part: Path
     offset: int = 0  # bytes in .part that `hasher` has seen
     hasher: Any = None  # None: the .part on disk has not been looked at yet
     resumed: bool = False  # .part holds bytes from an earlier response
     synced: bool = False
+    # The furthest offset ever verified in the .part: an attempt made progress only if it
+    # got past it (bytes received are not progress when an answer starts again from 0).
+    furthest: int = 0
 
     def reset(self) -> None:
         self.offset = 0
@@ -577,7 +593,7 @@ class ContentStore:
         return self.cache_dir / RECORDS / f"{key}.json"
 
     def cached_bytes(self, package_id: str, package: Package) -> int:
-        """Bytes of the package's files that are complete and verified (record + size/mtime)."""
+        """Bytes of the package's files that are complete and verified (record + stat)."""
         key = cache_key(package_id, package)
         record = _Record.load(self._record_path(key))
         folder = self.cache_dir / key
@@ -590,6 +606,12 @@ class ContentStore:
         return all(self._trusted(folder, f, record) for f in package.files)
 
     def _trusted(self, folder: Path, spec: PackageFile, record: _Record) -> bool:
+        """Whether the file is the one verified and recorded, without reading it.
+
+        Size and mtime can be set back by anyone who can write the file; the change time
+        (set by the kernel on every write, rename or utime) and the inode and device cannot.
+        A file rewritten in place, or replaced by another, is hashed again.
+        """
         entry = record.file_entry(spec.path)
         if entry is None or entry.get("sha256") != spec.sha256 or entry.get("size") != spec.size:
             return False
@@ -599,7 +621,9 @@ class ContentStore:
             st = os.lstat(folder.joinpath(*spec.path.split("/")))
         except (OSError, ValueError):
             return False
-        return stat.S_ISREG(st.st_mode) and st.st_size == spec.size and st.st_mtime_ns == entry.get("mtime_ns")
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        return all(entry.get(name) == value for name, value in _identity(st).items())
 
     def usage_bytes(self) -> int:
         """Bytes of every file under the cache folder (records and .part files included)."""
@@ -754,10 +778,25 @@ class ContentStore:
             )
             attempts = _Attempts()
             preferred = 0
-            for job in plan.pending:
-                preferred = await self._fetch_file(
-                    package_id, job, locations, preferred, catalog_url, retry, progress, plan.record, attempts, on_event
+            pending, record = plan.pending, plan.record
+            for round_ in range(1, MAX_ROUNDS + 1):
+                for job in pending:
+                    preferred = await self._fetch_file(
+                        package_id, job, locations, preferred, catalog_url, retry, progress, record, attempts, on_event
+                    )
+                # A file verified earlier in this fetch may be gone again (the cache folder
+                # deleted mid-download): look once more, fetch what is missing.
+                again = await self.session.run_blocking(lambda abort: self._prepare(key, package, abort))
+                pending, record = again.pending, again.record
+                if not pending:
+                    break
+                log.warning("%s: %d files went missing from the cache during the download; fetching them again",
+                            key, len(pending))
+            else:
+                raise CacheError(
+                    f"{package_id}: files kept disappearing from {folder} while they were downloaded"
                 )
+            plan.record = record
         except ContentError as exc:
             progress.close()
             log.error("Download of %s failed: %s", key, exc)
@@ -799,7 +838,6 @@ class ContentStore:
             tries = 0
             while True:
                 tries += 1
-                before = progress.transferred
                 try:
                     await self.session.run_blocking(
                         lambda abort: self._attempt(job, url, abort, progress, record)
@@ -811,7 +849,8 @@ class ContentStore:
                     if f.kind == "next":
                         log.warning("%s from %s failed: %s", job.spec.path, shown_loc, f.reason)
                         break
-                    if progress.transferred > before:
+                    if job.offset > job.furthest:
+                        job.furthest = job.offset
                         failures = 0
                     failures += 1
                     if failures >= retry.attempts:
@@ -898,7 +937,7 @@ class ContentStore:
                     pass
                 except OSError as exc:
                     raise _cache_error(exc, part, "read") from exc
-                pending.append(_FileJob(spec=spec, final=final, part=part))
+                pending.append(_FileJob(spec=spec, folder=folder, final=final, part=part))
             return _Plan(pending=pending, cached_bytes=cached, part_bytes=parts, record=record)
 
     def _verify_existing(self, final: Path, spec: PackageFile, record: _Record, abort: Abort) -> bool:
@@ -922,7 +961,7 @@ class ContentStore:
                 raise _cache_error(exc, final, "read") from exc
             ok = hasher.hexdigest() == spec.sha256
         if ok:
-            record.set_file(spec.path, spec.size, st.st_mtime_ns, spec.sha256)
+            record.set_file(spec.path, st, spec.sha256)
             return True
         log.warning("%s in the cache does not match the catalog; fetching it again", spec.path)
         try:
@@ -983,7 +1022,7 @@ class ContentStore:
                 with abort.file_phase():
                     self._discard(job, progress)
             raise
-        except RedirectError as exc:
+        except UnusableUrlError as exc:  # a refused or unusable redirect, or location URL
             raise _Failure("next", str(exc)) from exc
         except httpx.HTTPError as exc:
             abort.check()
@@ -1033,8 +1072,19 @@ class ContentStore:
             progress.drop(job.offset)
             progress.present += done
         job.hasher, job.offset, job.resumed, job.synced = hasher, done, done > 0, False
+        job.furthest = max(job.furthest, done)
         if done:
             log.info("Resuming %s at byte %d", job.spec.path, done)
+
+    def _remake_folders(self, job: _FileJob) -> None:
+        """The cache folder, the package folder and the file's folders, again."""
+        log.warning("The cache folder %s was removed during the download; making it again", self.cache_dir)
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            _ensure_dir(job.folder)
+        except OSError as exc:
+            raise _cache_error(exc, job.folder, "create") from exc
+        _confined(job.folder, job.spec.path)
 
     def _discard(self, job: _FileJob, progress: _Progress, on_disk: int | None = None) -> None:
         try:
@@ -1050,7 +1100,20 @@ class ContentStore:
         """Stream the body into the `.part` (reader here, hashing + writing on a writer thread)."""
         try:
             fd = _open_part(job.part)
+        except FileNotFoundError:  # the cache folder was deleted since the .part was looked at
+            self._remake_folders(job)
+            self._discard(job, progress)
+            raise _Failure("restart", "the cache folder was removed during the download") from None
+        except OSError as exc:
+            raise _cache_error(exc, job.part, "write") from exc
+        try:
             try:
+                if os.fstat(fd).st_size < job.offset:
+                    # Not the .part that was hashed (deleted and made again meanwhile):
+                    # extending it would put zeros where the hashed bytes were.
+                    os.close(fd)
+                    self._discard(job, progress)
+                    raise _Failure("restart", "the partial file was removed during the download")
                 os.ftruncate(fd, job.offset)
                 os.lseek(fd, job.offset, os.SEEK_SET)
             except OSError:
@@ -1134,9 +1197,14 @@ class ContentStore:
             os.replace(job.part, job.final)
             _fsync_dir(job.final.parent)
             st = os.lstat(job.final)
+        except FileNotFoundError:
+            # The cache folder was deleted while the file arrived: its bytes went with it.
+            self._remake_folders(job)
+            self._discard(job, progress)
+            raise _Failure("restart", "the cache folder was removed during the download") from None
         except OSError as exc:
             raise _cache_error(exc, job.final, "write") from exc
-        record.set_file(spec.path, spec.size, st.st_mtime_ns, spec.sha256)
+        record.set_file(spec.path, st, spec.sha256)
         log.info("Verified %s (%d bytes, SHA-256 %s)", spec.path, spec.size, digest)
 
 
@@ -1147,12 +1215,29 @@ def _location_url(location: Location, catalog_url: str) -> str:
     return file_url(location.url, catalog_url, "")
 
 
+def _identity(st: os.stat_result) -> dict[str, int]:
+    """What a record keeps of a verified file's stat to recognise it later: size and mtime,
+    and what a user cannot set back (change time, inode, device)."""
+    return {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "ino": st.st_ino,
+        "dev": st.st_dev,
+    }
+
+
+_SENDABLE = re.compile(r"^[\x20-\x7e]+\Z")
+
+
 def _validator(response: httpx.Response) -> str | None:
+    """The strong ETag, else Last-Modified, for a later If-Range; None when there is none
+    that a request header can carry back (anything but visible ASCII)."""
     etag: str | None = response.headers.get("etag")
-    if etag and not etag.startswith("W/"):
+    if etag and not etag.startswith("W/") and _SENDABLE.match(etag):
         return etag
     modified: str | None = response.headers.get("last-modified")
-    return modified or None
+    return modified if modified and _SENDABLE.match(modified) else None
 
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
@@ -1166,7 +1251,7 @@ def _check_response(response: httpx.Response, job: _FileJob) -> int:
     if response.headers.get("content-encoding", "identity").lower() not in ("identity", ""):
         raise _Failure("next", "the server encoded the body (Content-Encoding); expected the file as is")
     if code == 200:
-        if length is not None and length.isdigit() and int(length) != size:
+        if length is not None and _is_digits(length) and int(length) != size:
             raise _Failure("next", f"the server's file has {length} bytes, the catalog says {size}", integrity=True)
         return 0
     if code == 206:
@@ -1178,7 +1263,7 @@ def _check_response(response: httpx.Response, job: _FileJob) -> int:
             raise _Failure("next", f"the server's file has {whole} bytes, the catalog says {size}", integrity=True)
         if first != job.offset or last != size - 1:
             raise _Failure("restart", f"the server sent bytes {first}-{last}, asked for {job.offset}-")
-        if length is not None and length.isdigit() and int(length) != size - first:
+        if length is not None and _is_digits(length) and int(length) != size - first:
             raise _Failure("restart", "Content-Length does not match Content-Range")
         return first
     raise _status_failure(response)
