@@ -32,7 +32,7 @@ from .content import ContentStore
 from .demo import DemoServer, build_demo_site
 from .eligibility import ConnectionType, LaunchMode, Verdict, check_eligibility, is_listed
 from .errors import CatalogError, SignInRequiredError, TooLargeError, UntrustedSiteError
-from .http import HttpSession
+from .http import DOCUMENT_DEADLINE_S, HttpSession
 from .options import ConnectionSetting, Options, load_options
 from .signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, KeyFileError, parse_public_key, verify_catalog
 
@@ -84,8 +84,9 @@ class SoftwareCenter:
 
     `site` None means the saved option, else the embedded demo site. `connection` None
     means the saved option (default `auto`). `site_key`, `ca_bundle` and `token` None mean
-    the environment, else the saved option (see the module docstring). Call `await open()`
-    first, `await aclose()` last.
+    the environment, else the saved option (see the module docstring).
+    `fetch_deadline_s`: the catalog and its signature each arrive within this many seconds,
+    or the site is reported as too slow. Call `await open()` first, `await aclose()` last.
     """
 
     def __init__(
@@ -99,8 +100,10 @@ class SoftwareCenter:
         site_key: str | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         token: str | None = None,
+        fetch_deadline_s: float = DOCUMENT_DEADLINE_S,
     ) -> None:
         self.data_dir = data_dir
+        self.fetch_deadline_s = fetch_deadline_s
         self.options = options or load_options(data_dir)
         self.site_setting = site if site is not None else self.options.site
         self.connection_setting: ConnectionSetting = connection or self.options.connection
@@ -166,7 +169,8 @@ class SoftwareCenter:
         The catalog is read before its signature, and a mismatch is read once more, both
         documents, in case the site was re-published between the two requests.
         """
-        data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES)
+        deadline = self.fetch_deadline_s
+        data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES, deadline_s=deadline)
         if self.site_key is None or self.is_demo:
             return data, False
         try:
@@ -176,10 +180,10 @@ class SoftwareCenter:
         for attempt in (1, 2):
             if attempt == 2:
                 log.info("The catalog's signature did not match; reading both once more")
-                data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES)
+                data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES, deadline_s=deadline)
             try:
                 sig = await self.session.get_optional_bytes(
-                    url + ".sig", max_bytes=MAX_SIGNATURE_BYTES, what=SIGNATURE_NAME
+                    url + ".sig", max_bytes=MAX_SIGNATURE_BYTES, what=SIGNATURE_NAME, deadline_s=deadline
                 )
             except TooLargeError:
                 raise UntrustedSiteError(

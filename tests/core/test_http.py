@@ -297,3 +297,19 @@ def _gzip(data: bytes) -> bytes:
     import gzip
 
     return gzip.compress(data)
+
+
+@pytest.mark.asyncio
+async def test_a_catalog_trickling_in_ends_opening_the_site_at_its_deadline(
+    content_server: ContentServer, content_root: Path, tmp_path: Path
+) -> None:
+    from core.center import SoftwareCenter
+
+    (content_root / "catalog.json").write_bytes(b"{" + b" " * 1000 + b"}")
+    content_server.add_fault("catalog.json", Fault(byte_every_s=0.2, times=None))
+    center = SoftwareCenter(tmp_path / "data", site=content_server.url, fetch_deadline_s=1.0)
+    try:
+        with pytest.raises(SiteUnreachableError, match=r"too slow: the catalog did not arrive within 1 s$"):
+            await asyncio.wait_for(center.open(), 10)
+    finally:
+        await center.aclose()
