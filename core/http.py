@@ -246,7 +246,7 @@ def _take_location(response: httpx.Response) -> None:
         del response.headers["location"]
 
 
-def _is_digits(text: str) -> bool:
+def is_digits(text: str) -> bool:
     """ASCII digits only (`str.isdigit()` also takes '²' and other scripts' digits)."""
     return text.isascii() and text.isdigit()
 
@@ -686,7 +686,7 @@ class HttpSession:
                         f"(Content-Encoding: {coding}); serve it as is"
                     )
                 declared = response.headers.get("content-length")
-                if coding in ("", "identity") and declared is not None and _is_digits(declared) \
+                if coding in ("", "identity") and declared is not None and is_digits(declared) \
                         and int(declared) > max_bytes:
                     raise TooLargeError(what, max_bytes)
                 # Undecoded chunks: a server that encodes although asked not to is inflated

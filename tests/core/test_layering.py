@@ -28,7 +28,11 @@ def test_no_core_module_imports_the_window_or_qt() -> None:
 
 
 def test_importing_every_core_module_loads_no_qt() -> None:
-    modules = sorted(p.stem for p in CORE.glob("*.py") if p.stem != "__init__")
+    modules = sorted(
+        ".".join(p.relative_to(CORE).with_suffix("").parts).removesuffix(".__init__")
+        for p in CORE.rglob("*.py")
+        if p.relative_to(CORE).as_posix() != "__init__.py"
+    )
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module('core.' + m)\n"
@@ -51,3 +55,27 @@ def test_core_namespace_has_no_clashing_names() -> None:
     for module in core._MODULES:
         for name in module.__all__:
             assert getattr(core, name) is getattr(module, name), f"core.{name} is not {module.__name__}.{name}"
+
+
+
+def test_content_modules_have_all_and_share_only_public_names() -> None:
+    """core/content/ is split along its seams; a name one of its modules takes from another
+    (or from the rest of core/) is public: no `from .x import _name`."""
+    offenders = []
+    for path in sorted((CORE / "content").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        if not any(
+            isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets)
+            for node in tree.body
+        ):
+            offenders.append(f"{path.name} has no __all__")
+        if ast.get_docstring(tree) is None:
+            offenders.append(f"{path.name} does not say what it owns")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                offenders += [
+                    f"{path.name}:{node.lineno} imports {alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and alias.name != "__future__"
+                ]
+    assert offenders == []
