@@ -3,34 +3,32 @@
 `HttpSession` owns the only `httpx.Client` of the process and the worker threads that
 use it. Every request runs on a worker thread; the async methods only hand work over and
 await it, so the caller's loop (plain asyncio, or a qasync Qt loop) never runs per-chunk
-code, never creates the client (SSL context: 18-40 ms) and never blocks on a socket.
+code, never creates the client (building the SSL context takes long enough to drop
+frames) and never blocks on a socket.
 
 Why a sync client on worker threads and not an `httpx.AsyncClient` on the caller's loop
-(512 MiB from a loopback nginx with sendfile, SHA-256 verified, written, fsynced; 2-core
-Debian 12 VM, noisy: medians of runs interleaved with the peer; `bench/download.py`):
+(what was tried; `bench/download.py` measures the design against curl, and figures are
+kept with its runs, not here, since they date with the machine):
 
-    client                                                  MB/s  x curl  CPU s/GiB
-    curl -o FILE (peer: no hash, no fsync)                  ~330   1.00     ~1.85
-    curl -o FILE + sync FILE (peer that fsyncs too)         ~180   0.45     ~1.8
-    httpx.AsyncClient on plain asyncio, aiter_raw, no
-      hash, no write (prototype)                            ~250      -     ~4.2
-    httpx.Client, 64 KiB reads, hash + write inline (proto) ~150      -     ~5.0
-    this design (ContentStore.fetch in a child process)     ~290   0.64     ~2.7
-      peak RSS growth +18 MiB
-
-Loopback curl itself spends ~1.8 s/GiB of system time here and SHA-256 ~0.75 s/GiB, so
-~2.6 s/GiB is the floor for a verified download on this machine (the 2 s/GiB target was
-set where hashing is cheaper); the fsync before the rename is ~1/3 of our wall time
-(the disk writes ~400-500 MB/s), which is why `curl + sync` is slower than we are.
+  * an `httpx.AsyncClient` on the caller's loop (prototype, reading raw bytes, neither
+    hashing nor writing) already spent far more CPU per byte than curl: the per-chunk
+    path runs through anyio and the event loop, and on the window's loop it competes
+    with painting;
+  * an `httpx.Client` reading 64 KiB at a time and hashing and writing inline was slower
+    still: one thread alternates between the socket and the disk, so neither is ever
+    busy all the time.
 
 What buys the speed: the sync client's per-chunk path is short (no anyio, no event loop);
 httpcore's read size is raised from 64 KiB to 1 MiB (`_BULK_READ_BYTES`, a class
-constant of httpcore's sync HTTP/1.1 connection) so there are ~16x fewer chunks; the
+constant of httpcore's sync HTTP/1.1 connection) so there are far fewer chunks; the
 reading thread hands ~1 MiB batches to a writer thread that hashes and writes while the
-next bytes arrive, and asks the kernel to start writeback early (content.py); glibc is
-told to keep 1 MiB buffers in the heap (`_tune_allocator`, -1.5 CPU s/GiB of page
-faults). Progress reaches the caller's loop coalesced, at most 10 times a second,
-through `call_soon_threadsafe`; the caller's loop runs no per-chunk code at all.
+next bytes arrive, and asks the kernel to start writeback early where data is fsynced
+(core/content/transfer.py); glibc is told to keep 1 MiB buffers in the heap
+(`_tune_allocator`: otherwise each is mmap()ed and unmapped, and the page faults cost
+more than the copy). Progress reaches the caller's loop coalesced, at most 10 times a
+second, through `call_soon_threadsafe`; the caller's loop runs no per-chunk code at all.
+Loopback transfer and SHA-256 themselves set the floor on CPU per byte; what is left
+above it is the price of Python's per-chunk path.
 
 Cancellation: the awaiting task is cancelled as usual; the worker is told through an
 `Abort` token, which also shuts the streaming socket down so a blocked read returns at
@@ -341,9 +339,9 @@ def lower_thread_priority() -> None:
     """Give the calling (transfer) thread a lower CPU priority than the window's thread.
 
     On 2 cores the reader and the hashing writer otherwise starve the UI thread during a
-    bulk download (bench/ui_responsiveness.py: 10 ms timer p99 22 ms shown → 7-11 ms with
-    the transfer threads at nice 10, throughput unchanged). Best effort; Linux only (other
-    systems keep one priority per process).
+    bulk download: the window's timers fire late (bench/ui_responsiveness.py measures it);
+    at nice 10 they keep time and the throughput does not change. Best effort; Linux only
+    (other systems keep one priority per process).
     """
     if hasattr(os, "setpriority") and hasattr(threading, "get_native_id") and sys.platform == "linux":
         try:
@@ -367,8 +365,9 @@ def _patch_read_size() -> None:
 def _tune_allocator() -> None:
     # Each 1 MiB read allocates (and the writer thread frees) a few 1 MiB buffers. With
     # glibc's defaults these are mmap()ed and unmapped one by one, and the worker threads'
-    # arenas are trimmed after each: measured +1.5 CPU s/GiB of page faults. Keep buffers
-    # up to 8 MiB in the heap and trim only past 32 MiB free. glibc only; a no-op elsewhere.
+    # arenas are trimmed after each: the page faults cost a large share of the CPU of a
+    # download. Keep buffers up to 8 MiB in the heap and trim only past 32 MiB free.
+    # glibc only; a no-op elsewhere.
     if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return
     try:
