@@ -89,6 +89,23 @@ _EXPORTS: dict[str, str] = {
     "cache_key": "content",
     "ordered_locations": "content",
     "parse_retry_after": "content",
+    # content.policy
+    "Connection": "content.policy",
+    "location_url": "content.policy",
+    # content.records
+    "BOOT_ID": "content.records",
+    "PackageRecord": "content.records",
+    "cache_error": "content.records",
+    "confined": "content.records",
+    "ensure_dir": "content.records",
+    "is_sendable": "content.records",
+    # content.transfer
+    "AttemptFailed": "content.transfer",
+    "FailureKind": "content.transfer",
+    "FileJob": "content.transfer",
+    "Progress": "content.transfer",
+    "REHASH_CHUNK": "content.transfer",
+    "attempt": "content.transfer",
     # demo
     "DEMO_SPEC_DIR": "demo",
     "DemoServer": "demo",
@@ -126,6 +143,7 @@ _EXPORTS: dict[str, str] = {
     "TooLargeError": "errors",
     "UntrustedCertificateError": "errors",
     "UntrustedSiteError": "errors",
+    "UnusableUrlError": "errors",
     "Win32Code": "errors",
     # events
     "DownloadFailed": "events",
@@ -157,6 +175,7 @@ _EXPORTS: dict[str, str] = {
     "unlock": "fsutil",
     # http
     "Abort": "http",
+    "DOCUMENT_DEADLINE_S": "http",
     "HttpSession": "http",
     "MAX_REDIRECTS": "http",
     "describe_http_error": "http",

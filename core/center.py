@@ -30,8 +30,15 @@ from pathlib import Path
 from .catalog import MAX_CATALOG_BYTES, Catalog, Deployment, parse_catalog, referenced_packages, url_problem
 from .content import ContentStore
 from .eligibility import ConnectionType, LaunchMode, Verdict, check_eligibility, is_listed
-from .errors import CatalogError, KeyFileError, SignInRequiredError, SiteUnreachableError, TooLargeError, UntrustedSiteError
-from .http import HttpSession
+from .errors import (
+    CatalogError,
+    KeyFileError,
+    SignInRequiredError,
+    SiteUnreachableError,
+    TooLargeError,
+    UntrustedSiteError,
+)
+from .http import DOCUMENT_DEADLINE_S, HttpSession
 from .options import ConnectionSetting, Options, load_options
 from .signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, parse_public_key, verify_catalog
 
@@ -104,8 +111,9 @@ class SoftwareCenter:
 
     `site` None means the saved option, else the embedded demo site. `connection` None
     means the saved option (default `auto`). `site_key`, `ca_bundle` and `token` None mean
-    the environment, else the saved option (see the module docstring). Call `await open()`
-    first, `await aclose()` last.
+    the environment, else the saved option (see the module docstring).
+    `fetch_deadline_s`: the catalog and its signature each arrive within this many seconds,
+    or the site is reported as too slow. Call `await open()` first, `await aclose()` last.
     """
 
     def __init__(
@@ -119,8 +127,10 @@ class SoftwareCenter:
         site_key: str | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         token: str | None = None,
+        fetch_deadline_s: float = DOCUMENT_DEADLINE_S,
     ) -> None:
         self.data_dir = Path(os.path.abspath(data_dir))  # steps run in other folders
+        self.fetch_deadline_s = fetch_deadline_s
         self.options = options or load_options(data_dir)
         self.site_setting = site if site is not None else self.options.site
         self.connection_setting: ConnectionSetting = connection or self.options.connection
@@ -186,7 +196,8 @@ class SoftwareCenter:
         The catalog is read before its signature, and a mismatch is read once more, both
         documents, in case the site was re-published between the two requests.
         """
-        data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES)
+        deadline = self.fetch_deadline_s
+        data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES, deadline_s=deadline)
         if self.site_key is None or self.is_demo:
             return data, False
         try:
@@ -196,10 +207,10 @@ class SoftwareCenter:
         for attempt in (1, 2):
             if attempt == 2:
                 log.info("The catalog's signature did not match; reading both once more")
-                data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES)
+                data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES, deadline_s=deadline)
             try:
                 sig = await self.session.get_optional_bytes(
-                    url + ".sig", max_bytes=MAX_SIGNATURE_BYTES, what=SIGNATURE_NAME
+                    url + ".sig", max_bytes=MAX_SIGNATURE_BYTES, what=SIGNATURE_NAME, deadline_s=deadline
                 )
             except TooLargeError:
                 raise UntrustedSiteError(

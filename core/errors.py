@@ -22,7 +22,9 @@ The exception tree (each line: when it is raised, and its default code):
     │   │                                                                (untrusted_certificate)
     │   └── SignInRequiredError    the site answered 401: no token, or it was refused
     │                                                                    (sign_in_required)
-    ├── RedirectError              a redirect was refused: scheme or host policy, a loop, too
+    ├── UnusableUrlError           a URL cannot be requested: not a URL, no host, a host that
+    │   │                          cannot be IDNA-encoded, a port no server can have (unusable_url)
+    │   └── RedirectError          a redirect was refused: scheme or host policy, a loop, too
     │                              many hops, an unusable target         (redirect_refused)
     ├── UntrustedSiteError         a site key is pinned and the catalog's signature is missing
     │                              or does not match; `reason` says which (untrusted_site)
@@ -65,6 +67,7 @@ __all__ = [
     "SoftwareCenterError",
     "TooLargeError",
     "UntrustedCertificateError",
+    "UnusableUrlError",
     "UntrustedSiteError",
     "Win32Code",
 ]
@@ -82,6 +85,7 @@ class ErrorCode(enum.StrEnum):
     UNTRUSTED_SITE = "untrusted_site"  # the pinned key did not sign this catalog
     BAD_KEY = "bad_key"  # a key file or key text cannot be used
     SITE_BUILD_FAILED = "site_build_failed"  # `site build` refused its source or output
+    UNUSABLE_URL = "unusable_url"  # a URL cannot be requested (not a URL, no host, bad host name or port)
     REDIRECT_REFUSED = "redirect_refused"  # a redirect broke the policy or had an unusable target
     # content
     CONTENT_UNAVAILABLE = "content_unavailable"  # every location of a package failed
@@ -241,7 +245,14 @@ class KeyFileError(SoftwareCenterError, ValueError):
     code = ErrorCode.BAD_KEY
 
 
-class RedirectError(SoftwareCenterError):
+class UnusableUrlError(SoftwareCenterError):
+    """A URL cannot be requested: not a URL, no host, a host that cannot be IDNA-encoded, or
+    a port no server can have. The message is redacted."""
+
+    code = ErrorCode.UNUSABLE_URL
+
+
+class RedirectError(UnusableUrlError):
     """A redirect was refused (scheme/host policy, loop, too many hops, a target that is not
     a usable URL). The message is redacted."""
 

@@ -3,34 +3,32 @@
 `HttpSession` owns the only `httpx.Client` of the process and the worker threads that
 use it. Every request runs on a worker thread; the async methods only hand work over and
 await it, so the caller's loop (plain asyncio, or a qasync Qt loop) never runs per-chunk
-code, never creates the client (SSL context: 18-40 ms) and never blocks on a socket.
+code, never creates the client (building the SSL context takes long enough to drop
+frames) and never blocks on a socket.
 
 Why a sync client on worker threads and not an `httpx.AsyncClient` on the caller's loop
-(512 MiB from a loopback nginx with sendfile, SHA-256 verified, written, fsynced; 2-core
-Debian 12 VM, noisy: medians of runs interleaved with the peer; `bench/download.py`):
+(what was tried; `bench/download.py` measures the design against curl, and figures are
+kept with its runs, not here, since they date with the machine):
 
-    client                                                  MB/s  x curl  CPU s/GiB
-    curl -o FILE (peer: no hash, no fsync)                  ~330   1.00     ~1.85
-    curl -o FILE + sync FILE (peer that fsyncs too)         ~180   0.45     ~1.8
-    httpx.AsyncClient on plain asyncio, aiter_raw, no
-      hash, no write (prototype)                            ~250      -     ~4.2
-    httpx.Client, 64 KiB reads, hash + write inline (proto) ~150      -     ~5.0
-    this design (ContentStore.fetch in a child process)     ~290   0.64     ~2.7
-      peak RSS growth +18 MiB
-
-Loopback curl itself spends ~1.8 s/GiB of system time here and SHA-256 ~0.75 s/GiB, so
-~2.6 s/GiB is the floor for a verified download on this machine (the 2 s/GiB target was
-set where hashing is cheaper); the fsync before the rename is ~1/3 of our wall time
-(the disk writes ~400-500 MB/s), which is why `curl + sync` is slower than we are.
+  * an `httpx.AsyncClient` on the caller's loop (prototype, reading raw bytes, neither
+    hashing nor writing) already spent far more CPU per byte than curl: the per-chunk
+    path runs through anyio and the event loop, and on the window's loop it competes
+    with painting;
+  * an `httpx.Client` reading 64 KiB at a time and hashing and writing inline was slower
+    still: one thread alternates between the socket and the disk, so neither is ever
+    busy all the time.
 
 What buys the speed: the sync client's per-chunk path is short (no anyio, no event loop);
 httpcore's read size is raised from 64 KiB to 1 MiB (`_BULK_READ_BYTES`, a class
-constant of httpcore's sync HTTP/1.1 connection) so there are ~16x fewer chunks; the
+constant of httpcore's sync HTTP/1.1 connection) so there are far fewer chunks; the
 reading thread hands ~1 MiB batches to a writer thread that hashes and writes while the
-next bytes arrive, and asks the kernel to start writeback early (content.py); glibc is
-told to keep 1 MiB buffers in the heap (`_tune_allocator`, -1.5 CPU s/GiB of page
-faults). Progress reaches the caller's loop coalesced, at most 10 times a second,
-through `call_soon_threadsafe`; the caller's loop runs no per-chunk code at all.
+next bytes arrive, and asks the kernel to start writeback early where data is fsynced
+(core/content/transfer.py); glibc is told to keep 1 MiB buffers in the heap
+(`_tune_allocator`: otherwise each is mmap()ed and unmapped, and the page faults cost
+more than the copy). Progress reaches the caller's loop coalesced, at most 10 times a
+second, through `call_soon_threadsafe`; the caller's loop runs no per-chunk code at all.
+Loopback transfer and SHA-256 themselves set the floor on CPU per byte; what is left
+above it is the price of Python's per-chunk path.
 
 Cancellation: the awaiting task is cancelled as usual; the worker is told through an
 `Abort` token, which also shuts the streaming socket down so a blocked read returns at
@@ -39,6 +37,16 @@ for it to stop, so a `.part` file is never written after `fetch` has returned.
 
 Redirects are followed here, not by httpx: at most 5 hops, only to `https`, or to `http`
 on the same host as the original request; a loop or a refused redirect is an error.
+httpx never sees a redirect's Location: even with `follow_redirects=False` it builds the
+next request from it, and a target such as `javascript:` or `http://[::1` makes it raise
+`InvalidURL`, which is not an `httpx.HTTPError`. A response hook takes the header away
+before httpx looks, and `stream()` resolves it itself: a target that is not a URL, has no
+host or a port no server can have is a `RedirectError` like any refused redirect.
+
+Small documents (`get_bytes`) have an overall deadline besides the per-read timeout, so a
+server that trickles a byte every few seconds cannot hold the caller forever, and they
+are asked for without content coding (`Accept-Encoding: identity`); a server that encodes
+anyway is decoded here in bounded steps, never a whole received chunk at once.
 
 Only `redact_url(url)` (no userinfo, query or fragment) may reach events and logs.
 
@@ -69,6 +77,7 @@ import socket
 import ssl
 import sys
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata
@@ -83,6 +92,7 @@ import truststore
 from .errors import (
     Aborted,
     RedirectError,
+    UnusableUrlError,
     SignInRequiredError,
     SiteUnreachableError,
     TooLargeError,
@@ -90,6 +100,7 @@ from .errors import (
 )
 
 __all__ = [
+    "DOCUMENT_DEADLINE_S",
     "MAX_REDIRECTS",
     "Abort",
     "HttpSession",
@@ -102,6 +113,9 @@ __all__ = [
 log = logging.getLogger("software_center.http")
 
 MAX_REDIRECTS = 5
+DOCUMENT_DEADLINE_S = 120.0  # a small document (catalog, signature) arrives within this, or not at all
+_DECODE_STEP = 256 * 1024  # inflate an encoded document at most this much at a time
+_LOCATION = "software_center.location"  # where the response hook puts a redirect's Location
 _BULK_READ_BYTES = 1024 * 1024
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
@@ -203,6 +217,29 @@ def redirect_refusal(original: httpx.URL, target: httpx.URL) -> str | None:
     )
 
 
+def _check_usable(url: httpx.URL) -> str | None:
+    """Why httpx cannot or must not send a request to `url` (already parsed), or None."""
+    if url.scheme not in _DEFAULT_PORTS:
+        return f"unsupported URL scheme {url.scheme!r}"
+    if not url.host:
+        return "no host"
+    if url.port is not None and not 0 < url.port <= 65535:
+        return f"port {url.port} is out of range"
+    return None
+
+
+def _take_location(response: httpx.Response) -> None:
+    """Response hook: hide a redirect's Location from httpx (see the module docstring)."""
+    if response.status_code in _REDIRECT_CODES and "location" in response.headers:
+        response.extensions[_LOCATION] = response.headers["location"]
+        del response.headers["location"]
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only (`str.isdigit()` also takes '²' and other scripts' digits)."""
+    return text.isascii() and text.isdigit()
+
+
 class Abort:
     """Tells a worker thread to stop; thread-safe. Set by the cancelled awaiting side.
 
@@ -293,9 +330,9 @@ def lower_thread_priority() -> None:
     """Give the calling (transfer) thread a lower CPU priority than the window's thread.
 
     On 2 cores the reader and the hashing writer otherwise starve the UI thread during a
-    bulk download (bench/ui_responsiveness.py: 10 ms timer p99 22 ms shown → 7-11 ms with
-    the transfer threads at nice 10, throughput unchanged). Best effort; Linux only (other
-    systems keep one priority per process).
+    bulk download: the window's timers fire late (bench/ui_responsiveness.py measures it);
+    at nice 10 they keep time and the throughput does not change. Best effort; Linux only
+    (other systems keep one priority per process).
     """
     if hasattr(os, "setpriority") and hasattr(threading, "get_native_id") and sys.platform == "linux":
         try:
@@ -319,8 +356,9 @@ def _patch_read_size() -> None:
 def _tune_allocator() -> None:
     # Each 1 MiB read allocates (and the writer thread frees) a few 1 MiB buffers. With
     # glibc's defaults these are mmap()ed and unmapped one by one, and the worker threads'
-    # arenas are trimmed after each: measured +1.5 CPU s/GiB of page faults. Keep buffers
-    # up to 8 MiB in the heap and trim only past 32 MiB free. glibc only; a no-op elsewhere.
+    # arenas are trimmed after each: the page faults cost a large share of the CPU of a
+    # download. Keep buffers up to 8 MiB in the heap and trim only past 32 MiB free.
+    # glibc only; a no-op elsewhere.
     if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return
     try:
@@ -412,6 +450,7 @@ class HttpSession:
                     headers={"User-Agent": self.user_agent},
                     verify=verify,
                     transport=self._transport,
+                    event_hooks={"response": [_take_location]},
                 )
             return self._client
 
@@ -498,11 +537,17 @@ class HttpSession:
     ) -> Iterator[httpx.Response]:
         """GET `url` following redirects by policy; yields the final response, unread.
 
-        Worker threads only. Raises RedirectError, httpx.HTTPError, Aborted. While the body
-        is read, `abort` shuts the socket down.
+        Worker threads only. Raises UnusableUrlError (RedirectError for a redirect),
+        httpx.HTTPError, Aborted. While the body is read, `abort` shuts the socket down.
         """
         client = self.client()
-        original = httpx.URL(url)
+        try:
+            original = httpx.URL(url)
+            why = _check_usable(original)
+        except (httpx.InvalidURL, ValueError) as exc:  # ValueError: also an IDNA host that does not decode
+            raise UnusableUrlError(f"{redact_url(url)}: not a usable URL ({exc})") from None
+        if why is not None:
+            raise UnusableUrlError(f"{redact_url(original)}: not a usable URL ({why})")
         current = original
         seen = {str(current)}
         request_timeout: Any = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
@@ -517,14 +562,19 @@ class HttpSession:
                 timeout=request_timeout,
             )
             response = client.send(request, stream=True, follow_redirects=False)
-            if response.status_code in _REDIRECT_CODES and "location" in response.headers:
+            location = response.extensions.get(_LOCATION)
+            if isinstance(location, str):
                 response.close()
                 try:
-                    target = current.join(response.headers["location"])
-                except httpx.InvalidURL:
-                    raise RedirectError(f"{redact_url(current)}: invalid redirect Location") from None
-                if (why := redirect_refusal(original, target)) is not None:
-                    raise RedirectError(why)
+                    target = current.join(location)
+                    refusal = redirect_refusal(original, target)
+                    why = _check_usable(target)
+                except (httpx.InvalidURL, ValueError):  # ValueError: also an IDNA host that does not decode
+                    raise RedirectError(f"{redact_url(current)}: redirect to an invalid address refused") from None
+                if refusal is not None:
+                    raise RedirectError(refusal)
+                if why is not None:
+                    raise RedirectError(f"{redact_url(current)}: redirect to an unusable address refused ({why})")
                 if str(target) in seen:
                     raise RedirectError(f"redirect loop at {redact_url(target)}")
                 if hop == MAX_REDIRECTS:
@@ -550,33 +600,48 @@ class HttpSession:
     # --- small documents -------------------------------------------------------------
 
     async def get_bytes(
-        self, url: str, *, max_bytes: int, what: str = "catalog", timeout: float | None = None
+        self, url: str, *, max_bytes: int, what: str = "catalog", timeout: float | None = None,
+        deadline_s: float | None = DOCUMENT_DEADLINE_S,
     ) -> bytes:
         """The whole body of `url` (http/https, file:// or a local path), at most `max_bytes`.
 
-        Raises TooLargeError ("<what> is larger than N MiB") as soon as more arrives, and
-        SiteUnreachableError (status code and host, never the query string) for network,
-        HTTP and local read failures: UntrustedCertificateError when the server's
-        certificate does not verify, SignInRequiredError for a 401.
+        `timeout` bounds each read; `deadline_s` (None: none) the whole request, redirects
+        included. Raises TooLargeError ("<what> is larger than N MiB") as soon as more
+        arrives, and SiteUnreachableError (status code and host, never the query string)
+        for network, HTTP and local read failures and a missed deadline:
+        UntrustedCertificateError when the server's certificate does not verify,
+        SignInRequiredError for a 401.
         """
-        data = await self._get(url, max_bytes, what, timeout, missing_ok=False)
+        data = await self._get(url, max_bytes, what, timeout, deadline_s, missing_ok=False)
         assert data is not None
         return data
 
     async def get_optional_bytes(
-        self, url: str, *, max_bytes: int, what: str, timeout: float | None = None
+        self, url: str, *, max_bytes: int, what: str, timeout: float | None = None,
+        deadline_s: float | None = DOCUMENT_DEADLINE_S,
     ) -> bytes | None:
         """As `get_bytes`, but None when the document does not exist (HTTP 404/410, no file)."""
-        return await self._get(url, max_bytes, what, timeout, missing_ok=True)
+        return await self._get(url, max_bytes, what, timeout, deadline_s, missing_ok=True)
 
     async def _get(
-        self, url: str, max_bytes: int, what: str, timeout: float | None, *, missing_ok: bool
+        self, url: str, max_bytes: int, what: str, timeout: float | None, deadline_s: float | None,
+        *, missing_ok: bool,
     ) -> bytes | None:
         parts = urlsplit(url)
         if parts.scheme in ("http", "https"):
-            return await self.run_blocking(
-                lambda abort: self._get_bytes_http(url, max_bytes, what, timeout, abort, missing_ok)
-            )
+            # Cancelling the worker at the deadline shuts its socket down (see Abort).
+            deadline = asyncio.timeout(deadline_s)
+            try:
+                async with deadline:
+                    return await self.run_blocking(
+                        lambda abort: self._get_bytes_http(url, max_bytes, what, timeout, abort, missing_ok)
+                    )
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                raise SiteUnreachableError(
+                    f"{redact_url(url)}: the site is too slow: the {what} did not arrive within {deadline_s:g} s"
+                ) from None
         if parts.scheme == "file":
             path = Path(url2pathname(parts.path))
         elif parts.scheme and len(parts.scheme) > 1:
@@ -591,7 +656,7 @@ class HttpSession:
     ) -> bytes | None:
         where = redact_url(url)
         try:
-            with self.stream(url, abort=abort, timeout=timeout) as response:
+            with self.stream(url, headers={"Accept-Encoding": "identity"}, abort=abort, timeout=timeout) as response:
                 if missing_ok and response.status_code in (404, 410):
                     return None
                 if response.status_code == 401:
@@ -604,17 +669,30 @@ class HttpSession:
                     raise SiteUnreachableError(
                         f"{where}: HTTP {response.status_code} {response.reason_phrase}".rstrip()
                     )
+                coding = response.headers.get("content-encoding", "identity").strip().lower()
+                if coding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+                    raise SiteUnreachableError(
+                        f"{where}: the server sent the {what} in a coding this client does not read "
+                        f"(Content-Encoding: {coding}); serve it as is"
+                    )
                 declared = response.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                if coding in ("", "identity") and declared is not None and is_digits(declared) \
+                        and int(declared) > max_bytes:
                     raise TooLargeError(what, max_bytes)
-                body = bytearray()
-                for chunk in response.iter_bytes():
+                # Undecoded chunks: a server that encodes although asked not to is inflated
+                # here, a bounded step at a time.
+                if response.is_stream_consumed:  # a transport that answered from memory (tests)
+                    body = _BoundedBody(max_bytes, what, encoded=False)
+                    body.feed(response.content)
+                    return body.finish()
+                body = _BoundedBody(max_bytes, what, encoded=coding not in ("", "identity"))
+                for chunk in response.iter_raw():
                     abort.check()
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise TooLargeError(what, max_bytes)
-                return bytes(body)
-        except RedirectError as exc:
+                    body.feed(chunk)
+                return body.finish()
+        except zlib.error as exc:
+            raise SiteUnreachableError(f"{where}: the server's encoded {what} is damaged ({exc})") from None
+        except UnusableUrlError as exc:
             raise SiteUnreachableError(f"{where}: {exc}") from exc
         except httpx.HTTPError as exc:
             if abort.is_set():
@@ -639,9 +717,45 @@ class HttpSession:
 
         try:
             return await self.run_blocking(run)
-        except (httpx.HTTPError, httpx.InvalidURL, SiteUnreachableError, ValueError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, SiteUnreachableError, ValueError, OverflowError) as exc:
             log.info("Probe %s: no answer (%s)", redact_url(url), describe_http_error(exc))
             return False
+
+
+class _BoundedBody:
+    """A document's body, inflated (gzip or zlib framing) in steps that never make more
+    than `max_bytes` plus one step of output, whatever a chunk inflates to."""
+
+    def __init__(self, max_bytes: int, what: str, encoded: bool) -> None:
+        self.max_bytes = max_bytes
+        self.what = what
+        self.data = bytearray()
+        self._inflater = zlib.decompressobj(32 + zlib.MAX_WBITS) if encoded else None
+
+    def _add(self, piece: bytes) -> None:
+        self.data += piece
+        if len(self.data) > self.max_bytes:
+            raise TooLargeError(self.what, self.max_bytes)
+
+    def feed(self, chunk: bytes) -> None:
+        inflater = self._inflater
+        if inflater is None:
+            self._add(chunk)
+            return
+        pending = chunk
+        while pending and not inflater.eof:
+            self._add(inflater.decompress(pending, _DECODE_STEP))
+            pending = inflater.unconsumed_tail
+
+    def finish(self) -> bytes:
+        inflater = self._inflater
+        if inflater is not None:
+            while not inflater.eof:
+                piece = inflater.decompress(inflater.unconsumed_tail, _DECODE_STEP)
+                if not piece:
+                    raise zlib.error("the data ended early")
+                self._add(piece)
+        return bytes(self.data)
 
 
 def _certificate_problem(exc: BaseException) -> str | None:

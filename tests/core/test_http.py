@@ -212,3 +212,104 @@ async def test_closed_session_refuses_work() -> None:
     await s.aclose()  # idempotent
     with pytest.raises(RuntimeError):
         await s.get_bytes("http://127.0.0.1:9/x", max_bytes=1)
+
+
+# --- hostile answers to small-document requests ---------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "target", ["javascript:alert(1)", "mailto:a@example.com", "http://[::1", "http://127.0.0.1:99999/c.json"]
+)
+async def test_get_bytes_redirect_to_an_unusable_target_is_unreachable_in_words(
+    content_server: ContentServer, session: HttpSession, target: str
+) -> None:
+    content_server.add_fault("c.json", Fault(status=302, location=target))
+    with pytest.raises(SiteUnreachableError, match="redirect") as err:
+        await session.get_bytes(content_server.url + "c.json", max_bytes=1024)
+    assert "127.0.0.1" in str(err.value)
+
+
+@pytest.mark.asyncio
+async def test_probe_counts_a_redirect_to_an_unusable_target_as_an_answer(
+    content_server: ContentServer, session: HttpSession
+) -> None:
+    content_server.add_fault("probe", Fault(status=302, location="javascript:alert(1)"))
+    assert await session.probe(content_server.url + "probe", timeout=2.0)
+
+
+@pytest.mark.asyncio
+async def test_a_document_trickling_in_ends_at_the_deadline_in_words(
+    content_server: ContentServer, content_root: Path, session: HttpSession
+) -> None:
+    (content_root / "catalog.json").write_bytes(b"{" + b" " * 1000 + b"}")
+    # One byte every 0.2 s: far below the read timeout, so only an overall deadline ends it.
+    content_server.add_fault("catalog.json", Fault(byte_every_s=0.2, times=None))
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(SiteUnreachableError) as err:
+        await session.get_bytes(content_server.url + "catalog.json", max_bytes=1 << 20, deadline_s=1.5)
+    assert loop.time() - began < 5
+    assert str(err.value) == (
+        f"{content_server.url}catalog.json: the site is too slow: the catalog did not arrive within 1.5 s"
+    )
+    with pytest.raises(SiteUnreachableError, match="the signature did not arrive within 1 s"):
+        await session.get_optional_bytes(
+            content_server.url + "catalog.json", max_bytes=1 << 20, what="signature", deadline_s=1
+        )
+
+
+@pytest.mark.asyncio
+async def test_a_gzip_bomb_is_never_inflated_past_the_limit(
+    content_server: ContentServer, content_root: Path, session: HttpSession
+) -> None:
+    import tracemalloc
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    zeros = b"\0" * (1 << 20)
+    bomb = b"".join(packer.compress(zeros) for _ in range(512)) + packer.flush()  # 512 MiB inflated
+    (content_root / "catalog.json").write_bytes(b"{}")
+    content_server.add_fault(
+        "catalog.json", Fault(body=bomb, headers={"Content-Encoding": "gzip"}, times=None)
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLargeError):
+            await session.get_bytes(content_server.url + "catalog.json", max_bytes=1 << 20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 24 << 20, f"peak {peak / 2**20:.0f} MiB"
+    assert content_server.requests_for("catalog.json")[0].headers.get("Accept-Encoding") == "identity"
+
+    # A small gzip-encoded document (a server that encodes anyway) still reads correctly.
+    doc = b'{"a": "' + b"x" * 5000 + b'"}'
+    content_server.clear_faults()
+    content_server.add_fault("catalog.json", Fault(body=_gzip(doc), headers={"Content-Encoding": "gzip"}))
+    assert await session.get_bytes(content_server.url + "catalog.json", max_bytes=1 << 20) == doc
+    content_server.add_fault("catalog.json", Fault(body=b"xyz", headers={"Content-Encoding": "br"}))
+    with pytest.raises(SiteUnreachableError, match="Content-Encoding"):
+        await session.get_bytes(content_server.url + "catalog.json", max_bytes=1 << 20)
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+@pytest.mark.asyncio
+async def test_a_catalog_trickling_in_ends_opening_the_site_at_its_deadline(
+    content_server: ContentServer, content_root: Path, tmp_path: Path
+) -> None:
+    from core.center import SoftwareCenter
+
+    (content_root / "catalog.json").write_bytes(b"{" + b" " * 1000 + b"}")
+    content_server.add_fault("catalog.json", Fault(byte_every_s=0.2, times=None))
+    center = SoftwareCenter(tmp_path / "data", site=content_server.url, fetch_deadline_s=1.0)
+    try:
+        with pytest.raises(SiteUnreachableError, match=r"too slow: the catalog did not arrive within 1 s$"):
+            await asyncio.wait_for(center.open(), 10)
+    finally:
+        await center.aclose()

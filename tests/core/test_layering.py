@@ -39,3 +39,26 @@ def test_importing_every_core_module_loads_no_qt() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=CORE.parent)
+
+
+def test_content_modules_have_all_and_share_only_public_names() -> None:
+    """core/content/ is split along its seams; a name one of its modules takes from another
+    (or from the rest of core/) is public: no `from .x import _name`."""
+    offenders = []
+    for path in sorted((CORE / "content").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        if not any(
+            isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets)
+            for node in tree.body
+        ):
+            offenders.append(f"{path.name} has no __all__")
+        if ast.get_docstring(tree) is None:
+            offenders.append(f"{path.name} does not say what it owns")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                offenders += [
+                    f"{path.name}:{node.lineno} imports {alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and alias.name != "__future__"
+                ]
+    assert offenders == []

@@ -47,6 +47,8 @@ class Fault:
     ignore_range: bool = False  # answer 200 with the whole file even to a Range request
     body: bytes | None = None  # serve these bytes instead of the file (Range still honoured)
     chunked: bool = False  # no Content-Length, chunked transfer encoding
+    headers: dict[str, str] | None = None  # extra response headers (replace the usual ones)
+    byte_every_s: float | None = None  # trickle: one body byte, then this long, and again
     times: int | None = 1
 
 
@@ -207,6 +209,7 @@ class ContentServer:
                 headers["Retry-After"] = fault.retry_after
             if fault.location is not None:
                 headers["Location"] = fault.location
+            headers.update(fault.headers or {})
             return web.Response(status=fault.status, headers=headers)
 
         target = (self.root / path).resolve()
@@ -243,6 +246,8 @@ class ContentServer:
             resp.headers["Last-Modified"] = last_modified
         if status == 206:
             resp.headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        for name, value in (fault.headers or {}).items():
+            resp.headers[name] = value
         if fault.chunked:
             resp.enable_chunked_encoding()
         else:
@@ -257,6 +262,10 @@ class ContentServer:
         with _reader(target, fault.body) as read:
             while pos <= end:
                 n = min(self.chunk_size, end - pos + 1)
+                if fault.byte_every_s is not None:
+                    n = 1
+                    if pos > start:
+                        await asyncio.sleep(fault.byte_every_s)
                 limit = None
                 if fault.cut_after is not None:
                     limit = fault.cut_after
