@@ -328,6 +328,9 @@ def _translate(exc: msgspec.MsgspecError, prefix: str) -> CatalogError:
     m = _AT.match(str(exc))
     assert m is not None  # the pattern matches any string
     msg, sub = m.group("msg"), m.group("path") or ""
+    # msgspec writes `[...]` for a value under a key it does not name (inside free-form data
+    # such as a condition): the path stops at the last part it can name.
+    sub = sub.partition("[...]")[0]
     path = _join(prefix, sub)
     # A field name is appended as is (`_join` would drop an empty one or read "[x]" as an index).
     if u := _UNKNOWN.match(msg):

@@ -1095,3 +1095,16 @@ def test_equal_keys_after_json_unescaping_are_twins() -> None:
 def test_the_same_key_in_different_objects_is_fine() -> None:
     catalog = parse(example_catalog())  # every package has "name", "files"... and parses
     assert len(catalog.packages) == 3
+
+
+def test_a_number_too_large_inside_a_condition_names_the_condition() -> None:
+    """msgspec reports `condition[...]` for a value under an unnamed key; the path stops at
+    the condition, which the admin can find (found by the mutation fuzzer)."""
+    doc = example_catalog()
+    ts = next(iter(doc["task_sequences"].values()))
+    ts["steps"][0]["condition"] = {"variable": "X", "op": "equals", "value": "1"}
+    raw = json.dumps(doc).replace('"variable": "X"', '"variable": ' + "9" * 4301)
+    with pytest.raises(CatalogError) as info:
+        parse_catalog(raw.encode(), CATALOG_URL)
+    first = next(iter(doc["task_sequences"]))
+    assert info.value.path == f"task_sequences.{first}.steps[0].condition"
