@@ -98,6 +98,7 @@ from .errors import (
     TooLargeError,
     UntrustedCertificateError,
 )
+from .fsutil import read_regular_file
 
 __all__ = [
     "DOCUMENT_DEADLINE_S",
@@ -114,6 +115,7 @@ log = logging.getLogger("software_center.http")
 
 MAX_REDIRECTS = 5
 DOCUMENT_DEADLINE_S = 120.0  # a small document (catalog, signature) arrives within this, or not at all
+MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024  # system bundles are a few hundred KiB
 _DECODE_STEP = 256 * 1024  # inflate an encoded document at most this much at a time
 _LOCATION = "software_center.location"  # where the response hook puts a redirect's Location
 _BULK_READ_BYTES = 1024 * 1024
@@ -460,7 +462,9 @@ class HttpSession:
         if self.ca_bundle is not None:
             path = os.fspath(self.ca_bundle)
             try:
-                ctx.load_verify_locations(cafile=path)
+                # Read by us, not by OpenSSL: a FIFO or device named here must not block.
+                pem = read_regular_file(path, MAX_CA_BUNDLE_BYTES).decode("ascii", "replace")
+                ctx.load_verify_locations(cadata=pem)
             except FileNotFoundError:
                 raise SiteUnreachableError(f"the CA bundle {path} does not exist") from None
             except ssl.SSLError:  # before OSError, its base class

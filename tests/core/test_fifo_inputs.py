@@ -152,3 +152,14 @@ def test_a_fifo_site_key_is_refused_by_list(tmp_path: Path) -> None:
                      timeout=CLI_TIMEOUT)
     assert result.rc == 2 and "--site-key:" in result.stderr and "not a regular file" in result.stderr, result.stderr
 
+
+
+def test_a_fifo_as_ca_bundle_is_refused_in_words(tmp_path: Path, release_after: list[Path]) -> None:
+    """OpenSSL used to open the CA bundle itself, and blocked on a FIFO."""
+    from core.errors import SiteUnreachableError
+    from core.http import HttpSession
+
+    release_after.append(fifo(tmp_path / "ca.pem"))
+    session = HttpSession(ca_bundle=tmp_path / "ca.pem")
+    with pytest.raises(SiteUnreachableError, match="not a regular file"):
+        session.check_trust_settings()
