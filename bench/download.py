@@ -1,4 +1,4 @@
-"""Download throughput, CPU, memory and resume (TARGETS.md), against curl in the same run.
+"""Download throughput, CPU, memory and resume (docs/FIGURES.md), against curl in the same run.
 
 Starts nginx (Debian `nginx-light`, sendfile on) on a loopback port with its config and
 root in a temp folder, generates a 512 MiB file there (deterministic, never committed),

@@ -1,4 +1,4 @@
-"""Window figures (TARGETS.md): time to window and filter per keystroke.
+"""Window figures (docs/FIGURES.md): time to window and filter per keystroke.
 
     .venv/bin/python bench/ui.py [--runs 7] [--deployments 5000] [--only window,filter]
 

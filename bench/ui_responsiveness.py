@@ -1,4 +1,4 @@
-"""UI responsiveness during a 512 MiB on-demand download (TARGETS.md), with the progress view on screen.
+"""UI responsiveness during a 512 MiB on-demand download (docs/FIGURES.md), with the progress view on screen.
 
 Builds the demo site at scale 2 (the OS image `sources/install.wim` is 512 MiB, the driver
 pack 64 MiB; built once into a cache folder), serves it on loopback with no rate limit,
@@ -10,7 +10,7 @@ each tick is (the gap since the previous tick minus 10 ms) while the OS image do
 from its DownloadStarted to its DownloadFinished; the run is then cancelled. An idle
 phase (the view shown, nothing running) gives the floor of the machine in the same run.
 
-The server: `nginx` (Debian `nginx-light`, sendfile; as TARGETS.md's download figures)
+The server: `nginx` (Debian `nginx-light`, sendfile; as docs/FIGURES.md's download figures)
 in its own process when it is installed, else the embedded demo server — which runs on a
 thread of *this* process, so its Python work competes with the window for the GIL and
 the figures are worse than a real (remote) site would give. `--server` chooses.
@@ -185,7 +185,7 @@ async def one_run(site: str, n: int, *, shown: bool, verbose: bool, nice: int | 
             view.show()
         await asyncio.sleep(0.2)  # first paint
         gc.collect()
-        gc.freeze()  # as the app does after start-up (PLATFORM-NOTES.md)
+        gc.freeze()  # as the app does after start-up (the first full collection stalls the loop)
 
         ticker = Ticker()
         ticker.timer.start()

@@ -1,4 +1,4 @@
-"""The command line's exit codes (CLI.md) and its one way of failing: one line, exit 2."""
+"""The command line's exit codes (docs/CLI.md) and its one way of failing: one line, exit 2."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ EXIT_REFUSED = 3
 EXIT_FAILED = 4
 EXIT_RESTART = 5
 EXIT_CANCELLED = 130
-EXIT_INTERNAL = 1  # not in CLI.md: a bug in this program, reported in one line
+EXIT_INTERNAL = 1  # a bug in this program, reported in one line
 
 
 def fail(message: str) -> int:

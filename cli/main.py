@@ -1,4 +1,4 @@
-"""The `software-center` command (CLI.md): argument parsing, exit codes, terminal and JSON output.
+"""The `software-center` command (docs/CLI.md): argument parsing, exit codes, terminal and JSON output.
 
 Without a command it opens the window; the other commands use the engine (`core`)
 directly and never import Qt. Engine errors become one line on standard error and an

@@ -1,4 +1,4 @@
-"""The site catalog: typed, immutable objects decoded from `catalog.json` (SITE-FORMAT.md, v1).
+"""The site catalog: typed, immutable objects decoded from `catalog.json` (docs/SITE-FORMAT.md, v1).
 
 `parse_catalog(data, url)` is the only way in. It accepts exactly the format and raises
 one `CatalogError` naming the offending field by its path

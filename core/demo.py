@@ -4,7 +4,7 @@
     DemoServer(root)           serves any site folder over HTTP on its own thread and loop
     serve_forever(...)         `software-center demo-site`: build, serve, wait for Ctrl-C
 
-The spec (`resources/demo_site/site.json`) is a version-1 catalog (SITE-FORMAT.md) except
+The spec (`resources/demo_site/site.json`) is a version-1 catalog (docs/SITE-FORMAT.md) except
 that each package names its content instead of listing `files`:
 
     "source": "packages/<folder>"     every file under that folder, copied as is

@@ -1,7 +1,7 @@
 """Whether a deployment may run on this client now, and if not, why (pure functions).
 
-`check_eligibility` applies PRODUCT.md's rules in a fixed order and returns a `Verdict`:
-eligible, or refused with a stable `Refusal` code (CLI.md), a log line for admins and an
+`check_eligibility` applies the eligibility rules (docs/ENGINE.md) in a fixed order and returns a `Verdict`:
+eligible, or refused with a stable `Refusal` code (docs/CLI.md), a log line for admins and an
 English sentence for terminals. The window translates by code, not by sentence.
 """
 
@@ -35,7 +35,7 @@ class LaunchMode(enum.StrEnum):
 
 
 class Refusal(enum.StrEnum):
-    """Why a deployment may not run (CLI.md refusal codes)."""
+    """Why a deployment may not run (docs/CLI.md refusal codes)."""
 
     INTRANET_ONLY = "intranet_only"  # allow_internet is false and the client is on the internet
     DIRECT_ACCESS_ON_INTERNET = "direct_access_on_internet"  # "direct" content access needs a DP

@@ -136,7 +136,7 @@ class DownloadFailed(Event):
 
 @dataclass(frozen=True, slots=True)
 class RunRefused(Event):
-    """The deployment may not run here; nothing was started. `reason` is a CLI.md refusal code."""
+    """The deployment may not run here; nothing was started. `reason` is a docs/CLI.md refusal code."""
 
     event = "refused"
     deployment: str

@@ -1,4 +1,4 @@
-"""`software-center site build`: package source folders -> a static site (SITE-FORMAT.md).
+"""`software-center site build`: package source folders -> a static site (docs/SITE-FORMAT.md).
 
     build_site(source_json, out_dir, key=None, progress=None) -> BuildReport
     scan_source(folder, where) / copy_file(...)   shared with the demo site's builder

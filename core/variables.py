@@ -77,7 +77,7 @@ def expand(text: str, variables: Mapping[str, str]) -> str:
 
 
 def evaluate_condition(cond: Mapping[str, Any] | None, variables: Mapping[str, str]) -> bool:
-    """A validated SITE-FORMAT.md condition against the variables (None: always true).
+    """A validated docs/SITE-FORMAT.md condition against the variables (None: always true).
 
     `equals`/`not_equals` compare case-insensitively, as ConfigMgr's variable conditions do.
     """

@@ -1,6 +1,6 @@
 """Valid catalogs built in code, for the catalog tests to copy and break one field at a time.
 
-`example_catalog()` is the SITE-FORMAT.md example with real hashes and the two packages it
+`example_catalog()` is the docs/SITE-FORMAT.md example with real hashes and the two packages it
 names but does not list (PS100031 drivers, PS100040 Company Portal). Every call returns a
 fresh deep structure, so a test may mutate it freely.
 """
@@ -53,7 +53,7 @@ def step(type_: str, name: str = "A step", **fields: Any) -> dict[str, Any]:
 
 
 def example_catalog() -> dict[str, Any]:
-    """The SITE-FORMAT.md example, complete: it parses as is."""
+    """The docs/SITE-FORMAT.md example, complete: it parses as is."""
     return {
         "format": 1,
         "site": {

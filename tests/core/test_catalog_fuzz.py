@@ -289,7 +289,7 @@ def test_damaged_bytes_of_a_valid_catalog_are_refused_cleanly(data: st.DataObjec
     parse_or_refuse(bytes(raw))
 
 
-# --- file paths against a plain reading of SITE-FORMAT.md -------------------------------
+# --- file paths against a plain reading of docs/SITE-FORMAT.md -------------------------------
 
 
 _DEVICES = {"con", "prn", "aux", "nul", "conin$", "conout$"} | {

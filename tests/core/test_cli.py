@@ -1,4 +1,4 @@
-"""`software-center run` and `resume` as a user runs them: a real subprocess, CLI.md's JSON
+"""`software-center run` and `resume` as a user runs them: a real subprocess, docs/CLI.md's JSON
 events and exit codes, the human terminal view, the CMTrace log, refusals, the pre-flight,
 secrets, locks and damaged state. Every run is checked for a traceback (harness.cli).
 """
@@ -38,7 +38,7 @@ def resume_args(data: Path, json_out: bool = True) -> list[str]:
 
 
 def assert_cli_md_events(result: CliResult) -> None:
-    """Every event carries the keys CLI.md requires, with the right kinds of values."""
+    """Every event carries the keys docs/CLI.md requires, with the right kinds of values."""
     assert result.events, result.stderr
     for event in result.events:
         name = event["event"]
@@ -506,7 +506,7 @@ rm -f {full}/filler
 
 @pytest.mark.asyncio
 async def test_malformed_site_address_and_port_are_usage_errors(tmp_path: Path) -> None:
-    """Exit 2 with one line (CLI.md), never the last-resort exit 1."""
+    """Exit 2 with one line (docs/CLI.md), never the last-resort exit 1."""
     bad_url = await cli("list", "--site", "http://[::1", "--data-dir", str(tmp_path / "d"), "--json")
     assert bad_url.rc == 2 and "not a valid URL" in bad_url.stderr
     bad_port = await cli("demo-site", "--port", "70000", "--data-dir", str(tmp_path / "d"))

@@ -1,5 +1,5 @@
 """HTTPS: certificates are always verified, against the system trust store plus `--ca-bundle`;
-an untrusted certificate is refused in words; redirects follow SITE-FORMAT.md.
+an untrusted certificate is refused in words; redirects follow docs/SITE-FORMAT.md.
 
 Real HTTPS servers on loopback with certificates from test CAs made by `cryptography`.
 """
@@ -119,7 +119,7 @@ async def test_an_unusable_ca_bundle_is_reported_in_words(
             await s.get_bytes(server.url + "site/catalog.json", max_bytes=1 << 20)
 
 
-# --- redirects (SITE-FORMAT.md "Content") ----------------------------------------------------
+# --- redirects (docs/SITE-FORMAT.md "Content") ----------------------------------------------------
 
 
 @pytest.mark.asyncio

@@ -1,4 +1,4 @@
-"""STYLE.md: type hints everywhere, mypy --strict on core/ (the engine the rest relies on)."""
+"""Type hints everywhere: mypy --strict on core/ (the engine the rest relies on)."""
 
 from __future__ import annotations
 

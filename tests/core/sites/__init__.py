@@ -38,10 +38,10 @@ TOOL = Path(__file__).with_name("tool.py")
 SETUP_PY = DEMO_SPEC_DIR / "packages" / "win11-24h2" / "setup.py"
 PY = sys.executable
 
-# One CMTrace entry per line, exactly as PRODUCT.md "Log" defines it.
+# One CMTrace entry per line, exactly as docs/ENGINE.md "The log" defines it.
 CMTRACE_LINE = re.compile(
     r'<!\[LOG\[(?P<message>[^\r\n]*)\]LOG\]!><time="\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{3}" '
-    r'date="\d{2}-\d{2}-\d{4}" component="(?P<component>[A-Za-z][A-Za-z0-9_.\- ]*)" context="" '
+    r'date="\d{2}-\d{2}-\d{4}" component="(?P<component>[A-Za-z][A-Za-z0-9]*)" context="" '
     r'type="(?P<type>[123])" thread="\d+" file="">'
 )
 

@@ -24,7 +24,7 @@ __all__ = ["CliResult", "Running", "cli", "cli_tty", "command", "plain", "start"
 
 _SCRIPT = Path(sys.executable).with_name("software-center")
 
-# CLI.md: the keys each event must carry (extra keys are allowed).
+# docs/CLI.md: the keys each event must carry (extra keys are allowed).
 EVENT_KEYS: dict[str, set[str]] = {
     "refused": {"deployment", "reason", "message"},
     "ts_started": {"deployment", "task_sequence", "name", "total_steps", "connection"},
@@ -61,7 +61,7 @@ def assert_no_traceback(stdout: str, stderr: str) -> None:
 
 
 def parse_events(stdout: str) -> list[dict[str, Any]]:
-    """JSON Lines, one object per line, each with an "event" key (CLI.md)."""
+    """JSON Lines, one object per line, each with an "event" key (docs/CLI.md)."""
     events = []
     for line in stdout.splitlines():
         if not line.strip():
