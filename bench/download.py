@@ -140,9 +140,10 @@ http {{
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 break
-            except OSError:
+            except OSError as exc:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"nginx did not start: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+                    why = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                    raise SystemExit(f"nginx did not start: {why}") from exc
                 time.sleep(0.02)
         return self
 
@@ -293,9 +294,11 @@ def main() -> None:
     print(f"{'run':>3}  {'client':<20} {'MB/s':>7} {'x curl':>7} {'CPU s/GiB':>10} {'peak RSS +MiB':>14}")
     for i, peer, synced, ours in rows:
         for row in (peer, synced):
-            print(f"{i:>3}  {row.client:<20} {row.mbps:7.0f} {row.mbps / peer.mbps:7.2f} {row.cpu_per_gib:10.2f} {'-':>14}")
+            ratio = row.mbps / peer.mbps
+            print(f"{i:>3}  {row.client:<20} {row.mbps:7.0f} {ratio:7.2f} {row.cpu_per_gib:10.2f} {'-':>14}")
         rss = f"{ours.rss_delta / MIB:.1f}" if ours.rss_delta is not None else "?"
-        print(f"{i:>3}  {ours.client:<20} {ours.mbps:7.0f} {ours.mbps / peer.mbps:7.2f} {ours.cpu_per_gib:10.2f} {rss:>14}")
+        ratio = ours.mbps / peer.mbps
+        print(f"{i:>3}  {ours.client:<20} {ours.mbps:7.0f} {ratio:7.2f} {ours.cpu_per_gib:10.2f} {rss:>14}")
     ratios = [ours.mbps / peer.mbps for _, peer, _, ours in rows]
     synced_ratios = [ours.mbps / synced.mbps for _, _, synced, ours in rows]
     cpus = [ours.cpu_per_gib for *_, ours in rows]

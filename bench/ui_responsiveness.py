@@ -53,10 +53,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import qasync  # noqa: E402
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402  (before qasync)
-
-import qasync  # noqa: E402
 
 from core.center import SoftwareCenter  # noqa: E402
 from core.demo import build_demo_site  # noqa: E402

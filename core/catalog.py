@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -189,16 +189,16 @@ class RestartStep(_StepBase, tag="restart", frozen=True):
     timeout_s: NonNegative = 60
 
 
-Step = Union[
-    GroupStep,
-    CheckReadinessStep,
-    RunCommandStep,
-    DownloadPackageContentStep,
-    InstallPackageStep,
-    UpgradeOsStep,
-    SetVariableStep,
-    RestartStep,
-]
+Step = (
+    GroupStep
+    | CheckReadinessStep
+    | RunCommandStep
+    | DownloadPackageContentStep
+    | InstallPackageStep
+    | UpgradeOsStep
+    | SetVariableStep
+    | RestartStep
+)
 
 # Fields that the format requires but that msgspec needs a default for (tagged subclasses
 # of a base with defaults must have defaults too); checked for presence in `_decode_ts`.
@@ -611,7 +611,9 @@ def _path_problem(path: str) -> str | None:
     if _CONTROL.search(path):
         return "path contains NUL or control characters"
     if m := _INVISIBLE.search(path):
-        return f"path contains U+{ord(m.group()):04X}, a bidirectional text control or line break that can disguise a name"
+        return (
+            f"path contains U+{ord(m.group()):04X}, a bidirectional text control or line break that can disguise a name"
+        )
     if "\\" in path:
         return "path contains a backslash"
     if path.startswith("/"):
@@ -717,14 +719,14 @@ def _check_steps(
 ) -> None:
     for i, (step, given) in enumerate(zip(steps, plain, strict=True)):
         at = f"{where}[{i}]"
-        for field in _REQUIRED_STEP_FIELDS.get(given["type"], ()):
-            if field not in given:
-                raise CatalogError(f"{at}.{field}", "required field is missing")
+        for name in _REQUIRED_STEP_FIELDS.get(given["type"], ()):
+            if name not in given:
+                raise CatalogError(f"{at}.{name}", "required field is missing")
         if step.condition is not None:
             _check_condition(step.condition, f"{at}.condition", depth=0)
-        for pid, field in _package_refs(step):
+        for pid, ref in _package_refs(step):
             if pid not in packages:
-                raise CatalogError(f"{at}.{field}", f"no package {pid} in packages")
+                raise CatalogError(f"{at}.{ref}", f"no package {pid} in packages")
         if isinstance(step, GroupStep):
             if depth + 1 > MAX_GROUP_DEPTH:
                 raise CatalogError(at, f"groups nest deeper than {MAX_GROUP_DEPTH} levels")
@@ -758,9 +760,9 @@ def _check_condition(cond: Any, where: str, depth: int) -> None:
     for extra in keys:
         if extra not in ("variable", "op", "value"):
             raise CatalogError(f"{where}.{extra}", "unknown field")
-    for field in ("variable", "op"):
-        if field not in cond:
-            raise CatalogError(f"{where}.{field}", "required field is missing")
+    for name in ("variable", "op"):
+        if name not in cond:
+            raise CatalogError(f"{where}.{name}", "required field is missing")
     if not isinstance(cond["variable"], str) or not cond["variable"]:
         raise CatalogError(f"{where}.variable", "expected a non-empty variable name")
     if cond["op"] not in _OPS:

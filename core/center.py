@@ -23,9 +23,9 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .catalog import MAX_CATALOG_BYTES, Catalog, Deployment, parse_catalog, referenced_packages, url_problem
 from .content import ContentStore
@@ -268,7 +268,9 @@ class SoftwareCenter:
         reachable = await self.session.probe(probe, timeout=PROBE_TIMEOUT_S)
         return "intranet" if reachable else "internet"
 
-    def listings(self, launch_mode: LaunchMode = LaunchMode.SOFTWARE_CENTER, now: datetime | None = None) -> list[Listing]:
+    def listings(
+        self, launch_mode: LaunchMode = LaunchMode.SOFTWARE_CENTER, now: datetime | None = None
+    ) -> list[Listing]:
         """Every listed deployment (media/PXE-only ones are not) with its verdict and sizes."""
         assert self.catalog is not None and self.connection is not None, "open() first"
         catalog = self.catalog

@@ -92,11 +92,11 @@ import truststore
 from .errors import (
     Aborted,
     RedirectError,
-    UnusableUrlError,
     SignInRequiredError,
     SiteUnreachableError,
     TooLargeError,
     UntrustedCertificateError,
+    UnusableUrlError,
 )
 from .fsutil import read_regular_file
 

@@ -112,7 +112,9 @@ def load_state(data_dir: Path) -> RunState | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise RunError(f"the saved run state {path} is unreadable ({exc}); {_DISCARD}", ErrorCode.RUN_STATE_DAMAGED) from None
+        raise RunError(
+            f"the saved run state {path} is unreadable ({exc}); {_DISCARD}", ErrorCode.RUN_STATE_DAMAGED
+        ) from None
     try:
         if not isinstance(raw, dict):
             raise ValueError("not a JSON object")

@@ -148,7 +148,9 @@ def scan_source(folder: Path, where: str) -> list[SourceFile]:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            raise SiteBuildError(where, f"cannot read the folder {shown!r} in {folder}: {exc.strerror or exc}") from None
+            raise SiteBuildError(
+                where, f"cannot read the folder {shown!r} in {folder}: {exc.strerror or exc}"
+            ) from None
         subfolders: list[tuple[Path, str, frozenset[tuple[int, int]]]] = []
         for entry in entries:
             name = entry.name

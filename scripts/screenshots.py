@@ -195,9 +195,8 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["QT_SCALE_FACTOR"] = str(args.scale)
     os.environ.setdefault("SOFTWARE_CENTER_DEMO_RATE", "40")  # a download slow enough to catch mid-way
-    from PySide6.QtWidgets import QApplication
-
     import qasync
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     app.setQuitOnLastWindowClosed(False)

@@ -26,6 +26,7 @@ versions included). Transfers run on the HttpSession's worker threads; events an
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -217,7 +218,9 @@ class ContentStore:
         async with lock:
             self._active.add(key)
             try:
-                return await self._fetch(key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud)
+                return await self._fetch(
+                    key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud
+                )
             finally:
                 self._active.discard(key)
 
@@ -270,7 +273,7 @@ class ContentStore:
             attempts = _Attempts()
             preferred = 0
             pending, record = plan.pending, plan.record
-            for round_ in range(1, MAX_ROUNDS + 1):
+            for _round in range(1, MAX_ROUNDS + 1):
                 for job in pending:
                     preferred = await self._fetch_file(
                         package_id, job, locations, preferred, catalog_url, retry, progress, record, attempts, on_event
@@ -330,9 +333,8 @@ class ContentStore:
             while True:
                 tries += 1
                 try:
-                    await self.session.run_blocking(
-                        lambda abort: attempt(self.session, job, url, abort, progress, record)
-                    )
+                    await self.session.run_blocking(functools.partial(attempt, self.session, job, url,
+                                                                      progress=progress, record=record))
                     return index
                 except AttemptFailed as f:
                     attempts.items.append((shown_loc, f"{job.spec.path}: {f.reason}"))

@@ -43,9 +43,9 @@ from typing import Any, Literal
 import httpx
 
 from ..catalog import PackageFile
+from ..errors import UnusableUrlError
 from ..events import DownloadProgressed, EventSink
 from ..fsutil import fsync_dir
-from ..errors import UnusableUrlError
 from ..http import Abort, HttpSession, describe_http_error, is_digits, lower_thread_priority
 from .policy import parse_retry_after
 from .records import BOOT_ID, PackageRecord, cache_error, confined, ensure_dir, is_sendable
@@ -554,7 +554,9 @@ def _check_response(response: httpx.Response, job: FileJob) -> int:
         raise AttemptFailed("next", "the server encoded the body (Content-Encoding); expected the file as is")
     if code == 200:
         if length is not None and is_digits(length) and int(length) != size:
-            raise AttemptFailed("next", f"the server's file has {length} bytes, the catalog says {size}", integrity=True)
+            raise AttemptFailed(
+                "next", f"the server's file has {length} bytes, the catalog says {size}", integrity=True
+            )
         return 0
     if code == 206:
         m = _CONTENT_RANGE.match(response.headers.get("content-range", ""))

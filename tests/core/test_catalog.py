@@ -169,7 +169,12 @@ def test_format_of_another_version_is_named_before_any_other_problem() -> None:
 
 @pytest.mark.parametrize(
     ("value", "words"),
-    [("1", "expected an integer, got a string"), (1.0, "got a number"), (True, "got true or false"), (None, "got null")],
+    [
+        ("1", "expected an integer, got a string"),
+        (1.0, "got a number"),
+        (True, "got true or false"),
+        (None, "got null"),
+    ],
 )
 def test_format_must_be_an_integer(value: Any, words: str) -> None:
     refused_at("format", value, None, words)
@@ -662,7 +667,8 @@ def test_every_step_needs_type_and_name(field: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "words"), [("reboot", "unknown step type 'reboot'"), ("Group", "unknown step type"), (5, "expected a string")]
+    ("value", "words"),
+    [("reboot", "unknown step type 'reboot'"), ("Group", "unknown step type"), (5, "expected a string")],
 )
 def test_step_type_is_one_of_the_eight(value: Any, words: str) -> None:
     refused_at(f"{STEPS}[3].type", value, None, words)
@@ -672,7 +678,9 @@ def test_a_step_is_an_object() -> None:
     refused_at(f"{STEPS}[3]", "restart", None, "expected an object, got a string")
 
 
-@pytest.mark.parametrize(("name", "ok"), [("x", True), ("x" * 50, True), ("é" * 50, True), ("", False), ("x" * 51, False)])
+@pytest.mark.parametrize(
+    ("name", "ok"), [("x", True), ("x" * 50, True), ("é" * 50, True), ("", False), ("x" * 51, False)]
+)
 def test_step_name_is_1_to_50_characters(name: str, ok: bool) -> None:
     if ok:
         assert accepted_at(f"{STEPS}[3].name", name).task_sequences["PS100020"].steps[3].name == name
@@ -845,7 +853,11 @@ def test_condition_shapes_that_are_accepted(cond: dict[str, Any]) -> None:
         ({"not": {"variable": "X", "op": "exists"}, "extra": 1}, ".extra", "unexpected field next to 'not'"),
         ({"all": ["X"]}, ".all[0]", "expected an object"),
         ({"not": None}, ".not", "expected an object"),
-        ({"all": [{"variable": "X", "op": "exists"}, {"not": {"variable": "Y", "op": "is"}}]}, ".all[1].not.op", "expected one of"),
+        (
+            {"all": [{"variable": "X", "op": "exists"}, {"not": {"variable": "Y", "op": "is"}}]},
+            ".all[1].not.op",
+            "expected one of",
+        ),
         ({"any": [{"all": [{"variable": "X", "op": "exists", "bad": 1}]}]}, ".any[0].all[0].bad", "unknown field"),
     ],
 )

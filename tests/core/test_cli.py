@@ -96,7 +96,9 @@ async def test_run_and_resume_json_events_and_cmtrace_log(demo_site: Path, tmp_p
     for package, step in (("NWT00015", "Download Drivers"), ("NWT00012", "Upgrade Operating System")):
         begin = next(i for i, e in enumerate(first.events) if e["event"] == "step_started" and e["name"] == step)
         end = next(i for i, e in enumerate(first.events) if e["event"] == "step_finished" and e["name"] == step)
-        inside = [i for i, e in enumerate(first.events) if e["event"].startswith("download") and e["package"] == package]
+        inside = [
+            i for i, e in enumerate(first.events) if e["event"].startswith("download") and e["package"] == package
+        ]
         assert inside and all(begin < i < end for i in inside)
     started = first.of("step_started")
     assert [e["index"] for e in started] == [1, 3, 4, 5, 6]  # step 2 was skipped by its condition
@@ -118,7 +120,7 @@ async def test_run_and_resume_json_events_and_cmtrace_log(demo_site: Path, tmp_p
     # smsts.log reads like a ConfigMgr log
     lines = log_lines(data)
     entries = [CMTRACE_LINE.fullmatch(line) for line in lines]
-    assert all(entries), [line for line, m in zip(lines, entries) if not m][:3]
+    assert all(entries), [line for line, m in zip(lines, entries, strict=True) if not m][:3]
     messages = [m["message"] for m in entries if m]
     text = "\n".join(messages)
     for expected in (
@@ -174,7 +176,7 @@ async def test_every_refusal_exits_3_and_leaves_nothing(demo_site: Path, tmp_pat
         ("unknown_deployment", run_args(demo_site, tmp_path / "d9", "NWT29999")),
     ]
     results = await asyncio.gather(*(cli(*args) for _, args in cases))
-    for (reason, args), result in zip(cases, results):
+    for (reason, args), result in zip(cases, results, strict=True):
         assert result.rc == 3, (reason, result.stderr)
         assert result.names() == ["refused"], reason
         event = result.events[0]
@@ -390,7 +392,7 @@ async def test_one_run_per_data_folder_and_damaged_state(tmp_path: Path) -> None
         cli(*run_args(site, copies[0], "DEPRST")),  # a damaged state blocks a new run too, in words
         cli(*resume_args(data)),  # the good one resumes
     )
-    for copy, resumed in zip(copies, results):
+    for copy, resumed in zip(copies, results[: len(copies)], strict=True):
         assert resumed.rc == 2, (copy, resumed.stderr)
         assert resumed.stderr.startswith("software-center: the saved run state ")
         assert str(state_file(copy)) in resumed.stderr and "delete it to discard that run" in resumed.stderr
@@ -430,7 +432,7 @@ async def test_data_folder_that_cannot_be_written(tmp_path: Path) -> None:
         readonly.chmod(0o500)
         cases.append(readonly)
     results = await asyncio.gather(*(cli(*run_args(site, d, "DEPW")) for d in cases))
-    for data, result in zip(cases, results):
+    for data, result in zip(cases, results, strict=True):
         assert result.rc == 2, (data, result.stderr)
         last = result.stderr.strip().splitlines()[-1]
         assert result.events == [] and last.startswith("software-center: cannot ") and str(data) in last
@@ -458,10 +460,16 @@ async def test_read_only_and_full_data_folder_in_a_mount_namespace(tmp_path: Pat
     site = write_site(
         tmp_path / "site",
         packages={"TOOLS": tool_files()},
-        task_sequences={"TSF": [
-            {"type": "run_command", "name": "Fill The Disk", "command": ["%PYTHON%", "-c", filler, "%_SMSTSMDataPath%"]},
-            run_tool("Then", "--marker", str(work / "marks"), "then"),
-        ]},
+        task_sequences={
+            "TSF": [
+                {
+                    "type": "run_command",
+                    "name": "Fill The Disk",
+                    "command": ["%PYTHON%", "-c", filler, "%_SMSTSMDataPath%"],
+                },
+                run_tool("Then", "--marker", str(work / "marks"), "then"),
+            ]
+        },
         deployments=[deployment("DEPF", "TSF")],
     )
     ro, full, out = tmp_path / "ro", tmp_path / "full", tmp_path / "out"

@@ -165,9 +165,12 @@ class Chain:
     def story(self) -> str:
         """What happened, process by process (for a failure message)."""
         lines = [self.name]
-        for result, why in zip(self.results, [*self.kills, "", "", ""]):
-            events = [e["event"] + (f":{e.get('name') or e.get('package') or ''}" if e["event"] != "step_progress" else "")
-                      for e in result.events if e["event"] not in ("download_progress",)]
+        for result, why in zip(self.results, [*self.kills, "", "", ""], strict=False):
+            events = [
+                e["event"] + (f":{e.get('name') or e.get('package') or ''}" if e["event"] != "step_progress" else "")
+                for e in result.events
+                if e["event"] not in ("download_progress",)
+            ]
             compact = [x for i, x in enumerate(events) if i == 0 or x != events[i - 1]]
             lines.append(f"{result.args[0]} rc={result.rc} killed={why!r}: {' '.join(compact)}")
         marks = self.work / "marks"
@@ -291,7 +294,7 @@ async def test_sigkill_at_any_moment_then_resume(demo_site: Path, tmp_path: Path
             requests = chain.server.requests_for(path)
             assert requests, path
             starts = [int(r.range[len("bytes="):-1]) if r.range else 0 for r in requests]
-            for (begin, request), following in zip(zip(starts, requests), starts[1:]):
+            for (begin, request), following in zip(zip(starts, requests, strict=True), starts[1:], strict=False):
                 assert begin <= following <= begin + request.sent, (path, starts)
                 in_flight += begin + request.sent - following
                 wasteful += begin + request.sent > following

@@ -1,10 +1,11 @@
-"""core.cmtrace: the exact CMTrace entry (docs/ENGINE.md, "The log"), bias sign, types, components, escaping, rotation, secrets."""
+"""core.cmtrace: the exact CMTrace entry (docs/ENGINE.md, "The log"), bias sign, types,
+components, escaping, rotation, secrets."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import json
 import re
 import subprocess
 import sys

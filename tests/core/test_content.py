@@ -24,7 +24,7 @@ from core.events import (
     DownloadStarted,
 )
 from core.http import HttpSession
-from tests.core.conftest import MakePackage, Recorder, pattern, sha256
+from tests.core.conftest import MakePackage, Recorder, pattern
 from tests.core.helpers.content_server import ContentServer
 
 pytestmark = pytest.mark.usefixtures("fail_on_loop_errors")
@@ -327,9 +327,9 @@ async def test_progress_is_throttled_monotonic_and_complete(
     with ContentServer(content_root, rate_bps=2 * 1024 * 1024) as server:
         store = ContentStore(cache_dir, session)
         await store.fetch(pid, pkg, server.url, "internet", on_event=events)
-    progress = [(t, e) for t, e in zip(events.times, events.events) if isinstance(e, DownloadProgressed)]
+    progress = [(t, e) for t, e in zip(events.times, events.events, strict=True) if isinstance(e, DownloadProgressed)]
     assert len(progress) >= 8
-    gaps = [b[0] - a[0] for a, b in zip(progress, progress[1:])]
+    gaps = [b[0] - a[0] for a, b in zip(progress, progress[1:], strict=False)]
     assert min(gaps) >= 0.099, gaps
     duration = events.times[-1] - events.times[0]
     assert len(progress) <= duration * 10 + 1

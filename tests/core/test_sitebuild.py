@@ -133,8 +133,13 @@ def test_a_failed_build_leaves_the_previous_site_untouched(tmp_path: Path) -> No
             with open(big, "ab") as f:
                 f.write(b"more")
 
-    err = _refused(source, tmp_path / "site", "packages.TST00001.source", "'sources/image.bin' changed while it was read",
-                   progress=grow)
+    err = _refused(
+        source,
+        tmp_path / "site",
+        "packages.TST00001.source",
+        "'sources/image.bin' changed while it was read",
+        progress=grow,
+    )
     assert err.path == "packages.TST00001.source"
     assert {p: p.read_bytes() for p in (tmp_path / "site").rglob("*") if p.is_file()} == before
     assert not list(tmp_path.glob(".site.*"))
@@ -190,7 +195,9 @@ def test_bad_package_fields_are_refused_by_path(tmp_path: Path, fields: dict[str
 def test_a_missing_source_field_and_bad_json_are_refused(tmp_path: Path) -> None:
     spec = source_spec({"TST00001": {"name": "P", "version": 1}})
     (tmp_path / "a.json").write_text(json.dumps(spec))
-    assert _refused(tmp_path / "a.json", tmp_path / "site", "required field is missing").path == "packages.TST00001.source"
+    assert (
+        _refused(tmp_path / "a.json", tmp_path / "site", "required field is missing").path == "packages.TST00001.source"
+    )
     (tmp_path / "b.json").write_text('{"format": 1, "format": 1}')
     _refused(tmp_path / "b.json", tmp_path / "site", "the key 'format' twice")
     (tmp_path / "c.json").write_text('{"format": NaN}')
@@ -361,7 +368,9 @@ def test_cli_build_refusal_and_unchanged_rerun(tmp_path: Path) -> None:
 
 def test_a_package_given_twice_in_source_json_is_refused_with_its_path(tmp_path: Path) -> None:
     spec = source_spec({"TST00001": {"name": "P", "version": 1, "source": "p"}})
-    text = json.dumps(spec).replace('"packages": {', '"packages": {"TST00001": {"name": "Q", "version": 2, "source": "q"}, ', 1)
+    text = json.dumps(spec).replace(
+        '"packages": {', '"packages": {"TST00001": {"name": "Q", "version": 2, "source": "q"}, ', 1
+    )
     (tmp_path / "a.json").write_text(text)
     err = _refused(tmp_path / "a.json", tmp_path / "site", "the key 'TST00001' twice")
     assert err.path == "packages.TST00001"

@@ -55,7 +55,9 @@ def setup_files(image_size: int = 4096) -> dict[str, bytes]:
     return {"setup.py": SETUP_PY.read_bytes(), "sources/install.wim": bytes(range(256)) * (image_size // 256)}
 
 
-def run_tool(name: str, *args: str, package: str | None = "TOOLS", kind: str = "run_command", **fields: Any) -> dict[str, Any]:
+def run_tool(
+    name: str, *args: str, package: str | None = "TOOLS", kind: str = "run_command", **fields: Any
+) -> dict[str, Any]:
     """A step that runs tool.py (from the TOOLS package, or by absolute path without one)."""
     script = "tool.py" if package else str(TOOL)
     step: dict[str, Any] = {"type": kind, "name": name, "command": ["%PYTHON%", script, *args]}
