@@ -125,11 +125,11 @@ class Attempts:
             if not waiting:
                 waiting = True
                 on_wait()
+            if deadline is not None and time.time() >= deadline and not stopped:
+                log.warning("The program ran past the step's timeout; stopping it and its child processes")
+                stopped = True
+                await shielded(self.stop(token, pgid))  # a cancel meanwhile: stopped, then raised
             try:
-                if deadline is not None and time.time() >= deadline and not stopped:
-                    log.warning("The program ran past the step's timeout; stopping it and its child processes")
-                    stopped = True
-                    await shielded(self.stop(token, pgid))
                 await asyncio.sleep(POLL_S)
             except asyncio.CancelledError:
                 # Cancelled while waiting: nothing of the old program may outlive the cancel.

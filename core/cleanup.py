@@ -45,6 +45,11 @@ async def shielded(aw: Awaitable[T]) -> T:
                 cancelled = True
                 continue
             raise
+        except Exception as exc:
+            if cancelled:  # the cancel wins; the clean-up's failure is logged, not lost
+                log.error("A clean-up after a cancel failed: %s", exc)
+                raise asyncio.CancelledError from exc
+            raise
         break
     if cancelled:
         raise asyncio.CancelledError

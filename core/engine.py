@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import errno
 import logging
 import shutil
@@ -73,6 +74,7 @@ from .events import (
     StepStarted,
 )
 from .fsutil import atomic_write_bytes
+from .process import kill_process_group
 from .runstate import (
     HistoryEntry,
     RunLock,
@@ -260,6 +262,9 @@ class TaskSequenceRunner:
                     f"sequence of {state.deployment}; delete it to discard that run",
                     ErrorCode.RUN_STATE_DAMAGED,
                 )
+            # The total is the task sequence's, fixed: a run saved by an older version that
+            # shrank it as steps were skipped counts as this one does.
+            state.total = sum(i.leaves for i in self._instructions if i.parent is None)
             self._state = state
             self.variables = Variables.from_state(state.variables)
             self.secrets_changed()
@@ -373,8 +378,7 @@ class TaskSequenceRunner:
         """The run's failure: that of the step whose failure ended it."""
         assert self._state is not None
         last = self._state.results[-1] if self._state.results else {}
-        reason = last.get("reason")
-        return last.get("error"), last.get("exit_code"), ErrorCode(reason) if reason in _CODES else None
+        return last.get("error"), last.get("exit_code"), _reason(last.get("reason"))
 
     def _index(self, ip: int) -> int:
         """The 1-based "Step x of y" number of the step at `ip`."""
@@ -531,7 +535,7 @@ class TaskSequenceRunner:
         if state.attempt is not None and isinstance(step, ProgramStep):
             outcome = await self._recover_attempt(step, state.attempt, announce)
         elif state.child_pgid is not None:
-            await self._attempts.stop("", state.child_pgid)
+            await kill_process_group(state.child_pgid)
         if outcome is None:
             log.info("The previous run stopped during the action (%s); that step runs again", step.name)
             abandoned = self._rewind()
@@ -664,7 +668,9 @@ class TaskSequenceRunner:
         if self.variables.secret_values:  # no text of any event ever shows a secret value
             for f in dataclasses.fields(event):
                 value = getattr(event, f.name)
-                if isinstance(value, str) and (masked := self.variables.mask(value)) != value:
+                if f.name == "run_id" or isinstance(value, enum.Enum) or not isinstance(value, str):
+                    continue  # codes and ids, not free text
+                if (masked := self.variables.mask(value)) != value:
                     changes[f.name] = masked
         self._sink(dataclasses.replace(event, **changes) if changes else event)
 
@@ -710,7 +716,7 @@ class TaskSequenceRunner:
             log.warning("The run state could not be saved: %s", exc)
         self._history(status.value, error, code, reason)
         self._emit(RunFinished(status, error, code, reason=reason))
-        clear_state(self.data_dir)
+        self._clear_finished()
         return RunResult(status, error, code, reason=reason)
 
     def _report_finished(self) -> RunResult:
@@ -718,14 +724,22 @@ class TaskSequenceRunner:
         state = self._state
         assert state is not None and self.center.connection is not None
         status = RunOutcome.SUCCEEDED if state.status is RunStatus.SUCCEEDED else RunOutcome.FAILED
-        reason = ErrorCode(state.error_reason) if state.error_reason in _CODES else None
+        reason = _reason(state.error_reason)
         log.info("The task sequence of %s had already finished (%s)", state.deployment, status.value)
         self._emit(RunStarted(state.deployment, state.task_sequence, state.name, state.total,
                               self.center.connection, True))
         self._history(status.value, state.error, state.error_code, reason)
         self._emit(RunFinished(status, state.error, state.error_code, reason=reason))
-        clear_state(self.data_dir)
+        self._clear_finished()
         return RunResult(status, state.error, state.error_code, reason=reason)
+
+    def _clear_finished(self) -> None:
+        """Forget a finished run. Its result is saved and reported: a folder that cannot be
+        written now changes nothing (the next run or resume clears it)."""
+        try:
+            clear_state(self.data_dir)
+        except OSError as exc:
+            log.warning("The finished run's state could not be removed: %s", exc)
 
     def _storage_failed(self, exc: OSError) -> RunResult:
         """The data folder cannot be written (full, read-only): stop, keep the last saved state."""
@@ -779,6 +793,11 @@ class TaskSequenceRunner:
 
 
 _CODES = frozenset(code.value for code in ErrorCode)
+
+
+def _reason(saved: object) -> ErrorCode | None:
+    """A failure code read back from saved state (None: none, or one this version lacks)."""
+    return ErrorCode(saved) if saved in _CODES else None
 
 
 def _hex(code: int) -> str:

@@ -89,6 +89,7 @@ from urllib.request import url2pathname
 import httpx
 import truststore
 
+from .cleanup import shielded
 from .errors import (
     Aborted,
     RedirectError,
@@ -115,7 +116,9 @@ log = logging.getLogger("software_center.http")
 
 MAX_REDIRECTS = 5
 DOCUMENT_DEADLINE_S = 120.0  # a small document (catalog, signature) arrives within this, or not at all
+WORKER_STOP_S = 30.0  # how long a cancel waits for a transfer thread to leave its file
 MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024  # system bundles are a few hundred KiB
+_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
 _DECODE_STEP = 256 * 1024  # inflate an encoded document at most this much at a time
 _LOCATION = "software_center.location"  # where the response hook puts a redirect's Location
 _BULK_READ_BYTES = 1024 * 1024
@@ -463,7 +466,13 @@ class HttpSession:
             path = os.fspath(self.ca_bundle)
             try:
                 # Read by us, not by OpenSSL: a FIFO or device named here must not block.
-                pem = read_regular_file(path, MAX_CA_BUNDLE_BYTES).decode("ascii", "replace")
+                data = read_regular_file(path, MAX_CA_BUNDLE_BYTES + 1)
+                if len(data) > MAX_CA_BUNDLE_BYTES:
+                    raise SiteUnreachableError(f"the CA bundle {path} is larger than 16 MiB")
+                # Only the certificates: comments around them may be in any encoding.
+                pem = "\n".join(m.decode("ascii") for m in _PEM_CERT.findall(data))
+                if not pem:
+                    raise ssl.SSLError("no certificate")
                 ctx.load_verify_locations(cadata=pem)
             except FileNotFoundError:
                 raise SiteUnreachableError(f"the CA bundle {path} does not exist") from None
@@ -518,7 +527,12 @@ class HttpSession:
             # the abort when the answer comes and drops it. One in a file phase is
             # waited for, so no .part is written after we return.
             if abort.set():
-                await _wait_for_worker(afut, abort)
+                try:
+                    await shielded(asyncio.wait_for(asyncio.shield(afut), WORKER_STOP_S))
+                except TimeoutError:
+                    log.warning("A cancelled transfer did not stop within %.0f s", WORKER_STOP_S)
+                except (asyncio.CancelledError, Exception):  # the cancel is re-raised below; a late failure is not news
+                    pass
             raise
 
     # --- requests (worker threads) ---------------------------------------------------
@@ -697,7 +711,9 @@ class HttpSession:
         except zlib.error as exc:
             raise SiteUnreachableError(f"{where}: the server's encoded {what} is damaged ({exc})") from None
         except UnusableUrlError as exc:
-            raise SiteUnreachableError(f"{where}: {exc}") from exc
+            unreachable = SiteUnreachableError(f"{where}: {exc}")
+            unreachable.code = exc.code  # unusable_url or redirect_refused, as it was
+            raise unreachable from exc
         except httpx.HTTPError as exc:
             if abort.is_set():
                 raise Aborted() from exc
@@ -834,19 +850,3 @@ def _read_local(path: Path, max_bytes: int, what: str, missing_ok: bool = False)
 def _retrieve(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()
-
-
-async def _wait_for_worker(afut: asyncio.Future[Any], abort: Abort, limit_s: float = 30.0) -> None:
-    """Wait for a cancelled worker to stop touching files, ignoring further cancels."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_s
-    while not afut.done():
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            log.warning("A cancelled transfer did not stop within %.0f s", limit_s)
-            return
-        try:
-            await asyncio.wait([afut], timeout=remaining)
-        except asyncio.CancelledError:
-            continue  # the caller's CancelledError is re-raised by run_blocking anyway
-

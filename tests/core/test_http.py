@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.errors import CatalogError, SiteUnreachableError, TooLargeError
+from core.errors import CatalogError, ErrorCode, SiteUnreachableError, TooLargeError
 from core.http import USER_AGENT, HttpSession, redact_url
 from tests.core.helpers.content_server import ContentServer, Fault
 
@@ -228,6 +228,7 @@ async def test_get_bytes_redirect_to_an_unusable_target_is_unreachable_in_words(
     with pytest.raises(SiteUnreachableError, match="redirect") as err:
         await session.get_bytes(content_server.url + "c.json", max_bytes=1024)
     assert "127.0.0.1" in str(err.value)
+    assert err.value.code is ErrorCode.REDIRECT_REFUSED  # the reason survives the wrapping
 
 
 @pytest.mark.asyncio

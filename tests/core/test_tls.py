@@ -63,6 +63,18 @@ async def test_a_private_ca_bundle_makes_the_server_trusted(server: HttpsServer,
 
 
 @pytest.mark.asyncio
+async def test_a_bundle_with_non_ascii_comments_is_read(server: HttpsServer, pki: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    """System bundles label certificates in UTF-8 (`# Issuer: CN=TÜBİTAK …`); only the
+    certificates themselves are read."""
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes("# Issuer: CN=TÜBİTAK Kamu SM SSL Kök Sertifikası\n".encode() + pki["ca"].read_bytes())
+    async with HttpSession(ca_bundle=bundle) as s:
+        data = await s.get_bytes(server.url + "site/catalog.json", max_bytes=1 << 20)
+    assert json.loads(data)["site"]["code"] == "TST"
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("bundle", [None, "other_ca"])
 async def test_an_untrusted_certificate_is_refused_in_words(
     server: HttpsServer, pki: dict[str, Path], bundle: str | None
