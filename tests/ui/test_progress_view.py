@@ -22,22 +22,24 @@ from core.catalog import Catalog, parse_catalog
 from core.center import SoftwareCenter
 from core.cmtrace import format_entry
 from core.demo import DemoServer, build_demo_site
-from core import Win32Code
-
-ERROR_CONTENT, ERROR_DISK_FULL = Win32Code.CONTENT_FAILED, Win32Code.DISK_FULL
+from core.errors import ErrorCode, Win32Code
 from core.events import (
     DownloadProgressed,
     DownloadStarted,
     RunStarted,
     StepFinished,
+    StepOutcome,
     StepProgressed,
     StepSkipped,
     StepStarted,
 )
+from core.events import SkipReason as SkipWhy
 from core.runstate import RunLock
 from ui.bridge import EventBridge
 from ui.failure_view import FailureView, failure_words, hex_code
 from ui.progress_view import ProgressView, read_log_tail
+
+ERROR_CONTENT, ERROR_DISK_FULL = Win32Code.CONTENT_FAILED, Win32Code.DISK_FULL
 from ui.run_controller import RunController
 from ui.step_delegate import StepDelegate
 from ui.step_model import Roles, StepModel
@@ -164,14 +166,15 @@ def test_every_row_state_paints_and_sizes(qtbot: Any, site: Path, tmp_path: Path
     ts = "NWT00020"
     for e in (
         RunStarted("NWT20001", ts, "Upgrade", 8, "internet"),
-        StepStarted(1, 8, "Check Readiness", "check_readiness"),
-        StepFinished(1, "Check Readiness", "failed", 0x80070070, "not enough disk"),
-        StepSkipped("Set Setup Duration", "condition", 7),
-        StepStarted(2, 7, "Set Download Retry Count", "set_variable"),
-        StepProgressed(2, 40.0, "Working hard"),
-        StepFinished(2, "Set Download Retry Count", "succeeded", 3010),
-        StepSkipped("Run Compatibility Scan", "disabled", 7),
-        StepStarted(3, 7, "Download Drivers", "download_package_content"),
+        StepStarted(1, 8, "Check Readiness", "check_readiness", ip=1),
+        StepFinished(1, "Check Readiness", StepOutcome.FAILED, 0x80070070, "not enough disk", ip=1,
+                     reason=ErrorCode.DISK_FULL),
+        StepSkipped("Set Setup Duration", SkipWhy.CONDITION, 8, ip=2),
+        StepStarted(3, 8, "Set Download Retry Count", "set_variable", ip=3),
+        StepProgressed(3, 40.0, "Working hard", ip=3),
+        StepFinished(3, "Set Download Retry Count", StepOutcome.SUCCEEDED, 3010, ip=3),
+        StepSkipped("Run Compatibility Scan", SkipWhy.DISABLED, 8, ip=4),
+        StepStarted(4, 8, "Download Drivers", "download_package_content", ip=5),
         DownloadStarted("NWT00015", 132_320, 0, "http://x/"),
         DownloadProgressed("NWT00015", 66_000, 132_320, 1.5e6, 0.04),
     ):

@@ -160,7 +160,7 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
         assert view.title_label.text() == "Running: Upgrade to Windows 11 Enterprise 24H2"
 
         await wait(downloading)
-        assert view.step_label.text() == "Step 4 of 7 · Upgrade Operating System"
+        assert view.step_label.text() == "Step 5 of 8 · Upgrade Operating System"
         assert view.cancel_button.isEnabled()
         assert 0 < view.overall.value() < 1000
 
@@ -216,12 +216,12 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
     assert "downloaded and verified" in m.index(rec.row("Download Drivers")).data(Roles.DETAIL_TEXT)
 
     assert view.title_label.text() == "Completed: Upgrade to Windows 11 Enterprise 24H2"
-    assert view.step_label.text() == "Step 6 of 6"
+    assert view.step_label.text() == "Step 8 of 8"
     assert view.overall.value() == 1000
     assert view.banner.isVisibleTo(view) and "finished successfully" in view.banner_label.text()
     assert not view.failure.isVisibleTo(view)
     assert not view.cancel_button.isEnabled()
-    assert "completed successfully" in view.log_tail.toPlainText()
+    assert "Task sequence completed 0x00000000" in view.log_tail.toPlainText()
     assert len(view.log_tail.toPlainText().splitlines()) == 10
     assert load_state(tmp_path) is None
     assert load_history(tmp_path)[-1].status == "succeeded"
@@ -368,10 +368,10 @@ async def test_a_restart_command_runs_instead_and_the_next_login_resumes(
         assert rows["Set Setup Duration"].data(Roles.SKIP_REASON) is SkipReason.CONDITION
         assert rows["Run Compatibility Scan"].data(Roles.SKIP_REASON) is SkipReason.DISABLED
         assert rows["Upgrade Operating System"].data(Roles.STATE) is StepState.SUCCEEDED
-        assert rows["Restart Computer"].data(Roles.NUMBER) == 5
+        assert rows["Restart Computer"].data(Roles.NUMBER) == 6
         assert rows["Prepare for Upgrade"].data(Roles.STATE) is StepState.SUCCEEDED
         assert rows["Install Company Portal"].data(Roles.STATE) in (StepState.PENDING, StepState.RUNNING,
                                                                     StepState.DOWNLOADING)
-        assert view.step_label.text().startswith("Step 5 of 7") or view.step_label.text().startswith("Step 6 of 7")
+        assert view.step_label.text().startswith(("Step 6 of 8", "Step 7 of 8"))
         assert (await wait(done)).status == "succeeded"
-        assert view.step_label.text() == "Step 6 of 6"
+        assert view.step_label.text() == "Step 8 of 8"
