@@ -129,6 +129,7 @@ class EventBridge(QObject):
         self._rows: list[StepRow] = []
         self._ends: list[int] = []
         self._parents: list[int | None] = []
+        self._positions: list[int] = []  # counted steps before each instruction (its "Step x" is this + 1)
         self._dirty: set[int] = set()
         self._cursor = 0
         self._current: int | None = None  # row of the step under way
@@ -240,7 +241,7 @@ class EventBridge(QObject):
         ts = catalog.task_sequences.get(event.task_sequence) if catalog is not None else None
         if catalog is None or ts is None:
             log.warning("The task sequence %s is not in the catalog; steps are not listed", event.task_sequence)
-            self._rows, self._ends, self._parents = [], [], []
+            self._rows, self._ends, self._parents, self._positions = [], [], [], []
             return False
         instructions = flatten(ts.steps)
         rows: list[StepRow] = []
@@ -267,6 +268,7 @@ class EventBridge(QObject):
             )
         self._rows = rows
         self._ends = [ins.end for ins in instructions]
+        self._positions = [ins.position for ins in instructions]
         self._parents = [ins.parent for ins in instructions]
         return True
 
@@ -360,7 +362,6 @@ class EventBridge(QObject):
 
     def _run_started(self, event: RunStarted) -> None:
         previous, previous_run, previous_cursor = self._rows, self._run_id, self._cursor
-        previous_number = self._header.number
         self._timer.stop()
         self._dirty.clear()
         self._dl_rows.clear()
@@ -374,9 +375,11 @@ class EventBridge(QObject):
                 # This window watched the run: what it saw is the run's past (download figures included).
                 self._rows = list(previous)
                 self._cursor = previous_cursor
-                number = previous_number
             else:
-                number = self._restore_saved(event)
+                self._restore_saved(event)
+            # The step at the pointer, the next to run: "Step x of y" as the engine counts it.
+            number = (self._positions[self._cursor] + 1 if self._cursor < len(self._positions)
+                      else event.total_steps)
         self._model.set_rows(self._rows)
         self._header = RunHeader(
             deployment=event.deployment,
@@ -390,18 +393,17 @@ class EventBridge(QObject):
         self.flush()
         self.runStarted.emit(event)
 
-    def _restore_saved(self, event: RunStarted) -> int:
-        """A resumed run this window did not watch: its past from the saved state. Returns
-        the header's step number (the last counted step before the pointer)."""
+    def _restore_saved(self, event: RunStarted) -> None:
+        """A resumed run this window did not watch: its past (the results before the saved
+        pointer, and that pointer) from the saved state; no event of this process told them."""
         try:
             saved = load_state(self._center.data_dir)
         except RunError as exc:
             log.warning("The saved run state could not be read for the progress view: %s", exc)
-            return 0
+            return
         if saved is None or (event.run_id is not None and saved.run_id != event.run_id):
-            return 0
+            return
         self._cursor = self._restore(saved)
-        return saved.executed
 
     def _step_started(self, event: StepStarted) -> None:
         self._header = replace(self._header, number=event.index, total=event.total, current=event.name)

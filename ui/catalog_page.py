@@ -45,6 +45,7 @@ from .deployment_model import (
 )
 from .details_page import DetailsPane
 from .style import icon, page_title
+from .wording import fill
 
 __all__ = ["CatalogPage"]
 
@@ -292,7 +293,7 @@ class CatalogPage(QWidget):
                 self.empty_label.setText(self.tr("Your organization offers no operating systems to this computer."))
             elif self.proxy.search_text:
                 self.empty_label.setText(
-                    self.tr("Nothing matches “%1”. Try fewer or other words.").replace("%1", self.search_box.text().strip())
+                    fill(self.tr("Nothing matches “%1”. Try fewer or other words."), self.search_box.text().strip())
                 )
             else:
                 self.empty_label.setText(self.tr("Nothing is required for this computer."))
@@ -303,7 +304,7 @@ class CatalogPage(QWidget):
             if not self.list_view.currentIndex().isValid():
                 self.select(None)
         self.list_view.setAccessibleDescription(
-            self.tr("%1 of %2 shown").replace("%1", str(shown)).replace("%2", str(total))
+            fill(self.tr("%1 of %2 shown"), shown, total)
         )
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -322,9 +323,8 @@ class CatalogPage(QWidget):
         elif self._run_active:
             blocked = self.tr("An installation is running. You can follow it under Progress.")
         elif self._pending_name is not None and state is not RowState.RUNNING:
-            blocked = self.tr("“%1” has not finished yet. Resume it first, then start another.").replace(
-                "%1", self._pending_name
-            )
+            blocked = fill(self.tr("“%1” has not finished yet. Resume it first, then start another."),
+                           self._pending_name)
         self.details.show_listing(listing, state, index.data(Roles.STATUS), blocked)
 
     def _activated(self, index: QModelIndex) -> None:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from core import Listing
 
 from .style import Accent, IconLabel, emphasize
-from .words import format_bytes, format_duration
+from .wording import fill, format_bytes, format_duration
 
 __all__ = ["ConfirmInstallDialog"]
 
@@ -37,7 +37,7 @@ class ConfirmInstallDialog(QDialog):
         self.high_impact = dep.high_impact
         self.setObjectName("confirmDialog")
         self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.setWindowTitle(self.tr("Install %1?").replace("%1", dep.name))
+        self.setWindowTitle(fill(self.tr("Install %1?"), dep.name))
         self.setMinimumWidth(480)
 
         lay = QVBoxLayout(self)
@@ -53,23 +53,22 @@ class ConfirmInstallDialog(QDialog):
         if self.high_impact:
             title.setText(self.tr("This upgrade changes your computer's operating system"))
         elif reinstall:
-            title.setText(self.tr("Install %1 again?").replace("%1", dep.name))
+            title.setText(fill(self.tr("Install %1 again?"), dep.name))
         else:
-            title.setText(self.tr("Install %1?").replace("%1", dep.name))
+            title.setText(fill(self.tr("Install %1?"), dep.name))
         head.addWidget(title, 1)
         lay.addLayout(head)
 
         facts = []
         if self.high_impact:
-            facts.append(self.tr("%1 will be installed on this computer.").replace("%1", dep.name))
+            facts.append(fill(self.tr("%1 will be installed on this computer."), dep.name))
         if listing.download_bytes:
             facts.append(
-                self.tr("It downloads %1, each part just before it is needed.").replace(
-                    "%1", format_bytes(listing.download_bytes)
-                )
+                fill(self.tr("It downloads %1, each part just before it is needed."),
+                     format_bytes(listing.download_bytes))
             )
         if dep.estimated_minutes:
-            facts.append(self.tr("It takes about %1.").replace("%1", format_duration(dep.estimated_minutes)))
+            facts.append(fill(self.tr("It takes about %1."), format_duration(dep.estimated_minutes)))
         if dep.restart_required:
             facts.append(self.tr("You can keep using the computer until it restarts."))
         body = QLabel(" ".join(facts), objectName="confirmText", wordWrap=True)

@@ -29,7 +29,7 @@ from PySide6.QtCore import (
 
 from core import Listing
 
-from .words import format_bytes, format_datetime, refusal_summary
+from .wording import fill, format_bytes, format_datetime, refusal_summary
 
 __all__ = ["DeploymentFilterModel", "DeploymentModel", "Roles", "RowState", "SortKey"]
 
@@ -263,9 +263,9 @@ class DeploymentModel(QAbstractListModel):
             return self.tr("Installing · not finished yet")
         deadline = item.deployment.deadline
         if self._required[row] and deadline is not None:
-            return self.tr("Required by %1").replace("%1", format_datetime(deadline))
+            return fill(self.tr("Required by %1"), format_datetime(deadline))
         if item.download_bytes:
-            return self.tr("Available · %1 to download").replace("%1", format_bytes(item.download_bytes))
+            return fill(self.tr("Available · %1 to download"), format_bytes(item.download_bytes))
         return self.tr("Available · ready to install")
 
 

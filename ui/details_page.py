@@ -26,7 +26,8 @@ from core import Catalog, Listing, ordered_locations, referenced_packages
 
 from .deployment_model import RowState
 from .style import Accent, IconLabel, accent_color, emphasize, scroll_body
-from .words import (
+from .wording import (
+    fill,
     content_source_text,
     format_bytes,
     format_datetime,
@@ -196,17 +197,15 @@ class DetailsPane(QWidget):
         if item.total_bytes == 0:
             size = self.tr("Nothing to download")
         elif cached == 0:
-            size = self.tr("%1 · nothing downloaded yet").replace("%1", format_bytes(item.total_bytes))
+            size = fill(self.tr("%1 · nothing downloaded yet"), format_bytes(item.total_bytes))
         elif item.download_bytes == 0:
-            size = self.tr("%1 · all of it is already on this computer").replace("%1", format_bytes(item.total_bytes))
+            size = fill(self.tr("%1 · all of it is already on this computer"), format_bytes(item.total_bytes))
         else:
             size = (
-                self.tr("%1 · %2 already on this computer")
-                .replace("%1", format_bytes(item.total_bytes))
-                .replace("%2", format_bytes(cached))
+                fill(self.tr("%1 · %2 already on this computer"), format_bytes(item.total_bytes), format_bytes(cached))
             )
         self._fact_values["size"].setText(size)
-        self._fact_values["time"].setText(self.tr("About %1").replace("%1", format_duration(dep.estimated_minutes)))
+        self._fact_values["time"].setText(fill(self.tr("About %1"), format_duration(dep.estimated_minutes)))
         self._fact_values["restart"].setText(
             self.tr("Yes, your computer restarts during the installation") if dep.restart_required else self.tr("No")
         )

@@ -36,16 +36,13 @@ from PySide6.QtWidgets import (
 )
 
 from core import (
-    CatalogError,
     ConnectionSetting,
+    ErrorCode,
     RunError,
     RunState,
     RunStatus,
-    SignInRequiredError,
     SoftwareCenter,
     SoftwareCenterError,
-    UntrustedCertificateError,
-    UntrustedSiteError,
     load_state,
     save_options,
 )
@@ -61,7 +58,7 @@ from .resume_banner import ResumeBanner
 from .run_controller import RunController
 from .status_page import StatusPage
 from .style import Accent, IconLabel, app_style_sheet, emphasize, icon
-from .words import connection_text
+from .wording import connection_text, error_words, fill
 
 if TYPE_CHECKING:
     from core import RunResult
@@ -292,7 +289,7 @@ class MainWindow(QMainWindow):
     def _site_text(self) -> str:
         if self.center.is_demo:
             where = self.center.site_url or ""
-            return self.tr("Embedded demo site %1").replace("%1", where).strip()
+            return fill(self.tr("Embedded demo site %1"), where).strip()
         return self.center.site_url or self.center.site_setting or ""
 
     def _show_connection(self) -> None:
@@ -301,7 +298,7 @@ class MainWindow(QMainWindow):
         self.connection_chip.setIcon(icon("intranet" if c.connection == "intranet" else "internet"))
         self.connection_chip.setToolTip(self.tr("Connection type. You can change it in Options."))
         self.connection_chip.setAccessibleName(
-            self.tr("Connection type: %1").replace("%1", connection_text(c.connection, c.connection_setting))
+            fill(self.tr("Connection type: %1"), connection_text(c.connection, c.connection_setting))
         )
         self.options_page.set_connection(c.connection_setting, c.connection)
 
@@ -312,34 +309,10 @@ class MainWindow(QMainWindow):
                 await self.center.open()
             else:
                 await self.center.reload()
-        except UntrustedSiteError as exc:
-            self._show_error(
-                self.tr("This site is not trusted."),
-                self.tr("The catalog is not signed with the key your IT department set on this computer, "
-                        "so nothing from it is shown or run. Contact your IT department. (%1)").replace("%1", str(exc)),
-            )
-            return
-        except CatalogError as exc:
-            self._show_error(self.tr("This site's catalog cannot be used."), str(exc))
-            return
-        except UntrustedCertificateError as exc:
-            self._show_error(
-                self.tr("The site's security certificate is not trusted."),
-                self.tr("Software Center did not connect, to keep this computer safe. If your organization "
-                        "uses its own certificate authority, your IT department can configure it. (%1)")
-                .replace("%1", str(exc)),
-            )
-            return
-        except SignInRequiredError as exc:
-            self._show_error(
-                self.tr("Sign-in required."),
-                self.tr("Your organization's site needs a sign-in token that this computer does not have "
-                        "or that is no longer valid. Contact your IT department. (%1)").replace("%1", str(exc)),
-            )
-            return
         except (SoftwareCenterError, OSError) as exc:
-            self._show_error(self.tr("Software Center can't reach your organization's site right now."),
-                             self.tr("Check your network connection, then try again. (%1)").replace("%1", str(exc)))
+            # The failure's code decides the words; the engine's message is the detail after them.
+            cause, advice = error_words(exc.code if isinstance(exc, SoftwareCenterError) else ErrorCode.SITE_UNREACHABLE)
+            self._show_error(cause, fill(self.tr("%1 (%2)"), advice, exc) if advice else str(exc))
             return
         except Exception as exc:
             # A bug, not a site problem: say so calmly, keep Retry, and let the loop's handler report it.

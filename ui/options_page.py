@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from .i18n import LANGUAGES, resolve_language
 from .style import icon, page_title, scroll_body
-from .words import connection_text, format_bytes
+from .wording import connection_text, fill, format_bytes
 
 __all__ = ["OptionsPage"]
 
@@ -169,7 +169,7 @@ class OptionsPage(QWidget):
 
     def _show_connection(self) -> None:
         self.detected_label.setText(
-            self.tr("Now: %1").replace("%1", connection_text(self._connection, self._setting))
+            fill(self.tr("Now: %1"), connection_text(self._connection, self._setting))
         )
         self.connection_note.setText(
             self.tr("The connection can be changed when the installation has finished.") if self._run_active else ""
@@ -180,7 +180,7 @@ class OptionsPage(QWidget):
         if self._cache_bytes is None:
             self.cache_value.setText(self.tr("Measuring…"))
         else:
-            self.cache_value.setText(self.tr("%1 in use").replace("%1", format_bytes(self._cache_bytes)))
+            self.cache_value.setText(fill(self.tr("%1 in use"), format_bytes(self._cache_bytes)))
         self.clear_button.setEnabled(not self._run_active and bool(self._cache_bytes))
         self.cache_note.setText(
             self.tr("Downloaded content can be cleared when the installation has finished.")
@@ -233,7 +233,7 @@ class OptionsPage(QWidget):
         lang = self.language_selector.currentIndex()
         self.language_selector.clear()
         system = LANGUAGES[resolve_language(None)]
-        self.language_selector.addItem(icon("language"), self.tr("Same as the system (%1)").replace("%1", system))
+        self.language_selector.addItem(icon("language"), fill(self.tr("Same as the system (%1)"), system))
         for name in LANGUAGES.values():
             self.language_selector.addItem(name)  # each language in its own words
         self.language_selector.setCurrentIndex(max(lang, 0))

@@ -43,6 +43,7 @@ from .restart_countdown import RestartCountdown
 from .run_controller import RunController
 from .step_delegate import StepDelegate
 from .style import Accent, accent_color, icon
+from .wording import fill, run_title, step_counter_text
 
 __all__ = ["ProgressView", "StepListView", "read_log_tail"]
 
@@ -218,7 +219,7 @@ class ProgressView(QWidget):
     def _on_finished(self, result: RunResult) -> None:
         if result.status == "failed":
             self.failure.set_log_path(self.controller.log_path)
-            self.failure.show_failure(result.error_code, result.error, self.controller.header.failed_step)
+            self.failure.show_failure(result.reason, result.error_code, result.error, self.controller.header.failed_step)
             self.failure.setVisible(True)
             # A run stopped by its data folder (full, read-only) is kept and can be continued.
             kept = self.controller.saved_run_status() in _RESUMABLE
@@ -293,26 +294,10 @@ class ProgressView(QWidget):
 
     def _show_header(self) -> None:
         h = self._header
-        titles = {
-            "running": self.tr("Running: %1"),
-            "succeeded": self.tr("Completed: %1"),
-            "failed": self.tr("Failed: %1"),
-            "cancelled": self.tr("Cancelled: %1"),
-            "restart_pending": self.tr("Restart pending: %1"),
-        }
-        self.title_label.setText(titles.get(h.status, self.tr("Running: %1")).replace("%1", h.name)
-                                 if h.name else self.tr("No task sequence is running"))
-        if h.total > 0:
-            number = max(1, min(h.number, h.total)) if h.number else 0
-            text = (self.tr("Step %1 of %2").replace("%1", str(number)).replace("%2", str(h.total))
-                    if number else self.tr("Preparing (%n step(s))", "", h.total))
-            if h.current:
-                text = self.tr("%1 · %2").replace("%1", text).replace("%2", h.current)
-            self.step_label.setText(text)
-        else:
-            self.step_label.setText("")
+        self.title_label.setText(run_title(h.status, h.name))
+        self.step_label.setText(step_counter_text(h.number, h.total, h.current))
         self.overall.setValue(int(h.percent * 10))
-        percent = self.tr("%1 % complete").replace("%1", str(int(h.percent)))
+        percent = fill(self.tr("%1 % complete"), int(h.percent))
         self.percent_label.setText(percent if h.name else "")
         self.overall.setAccessibleDescription(percent)
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 from core import RunState, RunStatus
 
 from .style import Accent, IconLabel
+from .wording import fill
 
 __all__ = ["ResumeBanner"]
 
@@ -67,10 +68,9 @@ class ResumeBanner(QWidget):
             text = self.tr("“%1” was stopped at step %2 of %3. It can continue where it stopped.")
         else:
             text = self.tr("“%1” was interrupted at step %2 of %3. It can continue where it stopped.")
-        step = max(s.executed, 0) + (1 if s.status is not RunStatus.RESTART_PENDING else 0)
-        self.text.setText(
-            text.replace("%1", s.name).replace("%2", str(min(step, max(s.total, 1)))).replace("%3", str(max(s.total, 1)))
-        )
+        # The step at the saved pointer, as the engine counts: "Step executed+1 of total".
+        total = max(s.total, 1)
+        self.text.setText(fill(text, s.name, min(max(s.executed, 0) + 1, total), total))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:

@@ -40,6 +40,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core import (
     CMTraceHandler,
     ErrorCode,
+    Refusal,
     RestartPending,
     RunError,
     RunOutcome,
@@ -57,6 +58,7 @@ from core import (
 
 from .bridge import EventBridge, RunHeader
 from .step_model import StepModel
+from .wording import fill, refusal_detail, run_error_text
 
 __all__ = ["RunController"]
 
@@ -189,11 +191,8 @@ class RunController(QObject):
             try:
                 self._log_handler = install_log(self.center.data_dir)
             except OSError as exc:
-                self.problem.emit(
-                    self.tr("The log cannot be written in the data folder %1 (%2). Nothing was started.")
-                    .replace("%1", str(self.center.data_dir))
-                    .replace("%2", exc.strerror or str(exc))
-                )
+                self.problem.emit(fill(self.tr("The log cannot be written in the data folder %1 (%2). Nothing was "
+                                               "started."), self.center.data_dir, exc.strerror or exc))
                 return False
         return True
 
@@ -209,10 +208,8 @@ class RunController(QObject):
     def _task_done(self, task: asyncio.Future[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("The run ended with an unexpected error", exc_info=task.exception())
-            self.problem.emit(
-                self.tr("The task sequence stopped because of an unexpected error: %1")
-                .replace("%1", str(task.exception()))
-            )
+            self.problem.emit(fill(self.tr("The task sequence stopped because of an unexpected error: %1"),
+                                   task.exception()))
         self.runningChanged.emit(False)
 
     async def _drive(self, work: Callable[[], Coroutine[Any, Any, RunResult]]) -> None:
@@ -225,15 +222,12 @@ class RunController(QObject):
             raise
         except RunError as exc:
             log.warning("The run could not start or continue: %s", exc)
-            self.problem.emit(self._run_error_text(exc))
+            self.problem.emit(run_error_text(exc.code))
             return
         except OSError as exc:
             log.error("The run state could not be written: %s", exc)
-            self.problem.emit(
-                self.tr("The data folder %1 cannot be written (%2). The run was stopped.")
-                .replace("%1", str(self.center.data_dir))
-                .replace("%2", exc.strerror or str(exc))
-            )
+            self.problem.emit(fill(self.tr("The data folder %1 cannot be written (%2). The run was stopped."),
+                                   self.center.data_dir, exc.strerror or exc))
             return
         self.bridge.flush()
         self._finish(result)
@@ -244,34 +238,17 @@ class RunController(QObject):
         self.last_result = result
         self.finished.emit(result)
 
-    def _run_error_text(self, exc: RunError) -> str:
-        text = str(exc)
-        if "another Software Center process" in text:
-            return self.tr(
-                "Another Software Center is running a task sequence on this computer. Wait for it to "
-                "finish, then try again."
-            )
-        if "has not finished" in text:
-            return self.tr(
-                "An earlier upgrade has not finished yet. Continue it first (Resume); a new one can "
-                "start after it."
-            )
-        if "no task sequence run to resume" in text:
-            return self.tr("There is no interrupted upgrade to continue.")
-        if "not in its catalog" in text:
-            return self.tr(
-                "The interrupted upgrade is no longer offered by your organization, so it cannot be "
-                "continued. Ask your IT department for help."
-            )
-        return self.tr("The task sequence could not continue: %1").replace("%1", text)
-
     # --- bridge signals --------------------------------------------------------------
 
     def _on_run_started(self, event: RunStarted) -> None:
         self.started.emit(event.deployment)
 
     def _on_refused(self, event: RunRefused) -> None:
-        self.problem.emit(self.tr("This upgrade cannot run on this computer now: %1").replace("%1", event.message))
+        try:
+            why = refusal_detail(Refusal(event.reason))
+        except ValueError:  # a code this window does not know yet: the engine's words
+            why = event.message
+        self.problem.emit(fill(self.tr("This upgrade cannot run on this computer now: %1"), why))
 
     def _on_restart_pending(self, event: RestartPending) -> None:
         # The countdown starts once the engine task has returned (see _drive): resuming

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import HistoryEntry, load_history
+from core import HistoryEntry, RunError, load_history, load_state
 
 from .history_model import HistoryDelegate, HistoryModel
 from .style import page_title
@@ -55,7 +55,11 @@ class StatusPage(QWidget):
     def refresh(self) -> list[HistoryEntry]:
         """Read the history again; returns it (oldest first), for callers that need it too."""
         entries = load_history(self._data_dir)
-        self.model.set_entries(entries)
+        try:
+            saved = load_state(self._data_dir)  # where an unfinished run stands: in no history entry
+        except RunError:
+            saved = None
+        self.model.set_entries(entries, saved)
         self._show()
         return entries
 

@@ -28,7 +28,7 @@ from PySide6.QtCore import (
 
 from core import format_exit_code
 
-from .words import format_bytes
+from .wording import fill, format_bytes, format_eta, format_percent, format_rate
 
 __all__ = [
     "DownloadInfo",
@@ -38,8 +38,6 @@ __all__ = [
     "StepRow",
     "StepState",
     "bar_fraction",
-    "format_eta",
-    "format_rate",
     "step_fraction",
 ]
 
@@ -186,12 +184,6 @@ def step_fraction(row: StepRow) -> float | None:
     return 0.5 + 0.5 * program
 
 
-def _fill(template: str, *values: str) -> str:
-    """Qt-style placeholders: %1, %2, … replaced in one pass (a value containing "%2" stays as it is)."""
-    return re.sub(r"%(\d)", lambda m: values[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(values)
-                  else m.group(0), template)
-
-
 def bar_fraction(row: StepRow) -> float | None:
     """What the row's bar shows: the download while downloading, then the program's percent.
 
@@ -204,32 +196,6 @@ def bar_fraction(row: StepRow) -> float | None:
     if row.state is StepState.RUNNING and row.percent is not None:
         return max(0.0, min(1.0, row.percent / 100))
     return None
-
-
-def format_rate(bps: float | None) -> str:
-    """'35.2 MB/s'; empty when unknown."""
-    if bps is None or bps <= 0:
-        return ""
-    return QCoreApplication.translate("StepModel", "%1/s").replace("%1", format_bytes(int(bps)))
-
-
-def format_eta(seconds: float | None) -> str:
-    """'4 s left', '3 min left', '1 h 5 min left'; empty when unknown."""
-    if seconds is None or seconds < 0 or seconds != seconds:  # None, negative, NaN
-        return ""
-    s = int(seconds + 0.5)
-    loc = QLocale()
-    if s < 60:
-        return QCoreApplication.translate("StepModel", "%1 s left").replace("%1", loc.toString(s))
-    m = (s + 30) // 60
-    if m < 60:
-        return QCoreApplication.translate("StepModel", "%1 min left").replace("%1", loc.toString(m))
-    h, m = divmod(m, 60)
-    return _fill(QCoreApplication.translate("StepModel", "%1 h %2 min left"), loc.toString(h), loc.toString(m))
-
-
-def _percent(value: float) -> str:
-    return QCoreApplication.translate("StepModel", "%1 %").replace("%1", QLocale().toString(int(value)))
 
 
 def status_text(row: StepRow) -> str:
@@ -254,25 +220,25 @@ def status_text(row: StepRow) -> str:
             return QCoreApplication.translate("StepModel", "Succeeded, restart required")
         return QCoreApplication.translate("StepModel", "Succeeded")
     if row.exit_code is not None and row.exit_code != 0:
-        return QCoreApplication.translate("StepModel", "Failed (%1)").replace("%1", format_exit_code(row.exit_code))
+        return fill(QCoreApplication.translate("StepModel", "Failed (%1)"), format_exit_code(row.exit_code))
     return QCoreApplication.translate("StepModel", "Failed")
 
 
 def download_text(dl: DownloadInfo) -> str:
     """'Windows 11 media: 120 MB of 256 MB · 35 MB/s · 4 s left' (or retrying / done)."""
     of = QCoreApplication.translate("StepModel", "%1 of %2")
-    done = _fill(of, format_bytes(dl.bytes), format_bytes(dl.total_bytes))
+    done = fill(of, format_bytes(dl.bytes), format_bytes(dl.total_bytes))
     if dl.status == "finished":
-        return _fill(QCoreApplication.translate("StepModel", "%1: downloaded and verified, %2"), dl.package_name,
+        return fill(QCoreApplication.translate("StepModel", "%1: downloaded and verified, %2"), dl.package_name,
                      format_bytes(dl.total_bytes))
     if dl.status == "failed":
-        return _fill(QCoreApplication.translate("StepModel", "%1: download failed at %2"), dl.package_name, done)
+        return fill(QCoreApplication.translate("StepModel", "%1: download failed at %2"), dl.package_name, done)
     if dl.status == "retrying":
-        return _fill(
+        return fill(
             QCoreApplication.translate("StepModel", "%1: %2 · connection problem, trying again (attempt %3)"),
             dl.package_name, done, QLocale().toString(dl.attempt),
         )
-    parts = [_fill(QCoreApplication.translate("StepModel", "%1: %2"), dl.package_name, done)]
+    parts = [fill(QCoreApplication.translate("StepModel", "%1: %2"), dl.package_name, done)]
     for extra in (format_rate(dl.rate_bps), format_eta(dl.eta_s)):
         if extra:
             parts.append(extra)
@@ -290,7 +256,7 @@ def detail_text(row: StepRow) -> str:
         if row.progress_text:
             return row.progress_text  # its percent is on the bar
         if row.percent is not None:
-            return _percent(row.percent)
+            return format_percent(row.percent)
         if dl is not None:
             return download_text(dl)
         return QCoreApplication.translate("StepModel", "Working…")

@@ -36,15 +36,16 @@ from core.events import (
 from core.events import SkipReason as SkipWhy
 from core.runstate import RunLock
 from ui.bridge import EventBridge
-from ui.failure_view import FailureView, failure_words, hex_code
+from ui.failure_view import FailureView
 from ui.progress_view import ProgressView, read_log_tail
+from ui.wording import failure_words, hex_code
 
 ERROR_CONTENT, ERROR_DISK_FULL = Win32Code.CONTENT_FAILED, Win32Code.DISK_FULL
 from ui.run_controller import RunController
 from ui.step_delegate import StepDelegate
 from ui.step_model import Roles, StepModel
 
-KNOWN = [0xC1900208, 0xC190020E, 0xC1900210, 0xC1900101, ERROR_DISK_FULL, ERROR_CONTENT]
+SETUP = [0xC1900208, 0xC190020E, 0xC1900210, 0xC1900101, 0xC1900107, 0xC1900200, 0xC1900202, 0xC1900204]
 
 
 @pytest.fixture(scope="module")
@@ -100,25 +101,31 @@ def test_codes_are_shown_in_hex_signed_or_not() -> None:
 
 
 def test_every_known_code_has_its_own_cause_and_advice() -> None:
-    words = {code: failure_words(code, "engine words") for code in KNOWN}
+    # A program's failure is worded by its exit code (Windows Setup's); the engine's own by its reason.
+    words = {code: failure_words(ErrorCode.PROGRAM_FAILED, code) for code in SETUP}
+    words[ERROR_DISK_FULL] = failure_words(ErrorCode.DISK_FULL, ERROR_DISK_FULL)
+    words[ERROR_CONTENT] = failure_words(ErrorCode.CONTENT_UNAVAILABLE, ERROR_CONTENT)
     causes = [cause for cause, _ in words.values()]
-    assert len(set(causes)) == len(KNOWN)
+    assert len(set(causes)) == len(words)
     assert all(cause and advice for cause, advice in words.values())
     assert "not compatible with Windows 11" in words[0xC1900208][0]
     assert "disk space" in words[0xC190020E][0]
     assert "went back to the previous version" in words[0xC1900101][0]
     assert "downloaded" in words[ERROR_CONTENT][0]
-    # Known to Windows Setup but not worded here: its English words, not just a number.
-    assert failure_words(0xC1900200, None)[0].startswith("The computer does not meet the minimum hardware")
-    assert failure_words(0x1234, None)[0] == "A step of the upgrade ended with an error."
-    assert "took longer" in failure_words(None, "the program did not finish within 60 s and was stopped")[0]
+    assert words[0xC1900200][0].startswith("The computer does not meet the minimum hardware")
+    assert failure_words(ErrorCode.PROGRAM_FAILED, 0x1234)[0] == "A step of the upgrade ended with an error."
+    assert "took longer" in failure_words(ErrorCode.PROGRAM_TIMEOUT, None)[0]
+    # A history entry saved before failures had codes: the engine's number still words it.
+    assert failure_words(None, ERROR_DISK_FULL) == words[ERROR_DISK_FULL]
+    assert failure_words(None, None)[0] == "The upgrade could not finish."
 
 
 def test_failure_view_shows_code_cause_advice_detail_and_opens_the_log(qtbot: Any, tmp_path: Path) -> None:
     log = tmp_path / "logs" / "smsts.log"
     view = FailureView(log)
     qtbot.addWidget(view)
-    view.show_failure(ERROR_CONTENT, "NWT00012: every location failed", "Upgrade Operating System")
+    view.show_failure(ErrorCode.CONTENT_UNAVAILABLE, ERROR_CONTENT, "NWT00012: every location failed",
+                      "Upgrade Operating System")
     assert view.code_label.text() == "Error code: 0x80091007"
     assert view.step_label.text() == "Failed step: Upgrade Operating System"
     assert "internet connection" in view.advice_label.text()
