@@ -53,8 +53,8 @@ from core import (
     RunOutcome,
     RunRefused,
     RunStarted,
+    RunSource,
     RunState,
-    SoftwareCenter,
     StepFinished,
     StepOutcome,
     StepProgressed,
@@ -112,7 +112,7 @@ class EventBridge(QObject):
     refused = Signal(object)  # RunRefused
     flushed = Signal(int)  # after each flush: how many rows changed (tests count repaints)
 
-    def __init__(self, center: SoftwareCenter, model: StepModel, parent: QObject | None = None) -> None:
+    def __init__(self, center: RunSource, model: StepModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._center = center
         self._model = model

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from core import (
     ConnectionSetting,
     ErrorCode,
+    LocalEngine,
     RunError,
     RunState,
     RunStatus,
@@ -161,7 +162,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.status_page)
         self.pages.addWidget(self.options_page)
 
-        self.controller = RunController(self.center, self)
+        self.controller = RunController(LocalEngine(self.center), self)
         self.controller.started.connect(self._run_started)
         self.controller.finished.connect(self._run_finished)
         self.controller.runningChanged.connect(self._running_changed)

@@ -1,7 +1,7 @@
 """Starting, watching, cancelling and resuming task-sequence runs from the window.
 
-`RunController` owns the one engine task of the window (a `TaskSequenceRunner.run()` or
-`.resume()` wrapped with `asyncio.ensure_future` inside the qasync loop), the step model
+`RunController` owns the one engine task of the window (an `EngineHost`'s `run()` or
+`resume()` wrapped with `asyncio.ensure_future` inside the qasync loop), the step model
 and the event bridge that feeds it, and the restart countdown. Its slots are thin: they
 check, hand the work to the engine and return. A run that cannot start (another process
 holds the data folder's run lock, a saved run waits to be resumed, the data folder cannot
@@ -39,6 +39,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import (
     CMTraceHandler,
+    EngineHost,
     ErrorCode,
     Refusal,
     RestartPending,
@@ -48,8 +49,6 @@ from core import (
     RunResult,
     RunStarted,
     RunStatus,
-    SoftwareCenter,
-    TaskSequenceRunner,
     Win32Code,
     install_log,
     load_state,
@@ -78,7 +77,7 @@ class RunController(QObject):
     restartCommandRan = Signal(bool)  # the admin's restart command ran (True) or failed (False)
     runningChanged = Signal(bool)
 
-    def __init__(self, center: SoftwareCenter, parent: QObject | None = None) -> None:
+    def __init__(self, center: EngineHost, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.center = center
         self.model = StepModel(self)
@@ -127,7 +126,7 @@ class RunController(QObject):
 
     @property
     def uses_restart_command(self) -> bool:
-        return bool(self.center.options.restart_command)
+        return bool(self.center.restart_command)
 
     def saved_run_status(self) -> RunStatus | None:
         """The status of a saved run waiting in the data folder (None when there is none)."""
@@ -143,17 +142,15 @@ class RunController(QObject):
         """Start a deployment (the caller has asked for confirmation). Returns at once."""
         if not self._can_begin():
             return
-        runner = TaskSequenceRunner(self.center, self.bridge.sink)
         given = dict(variables or {})
-        self._begin(lambda: runner.run(deployment_id, variables=given))
+        self._begin(lambda: self.center.run(deployment_id, self.bridge.sink, given))
 
     def resume(self) -> None:
         """Continue the saved run (interrupted, cancelled or restart pending). Returns at once."""
         self._stop_countdown()
         if not self._can_begin():
             return
-        runner = TaskSequenceRunner(self.center, self.bridge.sink)
-        self._begin(runner.resume)
+        self._begin(lambda: self.center.resume(self.bridge.sink))
 
     async def cancel(self) -> None:
         """Stop the run cleanly and wait until it has stopped; the run stays resumable."""
@@ -277,7 +274,7 @@ class RunController(QObject):
             self._restart()
 
     def _restart(self) -> None:
-        command = self.center.options.restart_command
+        command = self.center.restart_command
         if command:
             self._restart_task = asyncio.ensure_future(self._run_restart_command(list(command)))
         else:

@@ -61,7 +61,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 @pytest.fixture
 def bridge(qtbot, catalog: Catalog, tmp_path: Path) -> EventBridge:  # noqa: ANN001 - pytest-qt fixture
     model = StepModel()
-    b = EventBridge(FakeCenter(catalog, tmp_path), model)  # type: ignore[arg-type]
+    b = EventBridge(FakeCenter(catalog, tmp_path), model)
     b.setParent(model)  # keep the model alive as long as the bridge
     return b
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QListView, QStyleOptionViewItem
 
 from core.catalog import Catalog, parse_catalog
 from core.center import SoftwareCenter
+from core.protocols import LocalEngine
 from core.cmtrace import format_entry
 from core.demo import DemoServer, build_demo_site
 from core.errors import ErrorCode, Win32Code
@@ -64,7 +65,7 @@ def server(site: Path) -> Iterator[str]:
 async def view_on(data_dir: Path, url: str, qtbot: Any) -> AsyncIterator[tuple[RunController, ProgressView]]:
     center = SoftwareCenter(data_dir, site=url, connection="internet")
     await center.open()
-    controller = RunController(center)
+    controller = RunController(LocalEngine(center))
     view = ProgressView(controller)
     qtbot.addWidget(view)
     view.show()
@@ -162,7 +163,7 @@ class FakeCenter:
 def test_every_row_state_paints_and_sizes(qtbot: Any, site: Path, tmp_path: Path) -> None:
     catalog = parse_catalog((site / "catalog.json").read_bytes(), "http://127.0.0.1:9/catalog.json")
     model = StepModel()
-    bridge = EventBridge(FakeCenter(catalog, tmp_path), model)  # type: ignore[arg-type]
+    bridge = EventBridge(FakeCenter(catalog, tmp_path), model)
     view = QListView()
     qtbot.addWidget(view)
     view.setModel(model)

@@ -19,6 +19,7 @@ import pytest
 from PySide6.QtCore import Qt, SignalInstance
 
 from core.center import SoftwareCenter
+from core.protocols import LocalEngine
 from core.demo import DemoServer, build_demo_site
 from core.engine import RunResult
 from core.options import Options
@@ -33,6 +34,11 @@ TIMEOUT = 30
 
 
 # --- fixtures and helpers ------------------------------------------------------------
+
+
+def saved_status(data_dir: Path) -> RunStatus | None:
+    state = load_state(data_dir)
+    return state.status if state is not None else None
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +67,7 @@ async def opened(data_dir: Path, url: str, qtbot: Any, options: Options | None =
                  ) -> AsyncIterator[tuple[RunController, ProgressView]]:
     center = SoftwareCenter(data_dir, site=url, connection="internet", options=options)
     await center.open()
-    controller = RunController(center)
+    controller = RunController(LocalEngine(center))
     view = ProgressView(controller)
     qtbot.addWidget(view)
     view.resize(760, 820)
@@ -168,7 +174,7 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
         result: RunResult = await wait(restart)
         assert result.status == "restart_pending"
         assert not controller.running and controller.counting_down
-        assert load_state(tmp_path).status is RunStatus.RESTART_PENDING  # type: ignore[union-attr]
+        assert saved_status(tmp_path) is RunStatus.RESTART_PENDING
         assert view.countdown.isVisible()
         assert view.countdown.countdown_label.text() == "Restarting in 15 s"
         assert "Windows 11 is almost ready" in view.countdown.message_label.text()
@@ -351,7 +357,7 @@ async def test_a_restart_command_runs_instead_and_the_next_login_resumes(
         assert await wait(ran) is True
         assert marker.exists()
         assert not controller.running and not controller.counting_down
-        assert load_state(tmp_path).status is RunStatus.RESTART_PENDING  # type: ignore[union-attr]
+        assert saved_status(tmp_path) is RunStatus.RESTART_PENDING
         assert "software-center resume" in view.countdown.note_label.text()
 
     # "The next login": a new window on the same data folder continues from the saved state
