@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from typing import Any
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -275,11 +276,11 @@ class EventBridge(QObject):
     def _restore(self, state: RunState) -> int:
         """Rows before the saved instruction pointer, as the saved run state tells them (a
         window that did not watch the run has no event of them). Returns the pointer."""
-        by_ip: dict[int, dict[str, object]] = {}
-        for r in state.results:
-            ip_of = r.get("ip")
+        by_ip: dict[int, dict[str, Any]] = {}
+        for result in state.results:
+            ip_of = result.get("ip")
             if isinstance(ip_of, int):
-                by_ip[ip_of] = r  # a step run again (after a failure that continued) keeps its last result
+                by_ip[ip_of] = result  # a step run again (after a failure that continued) keeps its last result
         ip = min(state.ip, len(self._rows))
         for i in range(ip):
             row = self._rows[i]

@@ -44,7 +44,7 @@ from .deployment_model import (
     SortKey,
 )
 from .details_page import DetailsPane
-from .style import icon, page_title
+from .style import icon, named, page_title, text_label
 from .wording import fill
 
 __all__ = ["CatalogPage"]
@@ -73,11 +73,11 @@ class CatalogPage(QWidget):
         # --- title and toolbar (two rows, so the controls fit a narrow window) ------------
         self.title = page_title()
         lay.addWidget(self.title)
-        bar = QWidget(objectName="catalogToolbar")
+        bar = named(QWidget(), "catalogToolbar")
         tb = QHBoxLayout(bar)
         tb.setContentsMargins(16, 8, 16, 10)
         tb.setSpacing(10)
-        self.search_box = QLineEdit(objectName="searchBox")
+        self.search_box = named(QLineEdit(), "searchBox")
         self.search_box.setClearButtonEnabled(True)
         self._search_icon = self.search_box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search_box.setMinimumWidth(160)
@@ -91,22 +91,22 @@ class CatalogPage(QWidget):
         tb.addWidget(self.search_box, 1)
 
         self.filter_label = QLabel()
-        self.filter_combo = QComboBox(objectName="filterSelector")
+        self.filter_combo = named(QComboBox(), "filterSelector")
         self.filter_label.setBuddy(self.filter_combo)
         self.filter_combo.currentIndexChanged.connect(self._filter_changed)
         tb.addWidget(self.filter_label)
         tb.addWidget(self.filter_combo)
 
         self.sort_label = QLabel()
-        self.sort_combo = QComboBox(objectName="sortSelector")
+        self.sort_combo = named(QComboBox(), "sortSelector")
         self.sort_label.setBuddy(self.sort_combo)
         self.sort_combo.currentIndexChanged.connect(self._sort_changed)
         tb.addWidget(self.sort_label)
         tb.addWidget(self.sort_combo)
 
-        self.list_button = QToolButton(objectName="listViewButton")
+        self.list_button = named(QToolButton(), "listViewButton")
         self.list_button.setIcon(icon("view-list"))
-        self.tile_button = QToolButton(objectName="tileViewButton")
+        self.tile_button = named(QToolButton(), "tileViewButton")
         self.tile_button.setIcon(icon("view-tiles"))
         self._view_group = QButtonGroup(self)
         self._view_group.setExclusive(True)
@@ -126,7 +126,7 @@ class CatalogPage(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         left = QStackedWidget()
-        self.list_view = QListView(objectName="deploymentList")
+        self.list_view = named(QListView(), "deploymentList")
         self.delegate = DeploymentDelegate(self.list_view)
         self.list_view.setItemDelegate(self.delegate)
         self.list_view.setModel(self.proxy)
@@ -138,7 +138,7 @@ class CatalogPage(QWidget):
         self.list_view.activated.connect(self._activated)
         self.list_view.viewport().installEventFilter(self)
         left.addWidget(self.list_view)
-        self.empty_label = QLabel(objectName="emptyLabel", wordWrap=True)
+        self.empty_label = text_label("emptyLabel", wrap=True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         left.addWidget(self.empty_label)
         self._left = left

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from core import Listing
 
-from .style import Accent, IconLabel, emphasize
+from .style import Accent, IconLabel, emphasize, named, text_label
 from .wording import fill, format_bytes, format_duration
 
 __all__ = ["ConfirmInstallDialog"]
@@ -48,7 +48,7 @@ class ConfirmInstallDialog(QDialog):
         glyph = IconLabel("warning" if self.high_impact else "info",
                           Accent.WARNING if self.high_impact else Accent.INFO, 32)
         head.addWidget(glyph, 0, Qt.AlignmentFlag.AlignTop)
-        title = QLabel(objectName="confirmTitle", wordWrap=True)
+        title = text_label("confirmTitle", wrap=True)
         emphasize(title, 1.2)
         if self.high_impact:
             title.setText(self.tr("This upgrade changes your computer's operating system"))
@@ -71,12 +71,13 @@ class ConfirmInstallDialog(QDialog):
             facts.append(fill(self.tr("It takes about %1."), format_duration(dep.estimated_minutes)))
         if dep.restart_required:
             facts.append(self.tr("You can keep using the computer until it restarts."))
-        body = QLabel(" ".join(facts), objectName="confirmText", wordWrap=True)
+        body = text_label("confirmText", wrap=True)
+        body.setText(" ".join(facts))
         lay.addWidget(body)
 
         self.restart_label: QLabel | None = None
         if dep.restart_required:
-            self.restart_label = QLabel(objectName="restartWarning", wordWrap=True)
+            self.restart_label = text_label("restartWarning", wrap=True)
             self.restart_label.setText(
                 self.tr("Your computer will restart during the upgrade. Save your work and close your apps first.")
             )
@@ -87,14 +88,13 @@ class ConfirmInstallDialog(QDialog):
 
         self.saved_check: QCheckBox | None = None
         if self.high_impact:
-            self.saved_check = QCheckBox(self.tr("I have &saved my work and closed my apps"), objectName="savedWorkCheck")
+            self.saved_check = named(QCheckBox(self.tr("I have &saved my work and closed my apps")), "savedWorkCheck")
             lay.addWidget(self.saved_check)
 
         buttons = QDialogButtonBox()
-        self.confirm_button = QPushButton(
-            self.tr("&Reinstall") if reinstall else self.tr("&Install"), objectName="confirmInstallButton"
-        )
-        self.cancel_button = QPushButton(self.tr("&Cancel"), objectName="cancelInstallButton")
+        self.confirm_button = named(QPushButton(self.tr("&Reinstall") if reinstall else self.tr("&Install")),
+                                    "confirmInstallButton")
+        self.cancel_button = named(QPushButton(self.tr("&Cancel")), "cancelInstallButton")
         buttons.addButton(self.confirm_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
         buttons.accepted.connect(self.accept)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from core import Catalog, Listing, ordered_locations, referenced_packages
 
 from .deployment_model import RowState
-from .style import Accent, IconLabel, accent_color, emphasize, scroll_body
+from .style import Accent, IconLabel, accent_color, emphasize, named, scroll_body, text_label
 from .wording import (
     fill,
     content_source_text,
@@ -75,7 +75,7 @@ class DetailsPane(QWidget):
         lay.setContentsMargins(24, 20, 24, 20)
         lay.setSpacing(12)
 
-        self.placeholder = QLabel(objectName="emptyLabel", wordWrap=True)
+        self.placeholder = text_label("emptyLabel", wrap=True)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.placeholder)
 
@@ -92,11 +92,11 @@ class DetailsPane(QWidget):
         head.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
         titles = QVBoxLayout()
         titles.setSpacing(2)
-        self.title_label = QLabel(objectName="detailsTitle", wordWrap=True)
+        self.title_label = text_label("detailsTitle", wrap=True)
         emphasize(self.title_label, 1.35)
-        self.sub_label = QLabel(objectName="detailsSubtitle", wordWrap=True)
+        self.sub_label = text_label("detailsSubtitle", wrap=True)
         self.sub_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.status_label = QLabel(objectName="detailsStatus", wordWrap=True)
+        self.status_label = text_label("detailsStatus", wrap=True)
         titles.addWidget(self.title_label)
         titles.addWidget(self.sub_label)
         titles.addWidget(self.status_label)
@@ -105,7 +105,7 @@ class DetailsPane(QWidget):
 
         action = QHBoxLayout()
         action.setSpacing(14)
-        self.install_button = QPushButton(objectName="installButton")
+        self.install_button = named(QPushButton(), "installButton")
         self.install_button.setMinimumWidth(130)
         self.install_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.install_button.clicked.connect(self._clicked)
@@ -113,7 +113,7 @@ class DetailsPane(QWidget):
         action.addWidget(self.install_button, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.refusal_icon = IconLabel("warning", Accent.WARNING, 20)
         action.addWidget(self.refusal_icon, 0, Qt.AlignmentFlag.AlignTop)
-        self.refusal_label = QLabel(objectName="refusalLabel", wordWrap=True)
+        self.refusal_label = text_label("refusalLabel", wrap=True)
         self.refusal_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.refusal_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         action.addWidget(self.refusal_label, 1)
@@ -131,17 +131,17 @@ class DetailsPane(QWidget):
         for key in ("size", "time", "restart", "deadline", "source", "id"):
             label = QLabel()
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-            value = QLabel(objectName=f"fact_{key}", wordWrap=True)
+            value = text_label(f"fact_{key}", wrap=True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self._fact_labels[key] = label
             self._fact_values[key] = value
             self.facts.addRow(label, value)
         c.addLayout(self.facts)
 
-        self.description_heading = QLabel(objectName="sectionHeading")
+        self.description_heading = text_label("sectionHeading")
         emphasize(self.description_heading)
         c.addWidget(self.description_heading)
-        self.description_label = QLabel(objectName="detailsDescription", wordWrap=True)
+        self.description_label = text_label("detailsDescription", wrap=True)
         self.description_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.description_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.description_label.setTextFormat(Qt.TextFormat.PlainText)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from core import ErrorCode, windows_setup_error
 
-from .style import Accent, icon
+from .style import Accent, icon, named, text_label
 from .wording import failure_words, fill, hex_code
 
 __all__ = ["FailureView"]
@@ -54,18 +54,18 @@ class FailureView(QFrame):
         lay = QVBoxLayout()
         lay.setSpacing(6)
         outer.addLayout(lay, 1)
-        self.heading = QLabel(objectName="failureHeading", wordWrap=True)
+        self.heading = text_label("failureHeading", wrap=True)
         f = QFont(self.heading.font())
         f.setBold(True)
         f.setPointSizeF(f.pointSizeF() * 1.15)
         self.heading.setFont(f)
-        self.code_label = QLabel(objectName="errorCode")
-        self.step_label = QLabel(objectName="failedStep", wordWrap=True)
-        self.cause_label = QLabel(objectName="failureCause", wordWrap=True)
-        self.advice_label = QLabel(objectName="failureAdvice", wordWrap=True)
-        self.detail_label = QLabel(objectName="failureDetail", wordWrap=True)
+        self.code_label = text_label("errorCode")
+        self.step_label = text_label("failedStep", wrap=True)
+        self.cause_label = text_label("failureCause", wrap=True)
+        self.advice_label = text_label("failureAdvice", wrap=True)
+        self.detail_label = text_label("failureDetail", wrap=True)
         self.detail_label.setStyleSheet("color: palette(placeholder-text);")
-        self.log_label = QLabel(objectName="logPath", wordWrap=True)
+        self.log_label = text_label("logPath", wrap=True)
         self.log_label.setVisible(False)
         for w in (self.heading, self.code_label, self.step_label, self.cause_label, self.advice_label,
                   self.detail_label, self.log_label):
@@ -73,7 +73,7 @@ class FailureView(QFrame):
             w.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
             lay.addWidget(w)
         row = QHBoxLayout()
-        self.open_log_button = QPushButton(objectName="openLogButton")
+        self.open_log_button = named(QPushButton(), "openLogButton")
         self.open_log_button.setIcon(icon("folder"))
         self.open_log_button.clicked.connect(self.open_log)
         row.addWidget(self.open_log_button)

@@ -58,7 +58,7 @@ from .progress_view import ProgressView
 from .resume_banner import ResumeBanner
 from .run_controller import RunController
 from .status_page import StatusPage
-from .style import Accent, IconLabel, app_style_sheet, emphasize, icon
+from .style import Accent, IconLabel, app_style_sheet, emphasize, icon, named, text_label
 from .wording import connection_text, error_words, fill
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
-        self.navigation = QListWidget(objectName="navigation")
+        self.navigation = named(QListWidget(), "navigation")
         self.navigation.setIconSize(QSize(20, 20))
         self.navigation.setFixedWidth(220)
         self.navigation.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         banner_holder.addWidget(self.banner)
         content.addLayout(banner_holder)
 
-        self.pages = QStackedWidget(objectName="pages")
+        self.pages = named(QStackedWidget(), "pages")
         self.catalog_area = QStackedWidget()
         self.catalog_area.addWidget(self._loading_page())
         self.catalog_area.addWidget(self._error_page())
@@ -190,7 +190,7 @@ class MainWindow(QMainWindow):
     # --- building -----------------------------------------------------------------------
 
     def _header(self) -> QWidget:
-        header = QWidget(objectName="header")
+        header = named(QWidget(), "header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         lay = QHBoxLayout(header)
         lay.setContentsMargins(18, 12, 18, 12)
@@ -198,18 +198,18 @@ class MainWindow(QMainWindow):
         lay.addWidget(IconLabel("app", None, 36))
         titles = QVBoxLayout()
         titles.setSpacing(0)
-        self.heading = QLabel(objectName="heading")
+        self.heading = text_label("heading")
         emphasize(self.heading, 1.5)
-        self.subheading = QLabel(objectName="subheading")
+        self.subheading = text_label("subheading")
         titles.addWidget(self.heading)
         titles.addWidget(self.subheading)
         lay.addLayout(titles, 1)
-        self.connection_chip = QToolButton(objectName="connectionChip")
+        self.connection_chip = named(QToolButton(), "connectionChip")
         self.connection_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.connection_chip.setIconSize(QSize(18, 18))
         self.connection_chip.setAutoRaise(True)
         self.connection_chip.clicked.connect(lambda: self.show_page(Page.OPTIONS))
-        self.trust_chip = QToolButton(objectName="trustChip")
+        self.trust_chip = named(QToolButton(), "trustChip")
         self.trust_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.trust_chip.setAutoRaise(True)
         self.trust_chip.hide()  # shown once a catalog is read: signed or not
@@ -238,15 +238,15 @@ class MainWindow(QMainWindow):
         lay.setSpacing(12)
         lay.addStretch()
         lay.addWidget(IconLabel("cloud", None, 48), 0, Qt.AlignmentFlag.AlignHCenter)
-        self.error_title = QLabel(objectName="siteErrorTitle", wordWrap=True)
+        self.error_title = text_label("siteErrorTitle", wrap=True)
         emphasize(self.error_title, 1.2)
         self.error_title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         lay.addWidget(self.error_title)
-        self.error_label = QLabel(objectName="siteError", wordWrap=True)
+        self.error_label = text_label("siteError", wrap=True)
         self.error_label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.error_label)
-        self.retry_button = QPushButton(objectName="retryButton")
+        self.retry_button = named(QPushButton(), "retryButton")
         self.retry_button.clicked.connect(self.retry)
         lay.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addStretch()

@@ -42,7 +42,7 @@ from .failure_view import FailureView
 from .restart_countdown import RestartCountdown
 from .run_controller import RunController
 from .step_delegate import StepDelegate
-from .style import Accent, accent_color, icon
+from .style import Accent, accent_color, icon, named, text_label
 from .wording import fill, run_title, step_counter_text
 
 __all__ = ["ProgressView", "StepListView", "read_log_tail"]
@@ -101,7 +101,7 @@ class ProgressView(QWidget):
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(8)
 
-        self.title_label = QLabel(objectName="runTitle", wordWrap=True)
+        self.title_label = text_label("runTitle", wrap=True)
         f = QFont(self.title_label.font())
         f.setBold(True)
         f.setPointSizeF(f.pointSizeF() * 1.3)
@@ -109,14 +109,14 @@ class ProgressView(QWidget):
         outer.addWidget(self.title_label)
 
         row = QHBoxLayout()
-        self.step_label = QLabel(objectName="stepCounter")
+        self.step_label = text_label("stepCounter")
         self.step_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         row.addWidget(self.step_label, 1)
-        self.percent_label = QLabel(objectName="overallPercent")
+        self.percent_label = text_label("overallPercent")
         row.addWidget(self.percent_label)
         outer.addLayout(row)
 
-        self.overall = QProgressBar(objectName="overallProgress")
+        self.overall = named(QProgressBar(), "overallProgress")
         self.overall.setRange(0, 1000)
         self.overall.setTextVisible(False)  # the percent is in words above, in the current language
         outer.addWidget(self.overall)
@@ -127,25 +127,25 @@ class ProgressView(QWidget):
         self.failure.setVisible(False)
         outer.addWidget(self.failure)
 
-        self.banner = QFrame(objectName="runBanner")
+        self.banner = named(QFrame(), "runBanner")
         self.banner.setFrameShape(QFrame.Shape.StyledPanel)
         b = QHBoxLayout(self.banner)
         b.setContentsMargins(12, 8, 12, 8)
         self.banner_icon = QLabel()
         b.addWidget(self.banner_icon)
-        self.banner_label = QLabel(objectName="runMessage", wordWrap=True)
+        self.banner_label = text_label("runMessage", wrap=True)
         self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         b.addWidget(self.banner_label, 1)
-        self.resume_button = QPushButton(objectName="resumeButton")
+        self.resume_button = named(QPushButton(), "resumeButton")
         self.resume_button.setIcon(icon("restart"))
         self.resume_button.clicked.connect(self._resume)
         b.addWidget(self.resume_button)
         self.banner.setVisible(False)
         outer.addWidget(self.banner)
 
-        self.steps_heading = QLabel(objectName="stepsHeading")
+        self.steps_heading = text_label("stepsHeading")
         outer.addWidget(self.steps_heading)
-        self.step_list = StepListView(objectName="stepList")
+        self.step_list = named(StepListView(), "stepList")
         self.step_list.setModel(controller.model)
         self.step_list.setItemDelegate(StepDelegate(self.step_list))
         self.step_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -154,9 +154,9 @@ class ProgressView(QWidget):
         self.step_list.setMouseTracking(True)
         outer.addWidget(self.step_list, 3)
 
-        self.log_heading = QLabel(objectName="logHeading")
+        self.log_heading = text_label("logHeading")
         outer.addWidget(self.log_heading)
-        self.log_tail = QPlainTextEdit(objectName="logTail")
+        self.log_tail = named(QPlainTextEdit(), "logTail")
         self.log_tail.setReadOnly(True)
         self.log_tail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.log_tail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -167,7 +167,7 @@ class ProgressView(QWidget):
 
         buttons = QHBoxLayout()
         buttons.addStretch()
-        self.cancel_button = QPushButton(objectName="cancelButton")
+        self.cancel_button = named(QPushButton(), "cancelButton")
         self.cancel_button.clicked.connect(self.ask_cancel)
         buttons.addWidget(self.cancel_button)
         outer.addLayout(buttons)

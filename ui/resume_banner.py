@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from core import RunState, RunStatus
 
-from .style import Accent, IconLabel
+from .style import Accent, IconLabel, named, text_label
 from .wording import fill
 
 __all__ = ["ResumeBanner"]
@@ -31,12 +31,12 @@ class ResumeBanner(QWidget):
         lay.setSpacing(12)
         glyph = IconLabel("restart", Accent.INFO, 24)
         lay.addWidget(glyph, 0, Qt.AlignmentFlag.AlignVCenter)
-        self.text = QLabel(objectName="bannerText", wordWrap=True)
+        self.text = text_label("bannerText", wrap=True)
         lay.addWidget(self.text, 1)
-        self.resume_button = QPushButton(objectName="bannerResumeButton")
+        self.resume_button = named(QPushButton(), "bannerResumeButton")
         self.resume_button.clicked.connect(self.resume_requested)
         self.resume_button.clicked.connect(self.hide)
-        self.later_button = QPushButton(objectName="notNowButton")
+        self.later_button = named(QPushButton(), "notNowButton")
         self.later_button.setFlat(True)
         self.later_button.clicked.connect(self.hide)
         lay.addWidget(self.resume_button, 0, Qt.AlignmentFlag.AlignVCenter)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from core import HistoryEntry, RunError, load_history, load_state
 
 from .history_model import HistoryDelegate, HistoryModel
-from .style import page_title
+from .style import named, page_title, text_label
 
 __all__ = ["StatusPage"]
 
@@ -39,13 +39,13 @@ class StatusPage(QWidget):
         lay.addWidget(self.title)
         lay.addSpacing(10)
         self.stack = QStackedWidget()
-        self.list_view = QListView(objectName="historyList")
+        self.list_view = named(QListView(), "historyList")
         self.list_view.setModel(self.model)
         self.list_view.setItemDelegate(HistoryDelegate(self.list_view))
         self.list_view.setUniformItemSizes(True)
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.stack.addWidget(self.list_view)
-        self.empty_label = QLabel(objectName="emptyLabel", wordWrap=True)
+        self.empty_label = text_label("emptyLabel", wrap=True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack.addWidget(self.empty_label)
         lay.addWidget(self.stack, 1)

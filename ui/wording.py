@@ -60,8 +60,9 @@ def fill(template: str, *values: object) -> str:
     return _PLACEHOLDER.sub(value, template)
 
 
-def _tr(context: str, text: str) -> str:
-    return QCoreApplication.translate(context, text)
+def _tr(context: str, text: object) -> str:
+    """Translate a sentence marked with QT_TRANSLATE_NOOP(context, …) (typed `object` in the stubs)."""
+    return QCoreApplication.translate(context, str(text))
 
 
 _CTX = "Words"
@@ -287,7 +288,7 @@ def step_counter_text(number: int, total: int, current: str | None = None) -> st
 
 # ErrorCode -> (cause, what to do), marked under the context of the view that first showed
 # them. An empty "what to do" means there is nothing to do.
-ERROR_WORDS: dict[ErrorCode, tuple[str, str, str]] = {
+ERROR_WORDS: dict[ErrorCode, tuple[str, object, object]] = {
     # the site and its catalog
     ErrorCode.CATALOG_INVALID: (
         "MainWindow",
@@ -470,7 +471,7 @@ ERROR_WORDS: dict[ErrorCode, tuple[str, str, str]] = {
 }
 
 # A program's exit code -> (cause, what to do): Windows Setup's results keep their own sentences.
-_EXIT_WORDS: dict[int, tuple[str, str]] = {
+_EXIT_WORDS: dict[int, tuple[object, object]] = {
     Win32Code.SETUP_COMPAT_BLOCK: (
         QT_TRANSLATE_NOOP(
             "FailureView",
