@@ -45,6 +45,7 @@ from core import (
     DownloadProgressed,
     DownloadRetrying,
     DownloadStarted,
+    ErrorCode,
     Event,
     InstallPackageStep,
     RestartPending,
@@ -84,6 +85,14 @@ FLUSH_INTERVAL_MS = 33  # ≤ ~30 repaints a second
 
 _UNDER_WAY = (StepState.RUNNING, StepState.DOWNLOADING)
 _DONE = (StepState.SUCCEEDED, StepState.FAILED)
+
+
+def _error_code(value: object) -> ErrorCode | None:
+    """A saved result's failure code; None when absent or unknown to this version."""
+    try:
+        return ErrorCode(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +307,7 @@ class EventBridge(QObject):
                     number=number if isinstance(number, int) else None,
                     exit_code=exit_code if isinstance(exit_code, int) else None,
                     error=error if isinstance(error, str) else None,
+                    reason=_error_code(r.get("reason")),
                 )
             else:  # a false condition, or the rest of a failed group that continued on error
                 self._rows[i] = replace(row, state=StepState.SKIPPED, skip_reason=SkipReason.CONDITION)
@@ -416,7 +426,7 @@ class EventBridge(QObject):
         self._current = i
         r = self._rows[i]
         self._set(i, replace(r, state=StepState.RUNNING, number=event.index, percent=None, progress_text=None,
-                             exit_code=None, error=None, skip_reason=None,
+                             exit_code=None, error=None, reason=None, skip_reason=None,
                              download=r.download if r.download is not None and r.download.status == "finished"
                              else None))
 
@@ -430,7 +440,7 @@ class EventBridge(QObject):
         if dl is not None and dl.status in ("active", "retrying") and not ok:
             dl = replace(dl, status="failed", rate_bps=None, eta_s=None)
         self._set(i, replace(r, state=StepState.SUCCEEDED if ok else StepState.FAILED,
-                             exit_code=event.exit_code, error=event.error, download=dl))
+                             exit_code=event.exit_code, error=event.error, reason=event.reason, download=dl))
         self._before_dl.pop(i, None)
         if not ok:
             self._header = replace(self._header, failed_step=r.name)

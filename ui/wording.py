@@ -21,7 +21,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale, QObject
 
-from core import ErrorCode, Refusal, Win32Code
+from core import ErrorCode, Refusal, Win32Code, format_exit_code
 
 __all__ = [
     "ERROR_WORDS",
@@ -36,6 +36,7 @@ __all__ = [
     "format_duration",
     "format_eta",
     "hex_code",
+    "package_download_text",
     "format_percent",
     "format_rate",
     "refusal_detail",
@@ -44,6 +45,8 @@ __all__ = [
     "run_status_text",
     "run_title",
     "step_counter_text",
+    "step_status_text",
+    "working_text",
 ]
 
 _PLACEHOLDER = re.compile(r"%([1-9])")
@@ -243,6 +246,62 @@ def hex_code(code: int) -> str:
 
 def _u32(code: int) -> int:
     return code & 0xFFFFFFFF if -(2**31) <= code < 0 else code
+
+
+# --- a step's state and its download (the step list) -----------------------------------------
+
+
+def step_status_text(state: str, skip_reason: str | None, *, enabled: bool, exit_code: int | None) -> str:
+    """A step row's state in a few words: `state` and `skip_reason` are the step model's values
+    (pending, skipped, downloading, running, succeeded, failed; disabled, condition, not_run)."""
+    if state == "skipped":
+        if skip_reason == "disabled":
+            return QCoreApplication.translate("StepModel", "Skipped: disabled")
+        if skip_reason == "condition":
+            return QCoreApplication.translate("StepModel", "Skipped: condition not met")
+        return QCoreApplication.translate("StepModel", "Not run")
+    if state == "pending":
+        if not enabled:
+            return QCoreApplication.translate("StepModel", "Disabled")
+        return QCoreApplication.translate("StepModel", "Pending")
+    if state == "downloading":
+        return QCoreApplication.translate("StepModel", "Downloading")
+    if state == "running":
+        return QCoreApplication.translate("StepModel", "Running")
+    if state == "succeeded":
+        if exit_code == Win32Code.REBOOT_REQUIRED:
+            return QCoreApplication.translate("StepModel", "Succeeded, restart required")
+        return QCoreApplication.translate("StepModel", "Succeeded")
+    if exit_code is not None and exit_code != 0:
+        return fill(QCoreApplication.translate("StepModel", "Failed (%1)"), format_exit_code(exit_code))
+    return QCoreApplication.translate("StepModel", "Failed")
+
+
+def package_download_text(package_name: str, done_bytes: int, total_bytes: int, status: str, *, attempt: int = 0,
+                          rate_bps: float | None = None, eta_s: float | None = None) -> str:
+    """'Windows 11 media: 120 MB of 256 MB · 35 MB/s · 4 s left'; `status`: active, retrying,
+    finished or failed."""
+    done = fill(QCoreApplication.translate("StepModel", "%1 of %2"), format_bytes(done_bytes), format_bytes(total_bytes))
+    if status == "finished":
+        return fill(QCoreApplication.translate("StepModel", "%1: downloaded and verified, %2"), package_name,
+                    format_bytes(total_bytes))
+    if status == "failed":
+        return fill(QCoreApplication.translate("StepModel", "%1: download failed at %2"), package_name, done)
+    if status == "retrying":
+        return fill(
+            QCoreApplication.translate("StepModel", "%1: %2 · connection problem, trying again (attempt %3)"),
+            package_name, done, QLocale().toString(attempt),
+        )
+    parts = [fill(QCoreApplication.translate("StepModel", "%1: %2"), package_name, done)]
+    for extra in (format_rate(rate_bps), format_eta(eta_s)):
+        if extra:
+            parts.append(extra)
+    return " · ".join(parts)
+
+
+def working_text() -> str:
+    """A step under way that has reported nothing yet."""
+    return QCoreApplication.translate("StepModel", "Working…")
 
 
 # --- the run's header: title and step counter -------------------------------------------

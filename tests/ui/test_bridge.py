@@ -335,3 +335,18 @@ def test_a_finished_run_shows_its_last_step_of_the_fixed_total(bridge: EventBrid
         bridge.sink(e)
     h = bridge.header
     assert (h.number, h.total, h.status, h.percent) == (8, 8, "succeeded", 100.0)
+
+
+def test_a_failed_step_is_worded_from_its_code(bridge: EventBridge) -> None:
+    for e in first_half():
+        bridge.sink(e)
+    bridge.sink(StepFinished(5, "Upgrade Operating System", StepOutcome.FAILED, None,
+                             "the program ran past its limit (reworded any day)", ip=6,
+                             reason=ErrorCode.PROGRAM_TIMEOUT))
+    bridge.flush()
+    m = model_of(bridge)
+    i = m.index(row_of(bridge, "Upgrade Operating System"))
+    assert i.data(Roles.REASON) == ErrorCode.PROGRAM_TIMEOUT  # a str through Qt
+    tip = i.data(Qt.ItemDataRole.ToolTipRole)
+    assert "A step took longer than your IT department allows and was stopped." in tip
+    assert tip.endswith("the program ran past its limit (reworded any day)")  # the engine's detail, last
