@@ -33,8 +33,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any
 from dataclasses import dataclass, replace
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -477,7 +477,8 @@ class EventBridge(QObject):
         if i is None:
             i = next(
                 (k for k in range(self._cursor, len(self._rows))
-                 if event.package in self._rows[k].packages and self._rows[k].state is StepState.PENDING),
+                 if event.package in self._rows[k].packages and self._rows[k].enabled
+                 and self._rows[k].state is StepState.PENDING),
                 None,
             )
         if i is None:
@@ -528,14 +529,18 @@ class EventBridge(QObject):
             self._pass_over(len(self._rows))
             if event.status is RunOutcome.SUCCEEDED:
                 number = self._header.total  # every step was run or passed over: "Step y of y"
-        elif event.status is RunOutcome.CANCELLED and self._current is not None:
-            # The interrupted step runs again on resume: it is pending, not failed.
-            i = self._current
-            r = self._rows[i]
-            dl = r.download
-            if dl is not None and dl.status in ("active", "retrying"):
-                dl = replace(dl, rate_bps=None, eta_s=None, status="active")
-            self._set(i, replace(r, state=StepState.PENDING, download=dl))
+        elif event.status is RunOutcome.CANCELLED:
+            # The interrupted step (or a download ahead of step 1) runs again on resume: it is
+            # pending, not failed, and keeps the figures of what was downloaded so far.
+            for i, r in enumerate(self._rows):
+                if r.is_group or r.state not in _UNDER_WAY:
+                    continue
+                dl = r.download
+                if dl is not None and dl.status in ("active", "retrying"):
+                    dl = replace(dl, rate_bps=None, eta_s=None, status="active")
+                self._set(i, replace(r, state=StepState.PENDING, download=dl))
+            self._before_dl.clear()
+            self._dl_rows.clear()
             self._current = None
         self._header = replace(
             self._header,

@@ -350,3 +350,21 @@ def test_a_failed_step_is_worded_from_its_code(bridge: EventBridge) -> None:
     tip = i.data(Qt.ItemDataRole.ToolTipRole)
     assert "A step took longer than your IT department allows and was stopped." in tip
     assert tip.endswith("the program ran past its limit (reworded any day)")  # the engine's detail, last
+
+
+def test_content_fetched_before_step_one_lands_on_the_step_that_runs_and_a_cancel_leaves_it_pending(
+    bridge: EventBridge,
+) -> None:
+    """all_before_start: the OS image is fetched before any step. The disabled compatibility
+    scan needs it too, but will never run: the download shows on the upgrade step."""
+    bridge.sink(RunStarted("NWT20001", TS, NAME, 8, "internet", run_id=RUN))
+    bridge.sink(DownloadStarted("NWT00012", WIM, 0, "http://x/content/NWT00012.3/", run_id=RUN))
+    bridge.sink(DownloadProgressed("NWT00012", 300_000, WIM, 1e6, 1.0, run_id=RUN))
+    bridge.flush()
+    assert states(bridge)["Run Compatibility Scan"] is StepState.PENDING
+    assert states(bridge)["Upgrade Operating System"] is StepState.DOWNLOADING
+    bridge.sink(RunFinished(RunOutcome.CANCELLED, "cancelled by the user", 0x800704C7, reason=ErrorCode.CANCELLED,
+                            run_id=RUN))
+    assert states(bridge)["Upgrade Operating System"] is StepState.PENDING
+    m = model_of(bridge)
+    assert m.data(m.index(row_of(bridge, "Upgrade Operating System")), Roles.DOWNLOAD).bytes == 300_000
