@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -184,14 +185,17 @@ class EventBridge(QObject):
     def _handle(self, event: Event) -> None:
         match event:
             case DownloadProgressed():
-                self._download(event.package, bytes=event.bytes, total_bytes=event.total_bytes,
-                               rate_bps=event.rate_bps, eta_s=event.eta_s, status="active")
+                e = event
+                self._download(e.package, lambda dl: replace(dl, bytes=e.bytes, total_bytes=e.total_bytes,
+                                                             rate_bps=e.rate_bps, eta_s=e.eta_s, status="active"))
             case StepProgressed():
                 self._step_progress(event)
             case DownloadStarted():
                 self._download_started(event)
             case DownloadRetrying():
-                self._download(event.package, status="retrying", attempt=event.attempt, rate_bps=None, eta_s=None)
+                r = event
+                self._download(r.package, lambda dl: replace(dl, status="retrying", attempt=r.attempt, rate_bps=None,
+                                                             eta_s=None))
             case DownloadFinished():
                 self._download_ended(event.package, "finished")
             case DownloadFailed():
@@ -497,14 +501,14 @@ class EventBridge(QObject):
             self._before_dl[i] = r.state
         self._set(i, replace(r, state=StepState.DOWNLOADING, download=info))
 
-    def _download(self, package: str, **changes: object) -> None:
+    def _download(self, package: str, change: Callable[[DownloadInfo], DownloadInfo]) -> None:
         i = self._dl_rows.get(package)
         if i is None:
             return
         r = self._rows[i]
         if r.download is None:
             return
-        dl = replace(r.download, **changes)  # type: ignore[arg-type]
+        dl = change(r.download)
         if dl.bytes < r.download.bytes:
             dl = replace(dl, bytes=r.download.bytes)  # bytes never go backwards on screen
         self._set(i, replace(r, download=dl))

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import Catalog, Listing
+from core import Catalog, ConnectionType, Listing
 
 from .deployment_delegate import DeploymentDelegate, ViewMode
 from .deployment_model import (
@@ -165,7 +165,7 @@ class CatalogPage(QWidget):
 
     # --- content ----------------------------------------------------------------------
 
-    def set_listings(self, listings: list[Listing], catalog: Catalog | None, connection: str | None,
+    def set_listings(self, listings: list[Listing], catalog: Catalog | None, connection: ConnectionType | None,
                      allow_cloud: bool) -> None:
         """Replace the rows, keeping the selected deployment selected when it is still listed."""
         keep = self.current_id()

@@ -322,8 +322,7 @@ class DeploymentFilterModel(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # noqa: N802 - Qt override
         # Called once per row on every change: keep it a lookup.
-        try:
-            return self._accepted[source_row]  # type: ignore[index]
-        except TypeError:
-            self._accepted = self._source.accepted_rows(self._words, self._required_only)
-            return self._accepted[source_row]
+        accepted = self._accepted
+        if accepted is None:
+            accepted = self._accepted = self._source.accepted_rows(self._words, self._required_only)
+        return accepted[source_row]

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import Catalog, Listing, ordered_locations, referenced_packages
+from core import Catalog, ConnectionType, Listing, ordered_locations, referenced_packages
 
 from .deployment_model import RowState
 from .style import Accent, IconLabel, accent_color, emphasize, named, scroll_body, text_label
@@ -58,7 +58,7 @@ class DetailsPane(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._listing: Listing | None = None
         self._catalog: Catalog | None = None
-        self._connection: str | None = None
+        self._connection: ConnectionType | None = None
         self._allow_cloud = True
         self._state = RowState.AVAILABLE
         self._blocked: str | None = None
@@ -152,7 +152,7 @@ class DetailsPane(QWidget):
 
     # --- content ----------------------------------------------------------------------
 
-    def set_context(self, catalog: Catalog | None, connection: str | None, allow_cloud: bool) -> None:
+    def set_context(self, catalog: Catalog | None, connection: ConnectionType | None, allow_cloud: bool) -> None:
         """The catalog and connection the shown deployment is judged against."""
         self._catalog, self._connection, self._allow_cloud = catalog, connection, allow_cloud
 
@@ -244,7 +244,8 @@ class DetailsPane(QWidget):
     def _source_text(self) -> str:
         """Where the content would come from on the current connection (the first usable location)."""
         item, catalog = self._listing, self._catalog
-        if item is None or catalog is None or self._connection not in ("internet", "intranet"):
+        connection = self._connection
+        if item is None or catalog is None or connection is None:
             return ""
         ts = catalog.task_sequences.get(item.deployment.task_sequence)
         if ts is None:
@@ -254,7 +255,7 @@ class DetailsPane(QWidget):
         for pid in referenced_packages(ts):
             pkg = catalog.packages[pid]
             every.update(loc.kind for loc in pkg.locations)
-            usable = ordered_locations(pkg, self._connection, self._allow_cloud)  # type: ignore[arg-type]
+            usable = ordered_locations(pkg, connection, self._allow_cloud)
             if usable:
                 kinds.add(usable[0].kind)
         if not kinds:

@@ -68,6 +68,8 @@ __all__ = ["MainWindow", "Page"]
 
 log = logging.getLogger("software_center.ui")
 
+_CONNECTION_SETTINGS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
+
 _UNFINISHED = ("running", "restart_pending", "cancelled")
 
 
@@ -407,8 +409,12 @@ class MainWindow(QMainWindow):
         if self._run_active():
             self._show_connection()
             return
-        self._save_options(connection=setting)
-        self.center.connection_setting = setting  # type: ignore[assignment]
+        value = _CONNECTION_SETTINGS.get(setting)
+        if value is None:
+            log.warning("Unknown connection type %r ignored", setting)
+            return
+        self._save_options(connection=value)
+        self.center.connection_setting = value
         self.center.connection = None
         self._show_connection()
         if self._open_task is not None and not self._open_task.done():
