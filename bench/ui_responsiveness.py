@@ -60,6 +60,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402  (before qasync)
 from core.center import SoftwareCenter  # noqa: E402
 from core.demo import build_demo_site  # noqa: E402
 from core.events import DownloadFinished, DownloadProgressed, DownloadStarted, Event  # noqa: E402
+from core.protocols import LocalEngine  # noqa: E402
 from ui.progress_view import ProgressView  # noqa: E402
 from ui.run_controller import RunController  # noqa: E402
 
@@ -177,7 +178,7 @@ async def one_run(site: str, n: int, *, shown: bool, verbose: bool, nice: int | 
     with tempfile.TemporaryDirectory(prefix="sc-bench-ui-") as tmp:
         center = SoftwareCenter(Path(tmp), site=site, connection="internet")
         await center.open()
-        controller = RunController(center)
+        controller = RunController(LocalEngine(center))
         view = ProgressView(controller)
         view.resize(900, 820)
         if shown:

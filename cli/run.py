@@ -20,6 +20,7 @@ from typing import Any
 from core import (
     CatalogError,
     CMTraceHandler,
+    ConnectionSetting,
     Event,
     EventSink,
     LaunchMode,
@@ -39,6 +40,8 @@ from .exits import EXIT_CANCELLED
 from .exits import fail as _fail
 
 __all__ = ["resume_command", "run_command"]
+
+_CONNECTION_SETTINGS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
 
 
 
@@ -194,8 +197,11 @@ async def resume_command(args: argparse.Namespace, data_dir: Path) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"the saved run in {data_dir} cannot be read: {exc.strerror or exc}")
+    connection = _CONNECTION_SETTINGS.get(state.connection_setting)
+    if connection is None:
+        return _fail(f"the saved run in {data_dir} has an unknown connection_setting {state.connection_setting!r}")
     sink = _sink(args.json)
-    center = SoftwareCenter(data_dir, site=state.site, connection=state.connection_setting)  # type: ignore[arg-type]
+    center = SoftwareCenter(data_dir, site=state.site, connection=connection)
     handler = None
     try:
         try:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # what a type checker sees; at run time `__getattr__` below l
     from .http import *  # noqa: F403
     from .options import *  # noqa: F403
     from .process import *  # noqa: F403
+    from .protocols import *  # noqa: F403
     from .runstate import *  # noqa: F403
     from .signing import *  # noqa: F403
     from .sitebuild import *  # noqa: F403
@@ -197,6 +198,10 @@ _EXPORTS: dict[str, str] = {
     "kill_process_group": "process",
     "run_program": "process",
     "windows_setup_error": "process",
+    # protocols
+    "EngineHost": "protocols",
+    "LocalEngine": "protocols",
+    "RunSource": "protocols",
     # runstate
     "HistoryEntry": "runstate",
     "RunLock": "runstate",

@@ -32,9 +32,8 @@ def _plain_loop() -> asyncio.AbstractEventLoop:
 
 
 def _qt_loop() -> asyncio.AbstractEventLoop:
-    from PySide6.QtWidgets import QApplication  # before qasync: it must bind PySide6
-
     import qasync
+    from PySide6.QtWidgets import QApplication  # before qasync: it must bind PySide6
 
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app, already_running=False)

@@ -1,6 +1,6 @@
 """Starting the window: the QApplication, the qasync loop, `create_main_window`.
 
-PLATFORM-NOTES.md: run the loop with qasync (never bare `app.exec()`), import PySide6
+Measured facts of PySide6 with qasync: run the loop with qasync (never bare `app.exec()`), import PySide6
 before qasync, close the loop explicitly, freeze the start-up object graph so the first
 full garbage collection does not stall a repaint.
 

@@ -13,15 +13,19 @@ Events that change the shape of the run (started, restart pending, finished) flu
 once, so whoever listens to `runStarted` / `restartPending` / `runFinished` sees a model
 that already agrees with them.
 
-Mapping events to rows. The engine names steps (and numbers executable ones) but does not
-send the instruction pointer; the bridge follows the flattened tree with a cursor exactly
-as the engine walks it: `StepStarted` / `StepSkipped` take the next row with that name at
-or after the cursor; rows passed over without an event (a failing group that continues on
-error skips the rest of itself silently) become "not run". Downloads land on the step
-running when they start, or (all content before step 1) on the first pending step that
-needs the package. Groups have no events: their state is derived from their steps. A
-resumed run is rebuilt from the persisted run state (`core.runstate.load_state`), the same
-facts the engine resumes from.
+Mapping events to rows. Rows are the flattened step tree (groups included), the same
+list the engine walks, so a step event's `ip` (instruction pointer) is its row. Leaves
+passed over without an event (a failing group that continues on error leaves the rest of
+itself silently) become "not run". Downloads land on the step running when they start, or
+(all content before step 1) on the first pending step that needs the package. Groups have
+no events: their state is derived from their steps.
+
+Resuming. `RunStarted` carries the run's id and its fixed total. When this window watched
+the run before (same `run_id`: cancel then Resume, or the simulated restart), the rows it
+already has are the run's past and are kept. Only when it did not (a new window after a
+restart or a sign-in) is the saved run state read (`core.load_state`): the results of the
+steps before the saved instruction pointer, and that pointer, are in no event this
+process received.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -40,17 +46,20 @@ from core import (
     DownloadProgressed,
     DownloadRetrying,
     DownloadStarted,
+    ErrorCode,
     Event,
     InstallPackageStep,
     RestartPending,
     RunCommandStep,
     RunError,
     RunFinished,
+    RunOutcome,
     RunRefused,
+    RunSource,
     RunStarted,
     RunState,
-    SoftwareCenter,
     StepFinished,
+    StepOutcome,
     StepProgressed,
     StepSkipped,
     StepStarted,
@@ -77,6 +86,14 @@ FLUSH_INTERVAL_MS = 33  # ≤ ~30 repaints a second
 
 _UNDER_WAY = (StepState.RUNNING, StepState.DOWNLOADING)
 _DONE = (StepState.SUCCEEDED, StepState.FAILED)
+
+
+def _error_code(value: object) -> ErrorCode | None:
+    """A saved result's failure code; None when absent or unknown to this version."""
+    try:
+        return ErrorCode(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +123,7 @@ class EventBridge(QObject):
     refused = Signal(object)  # RunRefused
     flushed = Signal(int)  # after each flush: how many rows changed (tests count repaints)
 
-    def __init__(self, center: SoftwareCenter, model: StepModel, parent: QObject | None = None) -> None:
+    def __init__(self, center: RunSource, model: StepModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._center = center
         self._model = model
@@ -123,6 +140,7 @@ class EventBridge(QObject):
         self._rows: list[StepRow] = []
         self._ends: list[int] = []
         self._parents: list[int | None] = []
+        self._positions: list[int] = []  # counted steps before each instruction (its "Step x" is this + 1)
         self._dirty: set[int] = set()
         self._cursor = 0
         self._current: int | None = None  # row of the step under way
@@ -167,14 +185,17 @@ class EventBridge(QObject):
     def _handle(self, event: Event) -> None:
         match event:
             case DownloadProgressed():
-                self._download(event.package, bytes=event.bytes, total_bytes=event.total_bytes,
-                               rate_bps=event.rate_bps, eta_s=event.eta_s, status="active")
+                e = event
+                self._download(e.package, lambda dl: replace(dl, bytes=e.bytes, total_bytes=e.total_bytes,
+                                                             rate_bps=e.rate_bps, eta_s=e.eta_s, status="active"))
             case StepProgressed():
                 self._step_progress(event)
             case DownloadStarted():
                 self._download_started(event)
             case DownloadRetrying():
-                self._download(event.package, status="retrying", attempt=event.attempt, rate_bps=None, eta_s=None)
+                r = event
+                self._download(r.package, lambda dl: replace(dl, status="retrying", attempt=r.attempt, rate_bps=None,
+                                                             eta_s=None))
             case DownloadFinished():
                 self._download_ended(event.package, "finished")
             case DownloadFailed():
@@ -234,7 +255,7 @@ class EventBridge(QObject):
         ts = catalog.task_sequences.get(event.task_sequence) if catalog is not None else None
         if catalog is None or ts is None:
             log.warning("The task sequence %s is not in the catalog; steps are not listed", event.task_sequence)
-            self._rows, self._ends, self._parents = [], [], []
+            self._rows, self._ends, self._parents, self._positions = [], [], [], []
             return False
         instructions = flatten(ts.steps)
         rows: list[StepRow] = []
@@ -261,13 +282,18 @@ class EventBridge(QObject):
             )
         self._rows = rows
         self._ends = [ins.end for ins in instructions]
+        self._positions = [ins.position for ins in instructions]
         self._parents = [ins.parent for ins in instructions]
         return True
 
-    def _restore(self, state: RunState, previous: list[StepRow], same_run: bool) -> int:
-        """Rows before the saved instruction pointer, as the persisted run state tells them."""
-        results = list(state.results)
-        k = 0
+    def _restore(self, state: RunState) -> int:
+        """Rows before the saved instruction pointer, as the saved run state tells them (a
+        window that did not watch the run has no event of them). Returns the pointer."""
+        by_ip: dict[int, dict[str, Any]] = {}
+        for result in state.results:
+            ip_of = result.get("ip")
+            if isinstance(ip_of, int):
+                by_ip[ip_of] = result  # a step run again (after a failure that continued) keeps its last result
         ip = min(state.ip, len(self._rows))
         for i in range(ip):
             row = self._rows[i]
@@ -276,23 +302,19 @@ class EventBridge(QObject):
             if not row.enabled:
                 self._rows[i] = replace(row, state=StepState.SKIPPED, skip_reason=SkipReason.DISABLED)
                 continue
-            if k < len(results) and results[k].get("name") == row.name:
-                r = results[k]
-                k += 1
+            r = by_ip.get(i)
+            if r is not None:
+                number, exit_code, error = r.get("index"), r.get("exit_code"), r.get("error")
                 self._rows[i] = replace(
                     row,
                     state=StepState.SUCCEEDED if r.get("status") == "succeeded" else StepState.FAILED,
-                    number=r.get("index"),
-                    exit_code=r.get("exit_code"),
-                    error=r.get("error"),
+                    number=number if isinstance(number, int) else None,
+                    exit_code=exit_code if isinstance(exit_code, int) else None,
+                    error=error if isinstance(error, str) else None,
+                    reason=_error_code(r.get("reason")),
                 )
             else:  # a false condition, or the rest of a failed group that continued on error
                 self._rows[i] = replace(row, state=StepState.SKIPPED, skip_reason=SkipReason.CONDITION)
-        if same_run and len(previous) == len(self._rows):
-            # What this window saw before the restart (download figures) stays on the rows.
-            for i in range(ip):
-                if previous[i].download is not None and self._rows[i].download is None:
-                    self._rows[i] = replace(self._rows[i], download=previous[i].download)
         self._derive_groups(all_groups=True)
         return ip
 
@@ -333,11 +355,14 @@ class EventBridge(QObject):
                 self._rows[g] = replace(group, state=new, skip_reason=reason)
                 self._dirty.add(g)
 
-    def _find(self, name: str, *, leaf: bool) -> int | None:
-        for i in range(self._cursor, len(self._rows)):
-            r = self._rows[i]
-            if r.name == name and (not leaf or not r.is_group):
-                return i
+    def _row_at(self, ip: int, name: str, *, leaf: bool) -> int | None:
+        """The row of the instruction `ip`; None (logged) when the listed tree has no such step."""
+        if 0 <= ip < len(self._rows) and (not leaf or not self._rows[ip].is_group):
+            if self._rows[ip].name != name:
+                log.warning("The step at %d is '%s' in the listed task sequence, the engine says '%s'",
+                            ip, self._rows[ip].name, name)
+            return ip
+        log.warning("The step '%s' (%d) is not in the listed task sequence", name, ip)
         return None
 
     def _pass_over(self, stop: int) -> None:
@@ -351,24 +376,25 @@ class EventBridge(QObject):
     # --- events ----------------------------------------------------------------------
 
     def _run_started(self, event: RunStarted) -> None:
-        previous, previous_run = self._rows, self._run_id
+        previous, previous_run, previous_cursor = self._rows, self._run_id, self._cursor
         self._timer.stop()
         self._dirty.clear()
         self._dl_rows.clear()
         self._before_dl.clear()
         self._current = None
         self._cursor = 0
-        try:
-            # Saved by the engine just before this event: the run's id and, when resumed, where it stands.
-            saved = load_state(self._center.data_dir)
-        except RunError as exc:
-            log.warning("The saved run state could not be read for the progress view: %s", exc)
-            saved = None
-        self._run_id = saved.run_id if saved is not None else None
+        self._run_id = event.run_id
         number = 0
-        if self._build(event) and event.resumed and saved is not None:
-            self._cursor = self._restore(saved, previous, same_run=saved.run_id == previous_run)
-            number = saved.executed
+        if self._build(event) and event.resumed:
+            if event.run_id is not None and event.run_id == previous_run and len(previous) == len(self._rows):
+                # This window watched the run: what it saw is the run's past (download figures included).
+                self._rows = list(previous)
+                self._cursor = previous_cursor
+            else:
+                self._restore_saved(event)
+            # The step at the pointer, the next to run: "Step x of y" as the engine counts it.
+            number = (self._positions[self._cursor] + 1 if self._cursor < len(self._positions)
+                      else event.total_steps)
         self._model.set_rows(self._rows)
         self._header = RunHeader(
             deployment=event.deployment,
@@ -382,44 +408,54 @@ class EventBridge(QObject):
         self.flush()
         self.runStarted.emit(event)
 
+    def _restore_saved(self, event: RunStarted) -> None:
+        """A resumed run this window did not watch: its past (the results before the saved
+        pointer, and that pointer) from the saved state; no event of this process told them."""
+        try:
+            saved = load_state(self._center.data_dir)
+        except RunError as exc:
+            log.warning("The saved run state could not be read for the progress view: %s", exc)
+            return
+        if saved is None or (event.run_id is not None and saved.run_id != event.run_id):
+            return
+        self._cursor = self._restore(saved)
+
     def _step_started(self, event: StepStarted) -> None:
-        i = self._find(event.name, leaf=True)
         self._header = replace(self._header, number=event.index, total=event.total, current=event.name)
+        i = self._row_at(event.ip, event.name, leaf=True)
         if i is None:
-            log.warning("The step '%s' is not in the listed task sequence", event.name)
             return
         self._pass_over(i)
         self._cursor = i
         self._current = i
         r = self._rows[i]
         self._set(i, replace(r, state=StepState.RUNNING, number=event.index, percent=None, progress_text=None,
-                             exit_code=None, error=None, skip_reason=None,
+                             exit_code=None, error=None, reason=None, skip_reason=None,
                              download=r.download if r.download is not None and r.download.status == "finished"
                              else None))
 
     def _step_finished(self, event: StepFinished) -> None:
-        i = self._current
-        if i is None or self._rows[i].number != event.index:
-            i = next((k for k, r in enumerate(self._rows) if r.number == event.index and not r.is_group), None)
+        i = self._row_at(event.ip, event.name, leaf=True)
         if i is None:
             return
         r = self._rows[i]
-        ok = event.status == "succeeded"
+        ok = event.status is StepOutcome.SUCCEEDED
         dl = r.download
         if dl is not None and dl.status in ("active", "retrying") and not ok:
             dl = replace(dl, status="failed", rate_bps=None, eta_s=None)
         self._set(i, replace(r, state=StepState.SUCCEEDED if ok else StepState.FAILED,
-                             exit_code=event.exit_code, error=event.error, download=dl))
+                             exit_code=event.exit_code, error=event.error, reason=event.reason, download=dl))
         self._before_dl.pop(i, None)
         if not ok:
             self._header = replace(self._header, failed_step=r.name)
-        self._current = None
+        if self._current == i:
+            self._current = None
         self._cursor = max(self._cursor, i + 1)
         self._header = replace(self._header, current=None)
 
     def _step_skipped(self, event: StepSkipped) -> None:
         self._header = replace(self._header, total=event.total)
-        i = self._find(event.name, leaf=False)
+        i = self._row_at(event.ip, event.name, leaf=False)
         if i is None:
             return
         self._pass_over(i)
@@ -430,11 +466,11 @@ class EventBridge(QObject):
         end = self._ends[i]
         for k in range(i, end):
             self._set(k, replace(self._rows[k], state=StepState.SKIPPED, skip_reason=reason))
-        self._cursor = end
+        self._cursor = max(self._cursor, end)
 
     def _step_progress(self, event: StepProgressed) -> None:
-        i = self._current
-        if i is None or self._rows[i].number != event.index:
+        i = event.ip
+        if i != self._current:
             return
         r = self._rows[i]
         state = StepState.RUNNING if r.state is StepState.DOWNLOADING else r.state
@@ -445,7 +481,8 @@ class EventBridge(QObject):
         if i is None:
             i = next(
                 (k for k in range(self._cursor, len(self._rows))
-                 if event.package in self._rows[k].packages and self._rows[k].state is StepState.PENDING),
+                 if event.package in self._rows[k].packages and self._rows[k].enabled
+                 and self._rows[k].state is StepState.PENDING),
                 None,
             )
         if i is None:
@@ -464,14 +501,14 @@ class EventBridge(QObject):
             self._before_dl[i] = r.state
         self._set(i, replace(r, state=StepState.DOWNLOADING, download=info))
 
-    def _download(self, package: str, **changes: object) -> None:
+    def _download(self, package: str, change: Callable[[DownloadInfo], DownloadInfo]) -> None:
         i = self._dl_rows.get(package)
         if i is None:
             return
         r = self._rows[i]
         if r.download is None:
             return
-        dl = replace(r.download, **changes)  # type: ignore[arg-type]
+        dl = change(r.download)
         if dl.bytes < r.download.bytes:
             dl = replace(dl, bytes=r.download.bytes)  # bytes never go backwards on screen
         self._set(i, replace(r, download=dl))
@@ -491,20 +528,28 @@ class EventBridge(QObject):
         self._set(i, replace(r, download=dl, state=state))
 
     def _run_finished(self, event: RunFinished) -> None:
-        if event.status in ("succeeded", "failed"):
+        number = self._header.number
+        if event.status in (RunOutcome.SUCCEEDED, RunOutcome.FAILED):
             self._pass_over(len(self._rows))
-        elif event.status == "cancelled" and self._current is not None:
-            # The interrupted step runs again on resume: it is pending, not failed.
-            i = self._current
-            r = self._rows[i]
-            dl = r.download
-            if dl is not None and dl.status in ("active", "retrying"):
-                dl = replace(dl, rate_bps=None, eta_s=None, status="active")
-            self._set(i, replace(r, state=StepState.PENDING, download=dl))
+            if event.status is RunOutcome.SUCCEEDED:
+                number = self._header.total  # every step was run or passed over: "Step y of y"
+        elif event.status is RunOutcome.CANCELLED:
+            # The interrupted step (or a download ahead of step 1) runs again on resume: it is
+            # pending, not failed, and keeps the figures of what was downloaded so far.
+            for i, r in enumerate(self._rows):
+                if r.is_group or r.state not in _UNDER_WAY:
+                    continue
+                dl = r.download
+                if dl is not None and dl.status in ("active", "retrying"):
+                    dl = replace(dl, rate_bps=None, eta_s=None, status="active")
+                self._set(i, replace(r, state=StepState.PENDING, download=dl))
+            self._before_dl.clear()
+            self._dl_rows.clear()
             self._current = None
         self._header = replace(
             self._header,
-            status=event.status,
+            status=str(event.status),
+            number=number,
             current=None,
             error=event.error,
             error_code=event.error_code,
@@ -520,7 +565,9 @@ class EventBridge(QObject):
             return 100.0
         if h.total <= 0:
             return h.percent
-        done = sum(1 for r in self._rows if not r.is_group and r.state in _DONE)
+        # Counted steps (enabled leaves) that ran or were passed over: the counter jumps over a skip.
+        done = sum(1 for r in self._rows if not r.is_group and r.enabled
+                   and (r.state in _DONE or r.state is StepState.SKIPPED))
         frac = 0.0
         if self._current is not None:
             frac = step_fraction(self._rows[self._current]) or 0.0

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import Catalog, Listing
+from core import Catalog, ConnectionType, Listing
 
 from .deployment_delegate import DeploymentDelegate, ViewMode
 from .deployment_model import (
@@ -44,7 +44,8 @@ from .deployment_model import (
     SortKey,
 )
 from .details_page import DetailsPane
-from .style import icon, page_title
+from .style import icon, named, page_title, text_label
+from .wording import fill
 
 __all__ = ["CatalogPage"]
 
@@ -72,11 +73,11 @@ class CatalogPage(QWidget):
         # --- title and toolbar (two rows, so the controls fit a narrow window) ------------
         self.title = page_title()
         lay.addWidget(self.title)
-        bar = QWidget(objectName="catalogToolbar")
+        bar = named(QWidget(), "catalogToolbar")
         tb = QHBoxLayout(bar)
         tb.setContentsMargins(16, 8, 16, 10)
         tb.setSpacing(10)
-        self.search_box = QLineEdit(objectName="searchBox")
+        self.search_box = named(QLineEdit(), "searchBox")
         self.search_box.setClearButtonEnabled(True)
         self._search_icon = self.search_box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search_box.setMinimumWidth(160)
@@ -90,22 +91,22 @@ class CatalogPage(QWidget):
         tb.addWidget(self.search_box, 1)
 
         self.filter_label = QLabel()
-        self.filter_combo = QComboBox(objectName="filterSelector")
+        self.filter_combo = named(QComboBox(), "filterSelector")
         self.filter_label.setBuddy(self.filter_combo)
         self.filter_combo.currentIndexChanged.connect(self._filter_changed)
         tb.addWidget(self.filter_label)
         tb.addWidget(self.filter_combo)
 
         self.sort_label = QLabel()
-        self.sort_combo = QComboBox(objectName="sortSelector")
+        self.sort_combo = named(QComboBox(), "sortSelector")
         self.sort_label.setBuddy(self.sort_combo)
         self.sort_combo.currentIndexChanged.connect(self._sort_changed)
         tb.addWidget(self.sort_label)
         tb.addWidget(self.sort_combo)
 
-        self.list_button = QToolButton(objectName="listViewButton")
+        self.list_button = named(QToolButton(), "listViewButton")
         self.list_button.setIcon(icon("view-list"))
-        self.tile_button = QToolButton(objectName="tileViewButton")
+        self.tile_button = named(QToolButton(), "tileViewButton")
         self.tile_button.setIcon(icon("view-tiles"))
         self._view_group = QButtonGroup(self)
         self._view_group.setExclusive(True)
@@ -125,7 +126,7 @@ class CatalogPage(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         left = QStackedWidget()
-        self.list_view = QListView(objectName="deploymentList")
+        self.list_view = named(QListView(), "deploymentList")
         self.delegate = DeploymentDelegate(self.list_view)
         self.list_view.setItemDelegate(self.delegate)
         self.list_view.setModel(self.proxy)
@@ -137,7 +138,7 @@ class CatalogPage(QWidget):
         self.list_view.activated.connect(self._activated)
         self.list_view.viewport().installEventFilter(self)
         left.addWidget(self.list_view)
-        self.empty_label = QLabel(objectName="emptyLabel", wordWrap=True)
+        self.empty_label = text_label("emptyLabel", wrap=True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         left.addWidget(self.empty_label)
         self._left = left
@@ -164,7 +165,7 @@ class CatalogPage(QWidget):
 
     # --- content ----------------------------------------------------------------------
 
-    def set_listings(self, listings: list[Listing], catalog: Catalog | None, connection: str | None,
+    def set_listings(self, listings: list[Listing], catalog: Catalog | None, connection: ConnectionType | None,
                      allow_cloud: bool) -> None:
         """Replace the rows, keeping the selected deployment selected when it is still listed."""
         keep = self.current_id()
@@ -292,7 +293,7 @@ class CatalogPage(QWidget):
                 self.empty_label.setText(self.tr("Your organization offers no operating systems to this computer."))
             elif self.proxy.search_text:
                 self.empty_label.setText(
-                    self.tr("Nothing matches “%1”. Try fewer or other words.").replace("%1", self.search_box.text().strip())
+                    fill(self.tr("Nothing matches “%1”. Try fewer or other words."), self.search_box.text().strip())
                 )
             else:
                 self.empty_label.setText(self.tr("Nothing is required for this computer."))
@@ -303,7 +304,7 @@ class CatalogPage(QWidget):
             if not self.list_view.currentIndex().isValid():
                 self.select(None)
         self.list_view.setAccessibleDescription(
-            self.tr("%1 of %2 shown").replace("%1", str(shown)).replace("%2", str(total))
+            fill(self.tr("%1 of %2 shown"), shown, total)
         )
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -322,9 +323,8 @@ class CatalogPage(QWidget):
         elif self._run_active:
             blocked = self.tr("An installation is running. You can follow it under Progress.")
         elif self._pending_name is not None and state is not RowState.RUNNING:
-            blocked = self.tr("“%1” has not finished yet. Resume it first, then start another.").replace(
-                "%1", self._pending_name
-            )
+            blocked = fill(self.tr("“%1” has not finished yet. Resume it first, then start another."),
+                           self._pending_name)
         self.details.show_listing(listing, state, index.data(Roles.STATUS), blocked)
 
     def _activated(self, index: QModelIndex) -> None:

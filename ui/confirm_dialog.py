@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 
 from core import Listing
 
-from .style import Accent, IconLabel, emphasize
-from .words import format_bytes, format_duration
+from .style import Accent, IconLabel, emphasize, named, text_label
+from .wording import fill, format_bytes, format_duration
 
 __all__ = ["ConfirmInstallDialog"]
 
@@ -37,7 +37,7 @@ class ConfirmInstallDialog(QDialog):
         self.high_impact = dep.high_impact
         self.setObjectName("confirmDialog")
         self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.setWindowTitle(self.tr("Install %1?").replace("%1", dep.name))
+        self.setWindowTitle(fill(self.tr("Install %1?"), dep.name))
         self.setMinimumWidth(480)
 
         lay = QVBoxLayout(self)
@@ -48,36 +48,36 @@ class ConfirmInstallDialog(QDialog):
         glyph = IconLabel("warning" if self.high_impact else "info",
                           Accent.WARNING if self.high_impact else Accent.INFO, 32)
         head.addWidget(glyph, 0, Qt.AlignmentFlag.AlignTop)
-        title = QLabel(objectName="confirmTitle", wordWrap=True)
+        title = text_label("confirmTitle", wrap=True)
         emphasize(title, 1.2)
         if self.high_impact:
             title.setText(self.tr("This upgrade changes your computer's operating system"))
         elif reinstall:
-            title.setText(self.tr("Install %1 again?").replace("%1", dep.name))
+            title.setText(fill(self.tr("Install %1 again?"), dep.name))
         else:
-            title.setText(self.tr("Install %1?").replace("%1", dep.name))
+            title.setText(fill(self.tr("Install %1?"), dep.name))
         head.addWidget(title, 1)
         lay.addLayout(head)
 
         facts = []
         if self.high_impact:
-            facts.append(self.tr("%1 will be installed on this computer.").replace("%1", dep.name))
+            facts.append(fill(self.tr("%1 will be installed on this computer."), dep.name))
         if listing.download_bytes:
             facts.append(
-                self.tr("It downloads %1, each part just before it is needed.").replace(
-                    "%1", format_bytes(listing.download_bytes)
-                )
+                fill(self.tr("It downloads %1, each part just before it is needed."),
+                     format_bytes(listing.download_bytes))
             )
         if dep.estimated_minutes:
-            facts.append(self.tr("It takes about %1.").replace("%1", format_duration(dep.estimated_minutes)))
+            facts.append(fill(self.tr("It takes about %1."), format_duration(dep.estimated_minutes)))
         if dep.restart_required:
             facts.append(self.tr("You can keep using the computer until it restarts."))
-        body = QLabel(" ".join(facts), objectName="confirmText", wordWrap=True)
+        body = text_label("confirmText", wrap=True)
+        body.setText(" ".join(facts))
         lay.addWidget(body)
 
         self.restart_label: QLabel | None = None
         if dep.restart_required:
-            self.restart_label = QLabel(objectName="restartWarning", wordWrap=True)
+            self.restart_label = text_label("restartWarning", wrap=True)
             self.restart_label.setText(
                 self.tr("Your computer will restart during the upgrade. Save your work and close your apps first.")
             )
@@ -88,14 +88,13 @@ class ConfirmInstallDialog(QDialog):
 
         self.saved_check: QCheckBox | None = None
         if self.high_impact:
-            self.saved_check = QCheckBox(self.tr("I have &saved my work and closed my apps"), objectName="savedWorkCheck")
+            self.saved_check = named(QCheckBox(self.tr("I have &saved my work and closed my apps")), "savedWorkCheck")
             lay.addWidget(self.saved_check)
 
         buttons = QDialogButtonBox()
-        self.confirm_button = QPushButton(
-            self.tr("&Reinstall") if reinstall else self.tr("&Install"), objectName="confirmInstallButton"
-        )
-        self.cancel_button = QPushButton(self.tr("&Cancel"), objectName="cancelInstallButton")
+        self.confirm_button = named(QPushButton(self.tr("&Reinstall") if reinstall else self.tr("&Install")),
+                                    "confirmInstallButton")
+        self.cancel_button = named(QPushButton(self.tr("&Cancel")), "cancelInstallButton")
         buttons.addButton(self.confirm_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
         buttons.accepted.connect(self.accept)

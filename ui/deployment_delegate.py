@@ -149,13 +149,19 @@ class DeploymentDelegate(QStyledItemDelegate):
             y = r.top()
             painter.setFont(bold)
             painter.setPen(text_color)
-            painter.drawText(QRect(x, y, right - x, fm_b.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             fm_b.elidedText(name, Qt.TextElideMode.ElideRight, right - x))
+            painter.drawText(
+                QRect(x, y, right - x, fm_b.height()),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                fm_b.elidedText(name, Qt.TextElideMode.ElideRight, right - x),
+            )
             y += fm_b.height() + 2
             painter.setFont(normal)
             painter.setPen(dim_color)
-            painter.drawText(QRect(x, y, r.right() - x, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             fm.elidedText(sub, Qt.TextElideMode.ElideRight, r.right() - x))
+            painter.drawText(
+                QRect(x, y, r.right() - x, fm.height()),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                fm.elidedText(sub, Qt.TextElideMode.ElideRight, r.right() - x),
+            )
             y += fm.height() + 2
             self._status(painter, fm, state, status, status_color, QRect(x, y, r.right() - x, fm.height()), icon_mode)
         else:
@@ -176,7 +182,9 @@ class DeploymentDelegate(QStyledItemDelegate):
             painter.drawText(QRect(r.left(), y, r.width(), fm.height()), Qt.AlignmentFlag.AlignLeft,
                              fm.elidedText(sub, Qt.TextElideMode.ElideRight, r.width()))
             y += fm.height() + 6
-            self._status(painter, fm, state, status, status_color, QRect(r.left(), y, r.width(), fm.height()), icon_mode)
+            self._status(
+                painter, fm, state, status, status_color, QRect(r.left(), y, r.width(), fm.height()), icon_mode
+            )
         if opt.state & QStyle.StateFlag.State_HasFocus and widget is not None and widget.hasFocus():
             focus = QStyleOptionViewItem(opt)
             focus.rect = opt.rect.adjusted(1, 1, -1, -1)

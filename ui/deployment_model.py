@@ -29,7 +29,7 @@ from PySide6.QtCore import (
 
 from core import Listing
 
-from .words import format_bytes, format_datetime, refusal_summary
+from .wording import fill, format_bytes, format_datetime, refusal_summary
 
 __all__ = ["DeploymentFilterModel", "DeploymentModel", "Roles", "RowState", "SortKey"]
 
@@ -152,7 +152,9 @@ class DeploymentModel(QAbstractListModel):
             return lambda it: (it.deployment.name.casefold(), it.deployment.id)
         if key is SortKey.PUBLISHER:
             return lambda it: (it.deployment.publisher.casefold(), it.deployment.name.casefold(), it.deployment.id)
-        state_of = {it.deployment.id: (states[i] if states is not None else self._state(it)) for i, it in enumerate(rows)}
+        state_of = {
+            it.deployment.id: (states[i] if states is not None else self._state(it)) for i, it in enumerate(rows)
+        }
         return lambda it: (
             state_of[it.deployment.id],
             it.deployment.purpose != "required",
@@ -263,9 +265,9 @@ class DeploymentModel(QAbstractListModel):
             return self.tr("Installing · not finished yet")
         deadline = item.deployment.deadline
         if self._required[row] and deadline is not None:
-            return self.tr("Required by %1").replace("%1", format_datetime(deadline))
+            return fill(self.tr("Required by %1"), format_datetime(deadline))
         if item.download_bytes:
-            return self.tr("Available · %1 to download").replace("%1", format_bytes(item.download_bytes))
+            return fill(self.tr("Available · %1 to download"), format_bytes(item.download_bytes))
         return self.tr("Available · ready to install")
 
 
@@ -322,8 +324,7 @@ class DeploymentFilterModel(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # noqa: N802 - Qt override
         # Called once per row on every change: keep it a lookup.
-        try:
-            return self._accepted[source_row]  # type: ignore[index]
-        except TypeError:
-            self._accepted = self._source.accepted_rows(self._words, self._required_only)
-            return self._accepted[source_row]
+        accepted = self._accepted
+        if accepted is None:
+            accepted = self._accepted = self._source.accepted_rows(self._words, self._required_only)
+        return accepted[source_row]

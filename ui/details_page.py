@@ -22,12 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import Catalog, Listing, ordered_locations, referenced_packages
+from core import Catalog, ConnectionType, Listing, ordered_locations, referenced_packages
 
 from .deployment_model import RowState
-from .style import Accent, IconLabel, accent_color, emphasize, scroll_body
-from .words import (
+from .style import Accent, IconLabel, accent_color, emphasize, named, scroll_body, text_label
+from .wording import (
     content_source_text,
+    fill,
     format_bytes,
     format_datetime,
     format_duration,
@@ -57,7 +58,7 @@ class DetailsPane(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._listing: Listing | None = None
         self._catalog: Catalog | None = None
-        self._connection: str | None = None
+        self._connection: ConnectionType | None = None
         self._allow_cloud = True
         self._state = RowState.AVAILABLE
         self._blocked: str | None = None
@@ -74,7 +75,7 @@ class DetailsPane(QWidget):
         lay.setContentsMargins(24, 20, 24, 20)
         lay.setSpacing(12)
 
-        self.placeholder = QLabel(objectName="emptyLabel", wordWrap=True)
+        self.placeholder = text_label("emptyLabel", wrap=True)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.placeholder)
 
@@ -91,11 +92,11 @@ class DetailsPane(QWidget):
         head.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
         titles = QVBoxLayout()
         titles.setSpacing(2)
-        self.title_label = QLabel(objectName="detailsTitle", wordWrap=True)
+        self.title_label = text_label("detailsTitle", wrap=True)
         emphasize(self.title_label, 1.35)
-        self.sub_label = QLabel(objectName="detailsSubtitle", wordWrap=True)
+        self.sub_label = text_label("detailsSubtitle", wrap=True)
         self.sub_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.status_label = QLabel(objectName="detailsStatus", wordWrap=True)
+        self.status_label = text_label("detailsStatus", wrap=True)
         titles.addWidget(self.title_label)
         titles.addWidget(self.sub_label)
         titles.addWidget(self.status_label)
@@ -104,7 +105,7 @@ class DetailsPane(QWidget):
 
         action = QHBoxLayout()
         action.setSpacing(14)
-        self.install_button = QPushButton(objectName="installButton")
+        self.install_button = named(QPushButton(), "installButton")
         self.install_button.setMinimumWidth(130)
         self.install_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.install_button.clicked.connect(self._clicked)
@@ -112,7 +113,7 @@ class DetailsPane(QWidget):
         action.addWidget(self.install_button, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.refusal_icon = IconLabel("warning", Accent.WARNING, 20)
         action.addWidget(self.refusal_icon, 0, Qt.AlignmentFlag.AlignTop)
-        self.refusal_label = QLabel(objectName="refusalLabel", wordWrap=True)
+        self.refusal_label = text_label("refusalLabel", wrap=True)
         self.refusal_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.refusal_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         action.addWidget(self.refusal_label, 1)
@@ -130,17 +131,17 @@ class DetailsPane(QWidget):
         for key in ("size", "time", "restart", "deadline", "source", "id"):
             label = QLabel()
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-            value = QLabel(objectName=f"fact_{key}", wordWrap=True)
+            value = text_label(f"fact_{key}", wrap=True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self._fact_labels[key] = label
             self._fact_values[key] = value
             self.facts.addRow(label, value)
         c.addLayout(self.facts)
 
-        self.description_heading = QLabel(objectName="sectionHeading")
+        self.description_heading = text_label("sectionHeading")
         emphasize(self.description_heading)
         c.addWidget(self.description_heading)
-        self.description_label = QLabel(objectName="detailsDescription", wordWrap=True)
+        self.description_label = text_label("detailsDescription", wrap=True)
         self.description_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.description_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.description_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -151,7 +152,7 @@ class DetailsPane(QWidget):
 
     # --- content ----------------------------------------------------------------------
 
-    def set_context(self, catalog: Catalog | None, connection: str | None, allow_cloud: bool) -> None:
+    def set_context(self, catalog: Catalog | None, connection: ConnectionType | None, allow_cloud: bool) -> None:
         """The catalog and connection the shown deployment is judged against."""
         self._catalog, self._connection, self._allow_cloud = catalog, connection, allow_cloud
 
@@ -196,17 +197,15 @@ class DetailsPane(QWidget):
         if item.total_bytes == 0:
             size = self.tr("Nothing to download")
         elif cached == 0:
-            size = self.tr("%1 · nothing downloaded yet").replace("%1", format_bytes(item.total_bytes))
+            size = fill(self.tr("%1 · nothing downloaded yet"), format_bytes(item.total_bytes))
         elif item.download_bytes == 0:
-            size = self.tr("%1 · all of it is already on this computer").replace("%1", format_bytes(item.total_bytes))
+            size = fill(self.tr("%1 · all of it is already on this computer"), format_bytes(item.total_bytes))
         else:
             size = (
-                self.tr("%1 · %2 already on this computer")
-                .replace("%1", format_bytes(item.total_bytes))
-                .replace("%2", format_bytes(cached))
+                fill(self.tr("%1 · %2 already on this computer"), format_bytes(item.total_bytes), format_bytes(cached))
             )
         self._fact_values["size"].setText(size)
-        self._fact_values["time"].setText(self.tr("About %1").replace("%1", format_duration(dep.estimated_minutes)))
+        self._fact_values["time"].setText(fill(self.tr("About %1"), format_duration(dep.estimated_minutes)))
         self._fact_values["restart"].setText(
             self.tr("Yes, your computer restarts during the installation") if dep.restart_required else self.tr("No")
         )
@@ -245,7 +244,8 @@ class DetailsPane(QWidget):
     def _source_text(self) -> str:
         """Where the content would come from on the current connection (the first usable location)."""
         item, catalog = self._listing, self._catalog
-        if item is None or catalog is None or self._connection not in ("internet", "intranet"):
+        connection = self._connection
+        if item is None or catalog is None or connection is None:
             return ""
         ts = catalog.task_sequences.get(item.deployment.task_sequence)
         if ts is None:
@@ -255,7 +255,7 @@ class DetailsPane(QWidget):
         for pid in referenced_packages(ts):
             pkg = catalog.packages[pid]
             every.update(loc.kind for loc in pkg.locations)
-            usable = ordered_locations(pkg, self._connection, self._allow_cloud)  # type: ignore[arg-type]
+            usable = ordered_locations(pkg, connection, self._allow_cloud)
             if usable:
                 kinds.add(usable[0].kind)
         if not kinds:

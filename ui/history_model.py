@@ -1,8 +1,9 @@
 """Past and current runs (core.runstate's history) as a list model, and the delegate painting them.
 
-Newest first. Each row: the result's icon in its accent, the task sequence's name, when
-it started and last changed, the result in words, the bytes downloaded and, for a
-failure, the error code in hex.
+Newest first. Each row: the result's icon in its accent, the deployment's name, when
+it started, the result in words, for the run waiting to be resumed the step it stands
+at ("Step x of y", as the engine counts), the bytes downloaded and, for a failure, the
+error code in hex (its cause, from the entry's failure code, is in the tool tip).
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from core import HistoryEntry
+from core import HistoryEntry, RunState
 
-from .failure_view import failure_words, hex_code
 from .style import Accent, accent_color, icon, item_background
-from .words import format_bytes, format_datetime, run_status_text
+from .wording import failure_words, fill, format_bytes, format_datetime, hex_code, run_status_text, step_counter_text
 
 __all__ = ["HistoryDelegate", "HistoryModel", "HistoryRoles"]
 
@@ -64,13 +64,17 @@ class HistoryModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[HistoryEntry] = []
+        self._step: tuple[str, int, int] | None = None  # (run_id, step at its pointer, total) of the saved run
 
-    def set_entries(self, entries: Sequence[HistoryEntry]) -> None:
+    def set_entries(self, entries: Sequence[HistoryEntry], saved: RunState | None = None) -> None:
+        """`saved`: the run waiting in the data folder, if any; its entry shows where it stands."""
         rows = list(reversed(entries))
-        if rows == self._rows:
+        step = (saved.run_id, saved.executed + 1, saved.total) if saved is not None else None
+        if rows == self._rows and step == self._step:
             return
         self.beginResetModel()
         self._rows = rows
+        self._step = step
         self.endResetModel()
 
     def entry(self, row: int) -> HistoryEntry:
@@ -101,11 +105,11 @@ class HistoryModel(QAbstractListModel):
         if role == HistoryRoles.STATUS_TEXT:
             return run_status_text(e.status)
         if role == HistoryRoles.WHEN:
-            return self.tr("Started %1").replace("%1", format_datetime(e.started_at))
+            return fill(self.tr("Started %1"), format_datetime(e.started_at))
         if role == HistoryRoles.DETAIL:
             return self._detail(e)
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
-            cause = failure_words(e.error_code, e.error)[0] if e.status == "failed" else ""
+            cause = failure_words(e.reason, e.error_code)[0] if e.status == "failed" else ""
             return ", ".join(
                 x for x in (e.name, run_status_text(e.status), format_datetime(e.started_at), self._detail(e), cause)
                 if x
@@ -113,9 +117,12 @@ class HistoryModel(QAbstractListModel):
         return None
 
     def _detail(self, e: HistoryEntry) -> str:
-        parts = [self.tr("%1 downloaded").replace("%1", format_bytes(e.bytes_transferred))]
+        parts = []
+        if self._step is not None and self._step[0] == e.run_id and e.status not in ("succeeded", "failed"):
+            parts.append(step_counter_text(self._step[1], self._step[2]))  # where the unfinished run stands
+        parts.append(fill(self.tr("%1 downloaded"), format_bytes(e.bytes_transferred)))
         if e.status == "failed" and e.error_code is not None:
-            parts.append(self.tr("error %1").replace("%1", hex_code(e.error_code)))
+            parts.append(fill(self.tr("error %1"), hex_code(e.error_code)))
         parts.append(e.deployment)
         return " · ".join(parts)
 
@@ -161,16 +168,24 @@ class HistoryDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.setPen(text)
         name_w = r.right() - when_w - 16 - x
-        painter.drawText(QRect(x, r.top(), name_w, fm_b.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         fm_b.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "", Qt.TextElideMode.ElideRight, name_w))
+        painter.drawText(
+            QRect(x, r.top(), name_w, fm_b.height()),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            fm_b.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "", Qt.TextElideMode.ElideRight, name_w),
+        )
         y = r.top() + fm_b.height() + 4
         status_text = index.data(HistoryRoles.STATUS_TEXT) or ""
         painter.setFont(opt.font)
         painter.setPen(accent)
         sw = fm.horizontalAdvance(status_text)
-        painter.drawText(QRect(x, y, sw, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, status_text)
+        painter.drawText(
+            QRect(x, y, sw, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, status_text
+        )
         painter.setPen(dim)
         rest = " · " + (index.data(HistoryRoles.DETAIL) or "")
-        painter.drawText(QRect(x + sw, y, r.right() - x - sw, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         fm.elidedText(rest, Qt.TextElideMode.ElideRight, r.right() - x - sw))
+        painter.drawText(
+            QRect(x + sw, y, r.right() - x - sw, fm.height()),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            fm.elidedText(rest, Qt.TextElideMode.ElideRight, r.right() - x - sw),
+        )
         painter.restore()

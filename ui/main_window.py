@@ -36,16 +36,14 @@ from PySide6.QtWidgets import (
 )
 
 from core import (
-    CatalogError,
     ConnectionSetting,
+    ErrorCode,
+    LocalEngine,
     RunError,
     RunState,
     RunStatus,
-    SignInRequiredError,
     SoftwareCenter,
     SoftwareCenterError,
-    UntrustedCertificateError,
-    UntrustedSiteError,
     load_state,
     save_options,
 )
@@ -60,8 +58,8 @@ from .progress_view import ProgressView
 from .resume_banner import ResumeBanner
 from .run_controller import RunController
 from .status_page import StatusPage
-from .style import Accent, IconLabel, app_style_sheet, emphasize, icon
-from .words import connection_text
+from .style import Accent, IconLabel, app_style_sheet, emphasize, icon, named, text_label
+from .wording import connection_text, error_words, fill
 
 if TYPE_CHECKING:
     from core import RunResult
@@ -69,6 +67,8 @@ if TYPE_CHECKING:
 __all__ = ["MainWindow", "Page"]
 
 log = logging.getLogger("software_center.ui")
+
+_CONNECTION_SETTINGS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
 
 _UNFINISHED = ("running", "restart_pending", "cancelled")
 
@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
-        self.navigation = QListWidget(objectName="navigation")
+        self.navigation = named(QListWidget(), "navigation")
         self.navigation.setIconSize(QSize(20, 20))
         self.navigation.setFixedWidth(220)
         self.navigation.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         banner_holder.addWidget(self.banner)
         content.addLayout(banner_holder)
 
-        self.pages = QStackedWidget(objectName="pages")
+        self.pages = named(QStackedWidget(), "pages")
         self.catalog_area = QStackedWidget()
         self.catalog_area.addWidget(self._loading_page())
         self.catalog_area.addWidget(self._error_page())
@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.status_page)
         self.pages.addWidget(self.options_page)
 
-        self.controller = RunController(self.center, self)
+        self.controller = RunController(LocalEngine(self.center), self)
         self.controller.started.connect(self._run_started)
         self.controller.finished.connect(self._run_finished)
         self.controller.runningChanged.connect(self._running_changed)
@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
     # --- building -----------------------------------------------------------------------
 
     def _header(self) -> QWidget:
-        header = QWidget(objectName="header")
+        header = named(QWidget(), "header")
         header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         lay = QHBoxLayout(header)
         lay.setContentsMargins(18, 12, 18, 12)
@@ -200,18 +200,18 @@ class MainWindow(QMainWindow):
         lay.addWidget(IconLabel("app", None, 36))
         titles = QVBoxLayout()
         titles.setSpacing(0)
-        self.heading = QLabel(objectName="heading")
+        self.heading = text_label("heading")
         emphasize(self.heading, 1.5)
-        self.subheading = QLabel(objectName="subheading")
+        self.subheading = text_label("subheading")
         titles.addWidget(self.heading)
         titles.addWidget(self.subheading)
         lay.addLayout(titles, 1)
-        self.connection_chip = QToolButton(objectName="connectionChip")
+        self.connection_chip = named(QToolButton(), "connectionChip")
         self.connection_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.connection_chip.setIconSize(QSize(18, 18))
         self.connection_chip.setAutoRaise(True)
         self.connection_chip.clicked.connect(lambda: self.show_page(Page.OPTIONS))
-        self.trust_chip = QToolButton(objectName="trustChip")
+        self.trust_chip = named(QToolButton(), "trustChip")
         self.trust_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.trust_chip.setAutoRaise(True)
         self.trust_chip.hide()  # shown once a catalog is read: signed or not
@@ -240,15 +240,15 @@ class MainWindow(QMainWindow):
         lay.setSpacing(12)
         lay.addStretch()
         lay.addWidget(IconLabel("cloud", None, 48), 0, Qt.AlignmentFlag.AlignHCenter)
-        self.error_title = QLabel(objectName="siteErrorTitle", wordWrap=True)
+        self.error_title = text_label("siteErrorTitle", wrap=True)
         emphasize(self.error_title, 1.2)
         self.error_title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         lay.addWidget(self.error_title)
-        self.error_label = QLabel(objectName="siteError", wordWrap=True)
+        self.error_label = text_label("siteError", wrap=True)
         self.error_label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.error_label)
-        self.retry_button = QPushButton(objectName="retryButton")
+        self.retry_button = named(QPushButton(), "retryButton")
         self.retry_button.clicked.connect(self.retry)
         lay.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addStretch()
@@ -292,7 +292,7 @@ class MainWindow(QMainWindow):
     def _site_text(self) -> str:
         if self.center.is_demo:
             where = self.center.site_url or ""
-            return self.tr("Embedded demo site %1").replace("%1", where).strip()
+            return fill(self.tr("Embedded demo site %1"), where).strip()
         return self.center.site_url or self.center.site_setting or ""
 
     def _show_connection(self) -> None:
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
         self.connection_chip.setIcon(icon("intranet" if c.connection == "intranet" else "internet"))
         self.connection_chip.setToolTip(self.tr("Connection type. You can change it in Options."))
         self.connection_chip.setAccessibleName(
-            self.tr("Connection type: %1").replace("%1", connection_text(c.connection, c.connection_setting))
+            fill(self.tr("Connection type: %1"), connection_text(c.connection, c.connection_setting))
         )
         self.options_page.set_connection(c.connection_setting, c.connection)
 
@@ -312,34 +312,12 @@ class MainWindow(QMainWindow):
                 await self.center.open()
             else:
                 await self.center.reload()
-        except UntrustedSiteError as exc:
-            self._show_error(
-                self.tr("This site is not trusted."),
-                self.tr("The catalog is not signed with the key your IT department set on this computer, "
-                        "so nothing from it is shown or run. Contact your IT department. (%1)").replace("%1", str(exc)),
-            )
-            return
-        except CatalogError as exc:
-            self._show_error(self.tr("This site's catalog cannot be used."), str(exc))
-            return
-        except UntrustedCertificateError as exc:
-            self._show_error(
-                self.tr("The site's security certificate is not trusted."),
-                self.tr("Software Center did not connect, to keep this computer safe. If your organization "
-                        "uses its own certificate authority, your IT department can configure it. (%1)")
-                .replace("%1", str(exc)),
-            )
-            return
-        except SignInRequiredError as exc:
-            self._show_error(
-                self.tr("Sign-in required."),
-                self.tr("Your organization's site needs a sign-in token that this computer does not have "
-                        "or that is no longer valid. Contact your IT department. (%1)").replace("%1", str(exc)),
-            )
-            return
         except (SoftwareCenterError, OSError) as exc:
-            self._show_error(self.tr("Software Center can't reach your organization's site right now."),
-                             self.tr("Check your network connection, then try again. (%1)").replace("%1", str(exc)))
+            # The failure's code decides the words; the engine's message is the detail after them.
+            cause, advice = error_words(
+                exc.code if isinstance(exc, SoftwareCenterError) else ErrorCode.SITE_UNREACHABLE
+            )
+            self._show_error(cause, fill(self.tr("%1 (%2)"), advice, exc) if advice else str(exc))
             return
         except Exception as exc:
             # A bug, not a site problem: say so calmly, keep Retry, and let the loop's handler report it.
@@ -433,8 +411,12 @@ class MainWindow(QMainWindow):
         if self._run_active():
             self._show_connection()
             return
-        self._save_options(connection=setting)
-        self.center.connection_setting = setting  # type: ignore[assignment]
+        value = _CONNECTION_SETTINGS.get(setting)
+        if value is None:
+            log.warning("Unknown connection type %r ignored", setting)
+            return
+        self._save_options(connection=value)
+        self.center.connection_setting = value
         self.center.connection = None
         self._show_connection()
         if self._open_task is not None and not self._open_task.done():

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from .i18n import LANGUAGES, resolve_language
-from .style import icon, page_title, scroll_body
-from .words import connection_text, format_bytes
+from .style import icon, named, page_title, scroll_body, text_label
+from .wording import connection_text, fill, format_bytes
 
 __all__ = ["OptionsPage"]
 
@@ -65,27 +65,27 @@ class OptionsPage(QWidget):
 
         # Connection
         self.connection_label = QLabel()
-        self.connection_selector = QComboBox(objectName="connectionSelector")
+        self.connection_selector = named(QComboBox(), "connectionSelector")
         self.connection_selector.activated.connect(self._connection_activated)
         self.connection_label.setBuddy(self.connection_selector)
-        self.detected_label = QLabel(objectName="detectedConnection", wordWrap=True)
-        self.connection_note = QLabel(objectName="connectionNote", wordWrap=True)
+        self.detected_label = text_label("detectedConnection", wrap=True)
+        self.connection_note = text_label("connectionNote", wrap=True)
         self.form.addRow(self.connection_label, self._column(self.connection_selector, self.detected_label,
                                                              self.connection_note))
 
         # Site address
         self.site_label = QLabel()
-        self.site_field = QLineEdit(objectName="siteAddress")
+        self.site_field = named(QLineEdit(), "siteAddress")
         self.site_field.setReadOnly(True)
         self.site_label.setBuddy(self.site_field)
         self.form.addRow(self.site_label, self.site_field)
 
         # Data folder
         self.data_label = QLabel()
-        self.data_field = QLineEdit(objectName="dataFolder")
+        self.data_field = named(QLineEdit(), "dataFolder")
         self.data_field.setReadOnly(True)
         self.data_label.setBuddy(self.data_field)
-        self.open_folder_button = QPushButton(objectName="openDataFolderButton")
+        self.open_folder_button = named(QPushButton(), "openDataFolderButton")
         self.open_folder_button.setIcon(icon("folder"))
         self.open_folder_button.clicked.connect(self._open_folder)
         row = QHBoxLayout()
@@ -96,10 +96,10 @@ class OptionsPage(QWidget):
 
         # Downloaded content
         self.cache_label = QLabel()
-        self.cache_value = QLabel(objectName="cacheUsage")
-        self.clear_button = QPushButton(objectName="clearCacheButton")
+        self.cache_value = text_label("cacheUsage")
+        self.clear_button = named(QPushButton(), "clearCacheButton")
         self.clear_button.clicked.connect(self.clear_cache_requested)
-        self.cache_note = QLabel(objectName="cacheNote", wordWrap=True)
+        self.cache_note = text_label("cacheNote", wrap=True)
         row = QHBoxLayout()
         row.setSpacing(12)
         row.addWidget(self.cache_value)
@@ -115,10 +115,10 @@ class OptionsPage(QWidget):
 
         # Language
         self.language_label = QLabel()
-        self.language_selector = QComboBox(objectName="languageSelector")
+        self.language_selector = named(QComboBox(), "languageSelector")
         self.language_selector.activated.connect(self._language_activated)
         self.language_label.setBuddy(self.language_selector)
-        self.language_note = QLabel(objectName="languageNote", wordWrap=True)
+        self.language_note = text_label("languageNote", wrap=True)
         self.form.addRow(self.language_label, self._column(self.language_selector, self.language_note))
 
         lay.addStretch(1)
@@ -169,7 +169,7 @@ class OptionsPage(QWidget):
 
     def _show_connection(self) -> None:
         self.detected_label.setText(
-            self.tr("Now: %1").replace("%1", connection_text(self._connection, self._setting))
+            fill(self.tr("Now: %1"), connection_text(self._connection, self._setting))
         )
         self.connection_note.setText(
             self.tr("The connection can be changed when the installation has finished.") if self._run_active else ""
@@ -180,7 +180,7 @@ class OptionsPage(QWidget):
         if self._cache_bytes is None:
             self.cache_value.setText(self.tr("Measuring…"))
         else:
-            self.cache_value.setText(self.tr("%1 in use").replace("%1", format_bytes(self._cache_bytes)))
+            self.cache_value.setText(fill(self.tr("%1 in use"), format_bytes(self._cache_bytes)))
         self.clear_button.setEnabled(not self._run_active and bool(self._cache_bytes))
         self.cache_note.setText(
             self.tr("Downloaded content can be cleared when the installation has finished.")
@@ -233,7 +233,7 @@ class OptionsPage(QWidget):
         lang = self.language_selector.currentIndex()
         self.language_selector.clear()
         system = LANGUAGES[resolve_language(None)]
-        self.language_selector.addItem(icon("language"), self.tr("Same as the system (%1)").replace("%1", system))
+        self.language_selector.addItem(icon("language"), fill(self.tr("Same as the system (%1)"), system))
         for name in LANGUAGES.values():
             self.language_selector.addItem(name)  # each language in its own words
         self.language_selector.setCurrentIndex(max(lang, 0))

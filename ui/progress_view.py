@@ -42,7 +42,8 @@ from .failure_view import FailureView
 from .restart_countdown import RestartCountdown
 from .run_controller import RunController
 from .step_delegate import StepDelegate
-from .style import Accent, accent_color, icon
+from .style import Accent, accent_color, icon, named, text_label
+from .wording import fill, run_title, step_counter_text
 
 __all__ = ["ProgressView", "StepListView", "read_log_tail"]
 
@@ -100,7 +101,7 @@ class ProgressView(QWidget):
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(8)
 
-        self.title_label = QLabel(objectName="runTitle", wordWrap=True)
+        self.title_label = text_label("runTitle", wrap=True)
         f = QFont(self.title_label.font())
         f.setBold(True)
         f.setPointSizeF(f.pointSizeF() * 1.3)
@@ -108,14 +109,14 @@ class ProgressView(QWidget):
         outer.addWidget(self.title_label)
 
         row = QHBoxLayout()
-        self.step_label = QLabel(objectName="stepCounter")
+        self.step_label = text_label("stepCounter")
         self.step_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         row.addWidget(self.step_label, 1)
-        self.percent_label = QLabel(objectName="overallPercent")
+        self.percent_label = text_label("overallPercent")
         row.addWidget(self.percent_label)
         outer.addLayout(row)
 
-        self.overall = QProgressBar(objectName="overallProgress")
+        self.overall = named(QProgressBar(), "overallProgress")
         self.overall.setRange(0, 1000)
         self.overall.setTextVisible(False)  # the percent is in words above, in the current language
         outer.addWidget(self.overall)
@@ -126,25 +127,25 @@ class ProgressView(QWidget):
         self.failure.setVisible(False)
         outer.addWidget(self.failure)
 
-        self.banner = QFrame(objectName="runBanner")
+        self.banner = named(QFrame(), "runBanner")
         self.banner.setFrameShape(QFrame.Shape.StyledPanel)
         b = QHBoxLayout(self.banner)
         b.setContentsMargins(12, 8, 12, 8)
         self.banner_icon = QLabel()
         b.addWidget(self.banner_icon)
-        self.banner_label = QLabel(objectName="runMessage", wordWrap=True)
+        self.banner_label = text_label("runMessage", wrap=True)
         self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         b.addWidget(self.banner_label, 1)
-        self.resume_button = QPushButton(objectName="resumeButton")
+        self.resume_button = named(QPushButton(), "resumeButton")
         self.resume_button.setIcon(icon("restart"))
         self.resume_button.clicked.connect(self._resume)
         b.addWidget(self.resume_button)
         self.banner.setVisible(False)
         outer.addWidget(self.banner)
 
-        self.steps_heading = QLabel(objectName="stepsHeading")
+        self.steps_heading = text_label("stepsHeading")
         outer.addWidget(self.steps_heading)
-        self.step_list = StepListView(objectName="stepList")
+        self.step_list = named(StepListView(), "stepList")
         self.step_list.setModel(controller.model)
         self.step_list.setItemDelegate(StepDelegate(self.step_list))
         self.step_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -153,9 +154,9 @@ class ProgressView(QWidget):
         self.step_list.setMouseTracking(True)
         outer.addWidget(self.step_list, 3)
 
-        self.log_heading = QLabel(objectName="logHeading")
+        self.log_heading = text_label("logHeading")
         outer.addWidget(self.log_heading)
-        self.log_tail = QPlainTextEdit(objectName="logTail")
+        self.log_tail = named(QPlainTextEdit(), "logTail")
         self.log_tail.setReadOnly(True)
         self.log_tail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.log_tail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -166,7 +167,7 @@ class ProgressView(QWidget):
 
         buttons = QHBoxLayout()
         buttons.addStretch()
-        self.cancel_button = QPushButton(objectName="cancelButton")
+        self.cancel_button = named(QPushButton(), "cancelButton")
         self.cancel_button.clicked.connect(self.ask_cancel)
         buttons.addWidget(self.cancel_button)
         outer.addLayout(buttons)
@@ -218,7 +219,9 @@ class ProgressView(QWidget):
     def _on_finished(self, result: RunResult) -> None:
         if result.status == "failed":
             self.failure.set_log_path(self.controller.log_path)
-            self.failure.show_failure(result.error_code, result.error, self.controller.header.failed_step)
+            self.failure.show_failure(
+                result.reason, result.error_code, result.error, self.controller.header.failed_step
+            )
             self.failure.setVisible(True)
             # A run stopped by its data folder (full, read-only) is kept and can be continued.
             kept = self.controller.saved_run_status() in _RESUMABLE
@@ -293,26 +296,10 @@ class ProgressView(QWidget):
 
     def _show_header(self) -> None:
         h = self._header
-        titles = {
-            "running": self.tr("Running: %1"),
-            "succeeded": self.tr("Completed: %1"),
-            "failed": self.tr("Failed: %1"),
-            "cancelled": self.tr("Cancelled: %1"),
-            "restart_pending": self.tr("Restart pending: %1"),
-        }
-        self.title_label.setText(titles.get(h.status, self.tr("Running: %1")).replace("%1", h.name)
-                                 if h.name else self.tr("No task sequence is running"))
-        if h.total > 0:
-            number = max(1, min(h.number, h.total)) if h.number else 0
-            text = (self.tr("Step %1 of %2").replace("%1", str(number)).replace("%2", str(h.total))
-                    if number else self.tr("Preparing (%n step(s))", "", h.total))
-            if h.current:
-                text = self.tr("%1 · %2").replace("%1", text).replace("%2", h.current)
-            self.step_label.setText(text)
-        else:
-            self.step_label.setText("")
+        self.title_label.setText(run_title(h.status, h.name))
+        self.step_label.setText(step_counter_text(h.number, h.total, h.current))
         self.overall.setValue(int(h.percent * 10))
-        percent = self.tr("%1 % complete").replace("%1", str(int(h.percent)))
+        percent = fill(self.tr("%1 % complete"), int(h.percent))
         self.percent_label.setText(percent if h.name else "")
         self.overall.setAccessibleDescription(percent)
 

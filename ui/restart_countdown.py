@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from core import RestartPending
 
-from .style import Accent, icon
+from .style import Accent, icon, named, text_label
 
 if TYPE_CHECKING:
     from .run_controller import RunController
@@ -51,17 +51,17 @@ class RestartCountdown(QFrame):
         badge.setPixmap(icon("restart", Accent.INFO).pixmap(QSize(28, 28), self.devicePixelRatioF()))
         outer.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
         text = QVBoxLayout()
-        self.countdown_label = QLabel(objectName="countdownLabel")
+        self.countdown_label = text_label("countdownLabel")
         f = QFont(self.countdown_label.font())
         f.setBold(True)
         self.countdown_label.setFont(f)
-        self.message_label = QLabel(objectName="restartMessage", wordWrap=True)
-        self.note_label = QLabel(objectName="restartNote", wordWrap=True)
+        self.message_label = text_label("restartMessage", wrap=True)
+        self.note_label = text_label("restartNote", wrap=True)
         for w in (self.countdown_label, self.message_label, self.note_label):
             w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             text.addWidget(w)
         outer.addLayout(text, 1)
-        self.restart_button = QPushButton(objectName="restartNowButton")
+        self.restart_button = named(QPushButton(), "restartNowButton")
         self.restart_button.setIcon(icon("restart"))
         self.restart_button.clicked.connect(controller.restart_now)
         outer.addWidget(self.restart_button, 0, Qt.AlignmentFlag.AlignVCenter)

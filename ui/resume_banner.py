@@ -8,11 +8,12 @@ a cancel. Resume continues exactly where it stopped; Not now only hides the bann
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from core import RunState, RunStatus
 
-from .style import Accent, IconLabel
+from .style import Accent, IconLabel, named, text_label
+from .wording import fill
 
 __all__ = ["ResumeBanner"]
 
@@ -30,12 +31,12 @@ class ResumeBanner(QWidget):
         lay.setSpacing(12)
         glyph = IconLabel("restart", Accent.INFO, 24)
         lay.addWidget(glyph, 0, Qt.AlignmentFlag.AlignVCenter)
-        self.text = QLabel(objectName="bannerText", wordWrap=True)
+        self.text = text_label("bannerText", wrap=True)
         lay.addWidget(self.text, 1)
-        self.resume_button = QPushButton(objectName="bannerResumeButton")
+        self.resume_button = named(QPushButton(), "bannerResumeButton")
         self.resume_button.clicked.connect(self.resume_requested)
         self.resume_button.clicked.connect(self.hide)
-        self.later_button = QPushButton(objectName="notNowButton")
+        self.later_button = named(QPushButton(), "notNowButton")
         self.later_button.setFlat(True)
         self.later_button.clicked.connect(self.hide)
         lay.addWidget(self.resume_button, 0, Qt.AlignmentFlag.AlignVCenter)
@@ -67,10 +68,9 @@ class ResumeBanner(QWidget):
             text = self.tr("“%1” was stopped at step %2 of %3. It can continue where it stopped.")
         else:
             text = self.tr("“%1” was interrupted at step %2 of %3. It can continue where it stopped.")
-        step = max(s.executed, 0) + (1 if s.status is not RunStatus.RESTART_PENDING else 0)
-        self.text.setText(
-            text.replace("%1", s.name).replace("%2", str(min(step, max(s.total, 1)))).replace("%3", str(max(s.total, 1)))
-        )
+        # The step at the saved pointer, as the engine counts: "Step executed+1 of total".
+        total = max(s.total, 1)
+        self.text.setText(fill(text, s.name, min(max(s.executed, 0) + 1, total), total))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:

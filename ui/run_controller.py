@@ -1,7 +1,7 @@
 """Starting, watching, cancelling and resuming task-sequence runs from the window.
 
-`RunController` owns the one engine task of the window (a `TaskSequenceRunner.run()` or
-`.resume()` wrapped with `asyncio.ensure_future` inside the qasync loop), the step model
+`RunController` owns the one engine task of the window (an `EngineHost`'s `run()` or
+`resume()` wrapped with `asyncio.ensure_future` inside the qasync loop), the step model
 and the event bridge that feeds it, and the restart countdown. Its slots are thin: they
 check, hand the work to the engine and return. A run that cannot start (another process
 holds the data folder's run lock, a saved run waits to be resumed, the data folder cannot
@@ -39,7 +39,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import (
     CMTraceHandler,
+    EngineHost,
     ErrorCode,
+    Refusal,
     RestartPending,
     RunError,
     RunOutcome,
@@ -47,8 +49,6 @@ from core import (
     RunResult,
     RunStarted,
     RunStatus,
-    SoftwareCenter,
-    TaskSequenceRunner,
     Win32Code,
     install_log,
     load_state,
@@ -57,6 +57,7 @@ from core import (
 
 from .bridge import EventBridge, RunHeader
 from .step_model import StepModel
+from .wording import fill, refusal_detail, run_error_text
 
 __all__ = ["RunController"]
 
@@ -76,7 +77,7 @@ class RunController(QObject):
     restartCommandRan = Signal(bool)  # the admin's restart command ran (True) or failed (False)
     runningChanged = Signal(bool)
 
-    def __init__(self, center: SoftwareCenter, parent: QObject | None = None) -> None:
+    def __init__(self, center: EngineHost, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.center = center
         self.model = StepModel(self)
@@ -125,7 +126,7 @@ class RunController(QObject):
 
     @property
     def uses_restart_command(self) -> bool:
-        return bool(self.center.options.restart_command)
+        return bool(self.center.restart_command)
 
     def saved_run_status(self) -> RunStatus | None:
         """The status of a saved run waiting in the data folder (None when there is none)."""
@@ -141,17 +142,15 @@ class RunController(QObject):
         """Start a deployment (the caller has asked for confirmation). Returns at once."""
         if not self._can_begin():
             return
-        runner = TaskSequenceRunner(self.center, self.bridge.sink)
         given = dict(variables or {})
-        self._begin(lambda: runner.run(deployment_id, variables=given))
+        self._begin(lambda: self.center.run(deployment_id, self.bridge.sink, given))
 
     def resume(self) -> None:
         """Continue the saved run (interrupted, cancelled or restart pending). Returns at once."""
         self._stop_countdown()
         if not self._can_begin():
             return
-        runner = TaskSequenceRunner(self.center, self.bridge.sink)
-        self._begin(runner.resume)
+        self._begin(lambda: self.center.resume(self.bridge.sink))
 
     async def cancel(self) -> None:
         """Stop the run cleanly and wait until it has stopped; the run stays resumable."""
@@ -189,11 +188,8 @@ class RunController(QObject):
             try:
                 self._log_handler = install_log(self.center.data_dir)
             except OSError as exc:
-                self.problem.emit(
-                    self.tr("The log cannot be written in the data folder %1 (%2). Nothing was started.")
-                    .replace("%1", str(self.center.data_dir))
-                    .replace("%2", exc.strerror or str(exc))
-                )
+                self.problem.emit(fill(self.tr("The log cannot be written in the data folder %1 (%2). Nothing was "
+                                               "started."), self.center.data_dir, exc.strerror or exc))
                 return False
         return True
 
@@ -209,10 +205,8 @@ class RunController(QObject):
     def _task_done(self, task: asyncio.Future[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("The run ended with an unexpected error", exc_info=task.exception())
-            self.problem.emit(
-                self.tr("The task sequence stopped because of an unexpected error: %1")
-                .replace("%1", str(task.exception()))
-            )
+            self.problem.emit(fill(self.tr("The task sequence stopped because of an unexpected error: %1"),
+                                   task.exception()))
         self.runningChanged.emit(False)
 
     async def _drive(self, work: Callable[[], Coroutine[Any, Any, RunResult]]) -> None:
@@ -225,15 +219,12 @@ class RunController(QObject):
             raise
         except RunError as exc:
             log.warning("The run could not start or continue: %s", exc)
-            self.problem.emit(self._run_error_text(exc))
+            self.problem.emit(run_error_text(exc.code))
             return
         except OSError as exc:
             log.error("The run state could not be written: %s", exc)
-            self.problem.emit(
-                self.tr("The data folder %1 cannot be written (%2). The run was stopped.")
-                .replace("%1", str(self.center.data_dir))
-                .replace("%2", exc.strerror or str(exc))
-            )
+            self.problem.emit(fill(self.tr("The data folder %1 cannot be written (%2). The run was stopped."),
+                                   self.center.data_dir, exc.strerror or exc))
             return
         self.bridge.flush()
         self._finish(result)
@@ -244,34 +235,17 @@ class RunController(QObject):
         self.last_result = result
         self.finished.emit(result)
 
-    def _run_error_text(self, exc: RunError) -> str:
-        text = str(exc)
-        if "another Software Center process" in text:
-            return self.tr(
-                "Another Software Center is running a task sequence on this computer. Wait for it to "
-                "finish, then try again."
-            )
-        if "has not finished" in text:
-            return self.tr(
-                "An earlier upgrade has not finished yet. Continue it first (Resume); a new one can "
-                "start after it."
-            )
-        if "no task sequence run to resume" in text:
-            return self.tr("There is no interrupted upgrade to continue.")
-        if "not in its catalog" in text:
-            return self.tr(
-                "The interrupted upgrade is no longer offered by your organization, so it cannot be "
-                "continued. Ask your IT department for help."
-            )
-        return self.tr("The task sequence could not continue: %1").replace("%1", text)
-
     # --- bridge signals --------------------------------------------------------------
 
     def _on_run_started(self, event: RunStarted) -> None:
         self.started.emit(event.deployment)
 
     def _on_refused(self, event: RunRefused) -> None:
-        self.problem.emit(self.tr("This upgrade cannot run on this computer now: %1").replace("%1", event.message))
+        try:
+            why = refusal_detail(Refusal(event.reason))
+        except ValueError:  # a code this window does not know yet: the engine's words
+            why = event.message
+        self.problem.emit(fill(self.tr("This upgrade cannot run on this computer now: %1"), why))
 
     def _on_restart_pending(self, event: RestartPending) -> None:
         # The countdown starts once the engine task has returned (see _drive): resuming
@@ -300,7 +274,7 @@ class RunController(QObject):
             self._restart()
 
     def _restart(self) -> None:
-        command = self.center.options.restart_command
+        command = self.center.restart_command
         if command:
             self._restart_task = asyncio.ensure_future(self._run_restart_command(list(command)))
         else:

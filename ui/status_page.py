@@ -11,17 +11,16 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QLabel,
     QListView,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from core import HistoryEntry, load_history
+from core import HistoryEntry, RunError, load_history, load_state
 
 from .history_model import HistoryDelegate, HistoryModel
-from .style import page_title
+from .style import named, page_title, text_label
 
 __all__ = ["StatusPage"]
 
@@ -39,13 +38,13 @@ class StatusPage(QWidget):
         lay.addWidget(self.title)
         lay.addSpacing(10)
         self.stack = QStackedWidget()
-        self.list_view = QListView(objectName="historyList")
+        self.list_view = named(QListView(), "historyList")
         self.list_view.setModel(self.model)
         self.list_view.setItemDelegate(HistoryDelegate(self.list_view))
         self.list_view.setUniformItemSizes(True)
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.stack.addWidget(self.list_view)
-        self.empty_label = QLabel(objectName="emptyLabel", wordWrap=True)
+        self.empty_label = text_label("emptyLabel", wrap=True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack.addWidget(self.empty_label)
         lay.addWidget(self.stack, 1)
@@ -55,7 +54,11 @@ class StatusPage(QWidget):
     def refresh(self) -> list[HistoryEntry]:
         """Read the history again; returns it (oldest first), for callers that need it too."""
         entries = load_history(self._data_dir)
-        self.model.set_entries(entries)
+        try:
+            saved = load_state(self._data_dir)  # where an unfinished run stands: in no history entry
+        except RunError:
+            saved = None
+        self.model.set_entries(entries, saved)
         self._show()
         return entries
 

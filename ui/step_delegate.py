@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from .step_model import Roles, StepState
 from .style import Accent, accent_color, icon
+from .wording import fill
 
 __all__ = ["StepDelegate"]
 
@@ -193,8 +194,6 @@ class StepDelegate(QStyledItemDelegate):
         bar.maximum = 1000
         bar.progress = max(0, min(1000, int(fraction * 1000)))
         bar.textVisible = True
-        bar.text = QCoreApplication.translate("StepDelegate", "%1 %").replace(
-            "%1", QLocale().toString(int(fraction * 100))
-        )
+        bar.text = fill(QCoreApplication.translate("StepDelegate", "%1 %"), QLocale().toString(int(fraction * 100)))
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, opt.widget)

@@ -11,7 +11,6 @@ language that is current when they are asked for.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -19,16 +18,20 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
-    QCoreApplication,
-    QLocale,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
 )
 
-from core import format_exit_code
+from core import ErrorCode
 
-from .words import format_bytes
+from .wording import (
+    failure_words,
+    format_percent,
+    package_download_text,
+    step_status_text,
+    working_text,
+)
 
 __all__ = [
     "DownloadInfo",
@@ -38,8 +41,6 @@ __all__ = [
     "StepRow",
     "StepState",
     "bar_fraction",
-    "format_eta",
-    "format_rate",
     "step_fraction",
 ]
 
@@ -105,6 +106,7 @@ class StepRow:
     download: DownloadInfo | None = None  # the package download of this step (the latest one)
     exit_code: int | None = None
     error: str | None = None  # engine words, for the tool tip and logs
+    reason: ErrorCode | None = None  # why it failed: the stable code its words come from
 
 
 class Roles(enum.IntEnum):
@@ -126,6 +128,7 @@ class Roles(enum.IntEnum):
     DETAIL_TEXT = enum.auto()  # str: the second line, translated (download figures, program progress)
     FRACTION = enum.auto()  # float | None: the bar of the step under way (its download, then its program), 0..1
     ROW = enum.auto()  # the StepRow itself
+    REASON = enum.auto()  # str | None: why it failed (the ErrorCode value; Qt hands a StrEnum over as str)
 
 
 _TEXT_ROLES = (
@@ -154,6 +157,7 @@ _FIELD_ROLES: dict[str, tuple[int, ...]] = {
     "download": (int(Roles.DOWNLOAD), *_TEXT_ROLES),
     "exit_code": (int(Roles.EXIT_CODE), *_TEXT_ROLES),
     "error": (int(Roles.ERROR), *_TEXT_ROLES),
+    "reason": (int(Roles.REASON), *_TEXT_ROLES),
 }
 assert set(_FIELD_ROLES) == {f.name for f in fields(StepRow)}
 
@@ -186,12 +190,6 @@ def step_fraction(row: StepRow) -> float | None:
     return 0.5 + 0.5 * program
 
 
-def _fill(template: str, *values: str) -> str:
-    """Qt-style placeholders: %1, %2, … replaced in one pass (a value containing "%2" stays as it is)."""
-    return re.sub(r"%(\d)", lambda m: values[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(values)
-                  else m.group(0), template)
-
-
 def bar_fraction(row: StepRow) -> float | None:
     """What the row's bar shows: the download while downloading, then the program's percent.
 
@@ -206,77 +204,16 @@ def bar_fraction(row: StepRow) -> float | None:
     return None
 
 
-def format_rate(bps: float | None) -> str:
-    """'35.2 MB/s'; empty when unknown."""
-    if bps is None or bps <= 0:
-        return ""
-    return QCoreApplication.translate("StepModel", "%1/s").replace("%1", format_bytes(int(bps)))
-
-
-def format_eta(seconds: float | None) -> str:
-    """'4 s left', '3 min left', '1 h 5 min left'; empty when unknown."""
-    if seconds is None or seconds < 0 or seconds != seconds:  # None, negative, NaN
-        return ""
-    s = int(seconds + 0.5)
-    loc = QLocale()
-    if s < 60:
-        return QCoreApplication.translate("StepModel", "%1 s left").replace("%1", loc.toString(s))
-    m = (s + 30) // 60
-    if m < 60:
-        return QCoreApplication.translate("StepModel", "%1 min left").replace("%1", loc.toString(m))
-    h, m = divmod(m, 60)
-    return _fill(QCoreApplication.translate("StepModel", "%1 h %2 min left"), loc.toString(h), loc.toString(m))
-
-
-def _percent(value: float) -> str:
-    return QCoreApplication.translate("StepModel", "%1 %").replace("%1", QLocale().toString(int(value)))
-
-
 def status_text(row: StepRow) -> str:
     """The row's state in a few translated words."""
-    state = row.state
-    if state is StepState.SKIPPED:
-        if row.skip_reason is SkipReason.DISABLED:
-            return QCoreApplication.translate("StepModel", "Skipped: disabled")
-        if row.skip_reason is SkipReason.CONDITION:
-            return QCoreApplication.translate("StepModel", "Skipped: condition not met")
-        return QCoreApplication.translate("StepModel", "Not run")
-    if state is StepState.PENDING:
-        if not row.enabled:
-            return QCoreApplication.translate("StepModel", "Disabled")
-        return QCoreApplication.translate("StepModel", "Pending")
-    if state is StepState.DOWNLOADING:
-        return QCoreApplication.translate("StepModel", "Downloading")
-    if state is StepState.RUNNING:
-        return QCoreApplication.translate("StepModel", "Running")
-    if state is StepState.SUCCEEDED:
-        if row.exit_code == 3010:
-            return QCoreApplication.translate("StepModel", "Succeeded, restart required")
-        return QCoreApplication.translate("StepModel", "Succeeded")
-    if row.exit_code is not None and row.exit_code != 0:
-        return QCoreApplication.translate("StepModel", "Failed (%1)").replace("%1", format_exit_code(row.exit_code))
-    return QCoreApplication.translate("StepModel", "Failed")
+    return step_status_text(row.state.value, row.skip_reason.value if row.skip_reason is not None else None,
+                            enabled=row.enabled, exit_code=row.exit_code)
 
 
 def download_text(dl: DownloadInfo) -> str:
     """'Windows 11 media: 120 MB of 256 MB · 35 MB/s · 4 s left' (or retrying / done)."""
-    of = QCoreApplication.translate("StepModel", "%1 of %2")
-    done = _fill(of, format_bytes(dl.bytes), format_bytes(dl.total_bytes))
-    if dl.status == "finished":
-        return _fill(QCoreApplication.translate("StepModel", "%1: downloaded and verified, %2"), dl.package_name,
-                     format_bytes(dl.total_bytes))
-    if dl.status == "failed":
-        return _fill(QCoreApplication.translate("StepModel", "%1: download failed at %2"), dl.package_name, done)
-    if dl.status == "retrying":
-        return _fill(
-            QCoreApplication.translate("StepModel", "%1: %2 · connection problem, trying again (attempt %3)"),
-            dl.package_name, done, QLocale().toString(dl.attempt),
-        )
-    parts = [_fill(QCoreApplication.translate("StepModel", "%1: %2"), dl.package_name, done)]
-    for extra in (format_rate(dl.rate_bps), format_eta(dl.eta_s)):
-        if extra:
-            parts.append(extra)
-    return " · ".join(parts)
+    return package_download_text(dl.package_name, dl.bytes, dl.total_bytes, dl.status, attempt=dl.attempt,
+                                 rate_bps=dl.rate_bps, eta_s=dl.eta_s)
 
 
 def detail_text(row: StepRow) -> str:
@@ -290,10 +227,10 @@ def detail_text(row: StepRow) -> str:
         if row.progress_text:
             return row.progress_text  # its percent is on the bar
         if row.percent is not None:
-            return _percent(row.percent)
+            return format_percent(row.percent)
         if dl is not None:
             return download_text(dl)
-        return QCoreApplication.translate("StepModel", "Working…")
+        return working_text()
     if row.state is StepState.FAILED:
         if dl is not None and dl.status == "failed":
             return download_text(dl)
@@ -405,6 +342,8 @@ class StepModel(QAbstractListModel):
                 return bar_fraction(r)
             case Roles.ROW:
                 return r
+            case Roles.REASON:
+                return r.reason
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:  # noqa: N802 - Qt API
@@ -419,6 +358,9 @@ class StepModel(QAbstractListModel):
         if r.description:
             lines.append(r.description)
         lines.append(status_text(r))
-        if r.error and r.state is StepState.FAILED:
-            lines.append(r.error)
+        if r.state is StepState.FAILED:
+            if r.reason is not None:
+                lines.append(failure_words(r.reason, r.exit_code)[0])  # the cause, from its code
+            if r.error:
+                lines.append(r.error)  # the engine's detail
         return "\n".join(lines)

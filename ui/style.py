@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QByteArray, QEvent, QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
@@ -49,11 +50,15 @@ __all__ = [
     "icon",
     "is_dark",
     "item_background",
+    "named",
     "page_title",
     "scroll_body",
+    "text_label",
 ]
 
 ICON_DIR = Path(resources.__file__).resolve().parent / "icons"
+
+W = TypeVar("W", bound=QWidget)
 
 
 class Accent(enum.Enum):
@@ -155,7 +160,21 @@ def icon(name: str, color: Accent | QPalette.ColorRole | None = None) -> QIcon:
     return QIcon(_SvgIconEngine(name, color))
 
 
-def emphasize(widget: QWidget, scale: float = 1.0) -> QWidget:
+def named(widget: W, name: str) -> W:
+    """`widget` with its objectName (style sheets and tests find it by it). PySide6 also takes
+    `objectName=` in constructors, but its type stubs do not know such keywords."""
+    widget.setObjectName(name)
+    return widget
+
+
+def text_label(name: str, *, wrap: bool = False) -> QLabel:
+    """A named label; `wrap`: its text wraps at word boundaries."""
+    label = named(QLabel(), name)
+    label.setWordWrap(wrap)
+    return label
+
+
+def emphasize(widget: W, scale: float = 1.0) -> W:
     """Semi-bold text, `scale` times the widget's font size (headings, titles)."""
     font = widget.font()
     font.setPointSizeF(font.pointSizeF() * scale)
@@ -166,7 +185,7 @@ def emphasize(widget: QWidget, scale: float = 1.0) -> QWidget:
 
 def page_title() -> QLabel:
     """The title at the top left of a page, aligned the same on every page."""
-    label = QLabel(objectName="pageTitle")
+    label = text_label("pageTitle")
     emphasize(label, 1.25)
     label.setContentsMargins(16, 14, 16, 0)
     return label

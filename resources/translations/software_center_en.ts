@@ -2,7 +2,7 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US">
 <context>
-    <name>ProgressView</name>
+    <name>Plurals</name>
     <message numerus="yes">
         <source>Preparing (%n step(s))</source>
         <translation>

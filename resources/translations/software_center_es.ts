@@ -351,6 +351,26 @@
         <translation>Se canceló la actualización.</translation>
     </message>
     <message>
+        <source>A downloaded file did not match what your organization published, so it was not used.</source>
+        <translation>Un archivo descargado no coincidía con lo que publicó su organización, así que no se usó.</translation>
+    </message>
+    <message>
+        <source>Part of the upgrade&apos;s content cannot be downloaded over this connection.</source>
+        <translation>Parte del contenido de la actualización no se puede descargar con esta conexión.</translation>
+    </message>
+    <message>
+        <source>Connect to the office network, or ask your IT department to publish the content to the cloud.</source>
+        <translation>Conéctese a la red de la oficina o pida a su departamento de TI que publique el contenido en la nube.</translation>
+    </message>
+    <message>
+        <source>Software Center cannot store the upgrade&apos;s content in its data folder.</source>
+        <translation>Centro de software no puede guardar el contenido de la actualización en su carpeta de datos.</translation>
+    </message>
+    <message>
+        <source>Make sure the data folder can be written and its disk is not full, then start the upgrade again.</source>
+        <translation>Asegúrese de que se puede escribir en la carpeta de datos y de que su disco no está lleno, y vuelva a iniciar la actualización.</translation>
+    </message>
+    <message>
         <source>You can continue it later from where it stopped.</source>
         <translation>Puede continuarla más tarde desde donde se detuvo.</translation>
     </message>
@@ -361,6 +381,34 @@
     <message>
         <source>Start the upgrade again. If it happens again, contact your IT department.</source>
         <translation>Vuelva a iniciar la actualización. Si vuelve a ocurrir, póngase en contacto con su departamento de TI.</translation>
+    </message>
+    <message>
+        <source>A clean-up from an earlier upgrade attempt has not finished yet.</source>
+        <translation>Aún no ha terminado una limpieza de un intento de actualización anterior.</translation>
+    </message>
+    <message>
+        <source>Restart the computer, then start the upgrade again.</source>
+        <translation>Reinicie el equipo y vuelva a iniciar la actualización.</translation>
+    </message>
+    <message>
+        <source>The computer does not meet the minimum hardware requirements for the upgrade.</source>
+        <translation>El equipo no cumple los requisitos mínimos de hardware para la actualización.</translation>
+    </message>
+    <message>
+        <source>Contact your IT department: this computer may need new hardware before it can be upgraded.</source>
+        <translation>Póngase en contacto con su departamento de TI: puede que este equipo necesite hardware nuevo antes de poder actualizarse.</translation>
+    </message>
+    <message>
+        <source>The computer does not meet the minimum requirements to install the upgrade.</source>
+        <translation>El equipo no cumple los requisitos mínimos para instalar la actualización.</translation>
+    </message>
+    <message>
+        <source>The upgrade does not match the Windows installed on this computer (edition, architecture or language).</source>
+        <translation>La actualización no corresponde al Windows instalado en este equipo (edición, arquitectura o idioma).</translation>
+    </message>
+    <message>
+        <source>Contact your IT department: this computer needs a different upgrade.</source>
+        <translation>Póngase en contacto con su departamento de TI: este equipo necesita otra actualización.</translation>
     </message>
     <message>
         <source>The upgrade could not finish.</source>
@@ -445,36 +493,80 @@
         <translation>Este sitio no es de confianza.</translation>
     </message>
     <message>
-        <source>The catalog is not signed with the key your IT department set on this computer, so nothing from it is shown or run. Contact your IT department. (%1)</source>
-        <translation>El catálogo no está firmado con la clave que su departamento de TI configuró en este equipo, así que no se muestra ni se ejecuta nada de él. Póngase en contacto con su departamento de TI. (%1)</translation>
-    </message>
-    <message>
         <source>This site&apos;s catalog cannot be used.</source>
         <translation>No se puede usar el catálogo de este sitio.</translation>
+    </message>
+    <message>
+        <source>Your IT department needs to correct the site. Contact them if this lasts.</source>
+        <translation>Su departamento de TI tiene que corregir el sitio. Póngase en contacto con él si esto continúa.</translation>
+    </message>
+    <message>
+        <source>This site&apos;s catalog is larger than Software Center accepts.</source>
+        <translation>El catálogo de este sitio es más grande de lo que Centro de software acepta.</translation>
+    </message>
+    <message>
+        <source>Check your network connection, then try again.</source>
+        <translation>Compruebe su conexión de red y vuelva a intentarlo.</translation>
     </message>
     <message>
         <source>The site&apos;s security certificate is not trusted.</source>
         <translation>El certificado de seguridad del sitio no es de confianza.</translation>
     </message>
     <message>
-        <source>Software Center did not connect, to keep this computer safe. If your organization uses its own certificate authority, your IT department can configure it. (%1)</source>
-        <translation>Centro de software no se conectó, para proteger este equipo. Si su organización usa su propia entidad de certificación, su departamento de TI puede configurarla. (%1)</translation>
+        <source>Software Center did not connect, to keep this computer safe. If your organization uses its own certificate authority, your IT department can configure it.</source>
+        <translation>Centro de software no se conectó, para proteger este equipo. Si su organización usa su propia entidad de certificación, su departamento de TI puede configurarla.</translation>
+    </message>
+    <message>
+        <source>Your organization&apos;s site needs a sign-in token that this computer does not have or that is no longer valid. Contact your IT department.</source>
+        <translation>El sitio de su organización necesita un token de inicio de sesión que este equipo no tiene o que ya no es válido. Póngase en contacto con su departamento de TI.</translation>
+    </message>
+    <message>
+        <source>The catalog is not signed with the key your IT department set on this computer, so nothing from it is shown or run. Contact your IT department.</source>
+        <translation>El catálogo no está firmado con la clave que su departamento de TI configuró en este equipo, así que no se muestra ni se ejecuta nada de él. Póngase en contacto con su departamento de TI.</translation>
+    </message>
+    <message>
+        <source>The site key set on this computer cannot be used.</source>
+        <translation>La clave de sitio configurada en este equipo no se puede usar.</translation>
+    </message>
+    <message>
+        <source>Contact your IT department: the key they set is damaged or is not a site key.</source>
+        <translation>Póngase en contacto con su departamento de TI: la clave que configuró está dañada o no es una clave de sitio.</translation>
+    </message>
+    <message>
+        <source>The site could not be built from its source.</source>
+        <translation>No se pudo generar el sitio a partir de su origen.</translation>
+    </message>
+    <message>
+        <source>Correct the part of the source the details name, then build the site again.</source>
+        <translation>Corrija la parte del origen que indican los detalles y vuelva a generar el sitio.</translation>
+    </message>
+    <message>
+        <source>The site&apos;s address is not one Software Center can use.</source>
+        <translation>Software Center no puede usar la dirección del sitio.</translation>
+    </message>
+    <message>
+        <source>Check the site&apos;s address in Options, or contact your IT department.</source>
+        <translation>Compruebe la dirección del sitio en Opciones o póngase en contacto con su departamento de TI.</translation>
+    </message>
+    <message>
+        <source>The site sent Software Center to an address it does not accept.</source>
+        <translation>El sitio envió a Centro de software a una dirección que no acepta.</translation>
+    </message>
+    <message>
+        <source>Contact your IT department: the site&apos;s redirection needs correcting.</source>
+        <translation>Póngase en contacto con su departamento de TI: hay que corregir la redirección del sitio.</translation>
     </message>
     <message>
         <source>Sign-in required.</source>
         <translation>Es necesario iniciar sesión.</translation>
     </message>
     <message>
-        <source>Your organization&apos;s site needs a sign-in token that this computer does not have or that is no longer valid. Contact your IT department. (%1)</source>
-        <translation>El sitio de su organización necesita un token de inicio de sesión que este equipo no tiene o que ya no es válido. Póngase en contacto con su departamento de TI. (%1)</translation>
-    </message>
-    <message>
         <source>Software Center can&apos;t reach your organization&apos;s site right now.</source>
         <translation>El Centro de software no puede conectar ahora con el sitio de su organización.</translation>
     </message>
     <message>
-        <source>Check your network connection, then try again. (%1)</source>
-        <translation>Compruebe su conexión de red y vuelva a intentarlo. (%1)</translation>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
     </message>
     <message>
         <source>Something went wrong while reading the catalog.</source>
@@ -677,6 +769,16 @@
     </message>
 </context>
 <context>
+    <name>Plurals</name>
+    <message numerus="yes">
+        <source>Preparing (%n step(s))</source>
+        <translation>
+            <numerusform>Preparando (%n paso)</numerusform>
+            <numerusform>Preparando (%n pasos)</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>ProgressView</name>
     <message>
         <source>Cancel the upgrade?</source>
@@ -721,13 +823,6 @@
     <message>
         <source>Step %1 of %2</source>
         <translation>Paso %1 de %2</translation>
-    </message>
-    <message numerus="yes">
-        <source>Preparing (%n step(s))</source>
-        <translation>
-            <numerusform>Preparando (%n paso)</numerusform>
-            <numerusform>Preparando (%n pasos)</numerusform>
-        </translation>
     </message>
     <message>
         <source>%1 · %2</source>
@@ -886,24 +981,36 @@
         <translation>No se puede escribir en la carpeta de datos %1 (%2). Se detuvo la ejecución.</translation>
     </message>
     <message>
-        <source>Another Software Center is running a task sequence on this computer. Wait for it to finish, then try again.</source>
-        <translation>Otro Centro de software está ejecutando una secuencia de tareas en este equipo. Espere a que termine y vuelva a intentarlo.</translation>
+        <source>Another Software Center is running a task sequence on this computer.</source>
+        <translation>Otro Centro de software está ejecutando una secuencia de tareas en este equipo.</translation>
     </message>
     <message>
-        <source>An earlier upgrade has not finished yet. Continue it first (Resume); a new one can start after it.</source>
-        <translation>Una actualización anterior aún no ha terminado. Continúela primero (Reanudar); después podrá iniciar otra.</translation>
+        <source>Wait for it to finish, then try again.</source>
+        <translation>Espere a que termine y vuelva a intentarlo.</translation>
+    </message>
+    <message>
+        <source>An earlier upgrade has not finished yet.</source>
+        <translation>Una actualización anterior aún no ha terminado.</translation>
+    </message>
+    <message>
+        <source>Continue it first (Resume); a new one can start after it.</source>
+        <translation>Continúela primero (Reanudar); después podrá iniciar otra.</translation>
     </message>
     <message>
         <source>There is no interrupted upgrade to continue.</source>
         <translation>No hay ninguna actualización interrumpida que continuar.</translation>
     </message>
     <message>
-        <source>The interrupted upgrade is no longer offered by your organization, so it cannot be continued. Ask your IT department for help.</source>
-        <translation>Su organización ya no ofrece la actualización interrumpida, así que no se puede continuar. Pida ayuda a su departamento de TI.</translation>
+        <source>The interrupted upgrade cannot be continued: what was saved about it is damaged, or your organization no longer offers it.</source>
+        <translation>La actualización interrumpida no se puede continuar: lo que se guardó de ella está dañado o su organización ya no la ofrece.</translation>
     </message>
     <message>
-        <source>The task sequence could not continue: %1</source>
-        <translation>La secuencia de tareas no pudo continuar: %1</translation>
+        <source>Ask your IT department for help.</source>
+        <translation>Pida ayuda a su departamento de TI.</translation>
+    </message>
+    <message>
+        <source>%1 %2</source>
+        <translation>%1 %2</translation>
     </message>
     <message>
         <source>This upgrade cannot run on this computer now: %1</source>

@@ -32,8 +32,8 @@ from core.events import (
     RunRefused,
     RunStarted,
     StepFinished,
-    StepProgressed,
     StepOutcome,
+    StepProgressed,
     StepSkipped,
     StepStarted,
 )

@@ -1,8 +1,8 @@
 """Fixtures for window tests: the real demo site (built once, shared), a data folder per test,
 windows that are shut down cleanly, and awaiting a Qt signal from a qasync-loop test.
 
-Inside a qasync-loop test never use qtbot.wait*/waitSignal (they nest an event loop,
-PLATFORM-NOTES.md); `await wait_for_signal(sig)` or `await until(cond)` instead.
+Inside a qasync-loop test never use qtbot.wait*/waitSignal: they nest an event loop, and
+qasync then hangs forever; `await wait_for_signal(sig)` or `await until(cond)` instead.
 
     async def test_x(make_window):
         window = await make_window(connection="internet")
@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from core.demo import build_demo_site
+from core.options import ConnectionSetting
 
 SHARED_DEMO_SITE = Path(tempfile.gettempdir()) / "software-center-tests" / "demo-site"
 
@@ -69,8 +70,10 @@ def _closing_a_window_does_not_quit() -> None:
     """Closing the last window would quit the app and stop the test's qasync loop under it."""
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([])
-    app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication([])
+    app.setQuitOnLastWindowClosed(False)
 
 
 @pytest.fixture
@@ -122,9 +125,9 @@ async def make_window(data_dir: Path) -> AsyncIterator[MakeWindow]:
 
     windows: list[Any] = []
 
-    async def make(connection: str | None = "internet", site: str | None = None, data: Path | None = None,
-                   wait: bool = True) -> Any:
-        window = create_main_window(site, data or data_dir, connection)  # type: ignore[arg-type]
+    async def make(connection: ConnectionSetting | None = "internet", site: str | None = None,
+                   data: Path | None = None, wait: bool = True) -> Any:
+        window = create_main_window(site, data or data_dir, connection)
         windows.append(window)
         window.show()
         if wait:

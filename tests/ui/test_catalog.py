@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QListView, QPushButton
 
 from core.eligibility import Refusal
 from ui.deployment_model import Roles, SortKey
-from ui.words import refusal_detail, refusal_summary
+from ui.wording import refusal_detail, refusal_summary
 
 from .conftest import until
 

@@ -22,27 +22,31 @@ from core.catalog import Catalog, parse_catalog
 from core.center import SoftwareCenter
 from core.cmtrace import format_entry
 from core.demo import DemoServer, build_demo_site
-from core import Win32Code
-
-ERROR_CONTENT, ERROR_DISK_FULL = Win32Code.CONTENT_FAILED, Win32Code.DISK_FULL
+from core.errors import ErrorCode, Win32Code
 from core.events import (
     DownloadProgressed,
     DownloadStarted,
     RunStarted,
     StepFinished,
+    StepOutcome,
     StepProgressed,
     StepSkipped,
     StepStarted,
 )
+from core.events import SkipReason as SkipWhy
+from core.protocols import LocalEngine
 from core.runstate import RunLock
 from ui.bridge import EventBridge
-from ui.failure_view import FailureView, failure_words, hex_code
+from ui.failure_view import FailureView
 from ui.progress_view import ProgressView, read_log_tail
 from ui.run_controller import RunController
 from ui.step_delegate import StepDelegate
 from ui.step_model import Roles, StepModel
+from ui.wording import failure_words, hex_code
 
-KNOWN = [0xC1900208, 0xC190020E, 0xC1900210, 0xC1900101, ERROR_DISK_FULL, ERROR_CONTENT]
+ERROR_CONTENT, ERROR_DISK_FULL = Win32Code.CONTENT_FAILED, Win32Code.DISK_FULL
+
+SETUP = [0xC1900208, 0xC190020E, 0xC1900210, 0xC1900101, 0xC1900107, 0xC1900200, 0xC1900202, 0xC1900204]
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +65,7 @@ def server(site: Path) -> Iterator[str]:
 async def view_on(data_dir: Path, url: str, qtbot: Any) -> AsyncIterator[tuple[RunController, ProgressView]]:
     center = SoftwareCenter(data_dir, site=url, connection="internet")
     await center.open()
-    controller = RunController(center)
+    controller = RunController(LocalEngine(center))
     view = ProgressView(controller)
     qtbot.addWidget(view)
     view.show()
@@ -98,25 +102,31 @@ def test_codes_are_shown_in_hex_signed_or_not() -> None:
 
 
 def test_every_known_code_has_its_own_cause_and_advice() -> None:
-    words = {code: failure_words(code, "engine words") for code in KNOWN}
+    # A program's failure is worded by its exit code (Windows Setup's); the engine's own by its reason.
+    words = {code: failure_words(ErrorCode.PROGRAM_FAILED, code) for code in SETUP}
+    words[ERROR_DISK_FULL] = failure_words(ErrorCode.DISK_FULL, ERROR_DISK_FULL)
+    words[ERROR_CONTENT] = failure_words(ErrorCode.CONTENT_UNAVAILABLE, ERROR_CONTENT)
     causes = [cause for cause, _ in words.values()]
-    assert len(set(causes)) == len(KNOWN)
+    assert len(set(causes)) == len(words)
     assert all(cause and advice for cause, advice in words.values())
     assert "not compatible with Windows 11" in words[0xC1900208][0]
     assert "disk space" in words[0xC190020E][0]
     assert "went back to the previous version" in words[0xC1900101][0]
     assert "downloaded" in words[ERROR_CONTENT][0]
-    # Known to Windows Setup but not worded here: its English words, not just a number.
-    assert failure_words(0xC1900200, None)[0].startswith("The computer does not meet the minimum hardware")
-    assert failure_words(0x1234, None)[0] == "A step of the upgrade ended with an error."
-    assert "took longer" in failure_words(None, "the program did not finish within 60 s and was stopped")[0]
+    assert words[0xC1900200][0].startswith("The computer does not meet the minimum hardware")
+    assert failure_words(ErrorCode.PROGRAM_FAILED, 0x1234)[0] == "A step of the upgrade ended with an error."
+    assert "took longer" in failure_words(ErrorCode.PROGRAM_TIMEOUT, None)[0]
+    # A history entry saved before failures had codes: the engine's number still words it.
+    assert failure_words(None, ERROR_DISK_FULL) == words[ERROR_DISK_FULL]
+    assert failure_words(None, None)[0] == "The upgrade could not finish."
 
 
 def test_failure_view_shows_code_cause_advice_detail_and_opens_the_log(qtbot: Any, tmp_path: Path) -> None:
     log = tmp_path / "logs" / "smsts.log"
     view = FailureView(log)
     qtbot.addWidget(view)
-    view.show_failure(ERROR_CONTENT, "NWT00012: every location failed", "Upgrade Operating System")
+    view.show_failure(ErrorCode.CONTENT_UNAVAILABLE, ERROR_CONTENT, "NWT00012: every location failed",
+                      "Upgrade Operating System")
     assert view.code_label.text() == "Error code: 0x80091007"
     assert view.step_label.text() == "Failed step: Upgrade Operating System"
     assert "internet connection" in view.advice_label.text()
@@ -153,7 +163,7 @@ class FakeCenter:
 def test_every_row_state_paints_and_sizes(qtbot: Any, site: Path, tmp_path: Path) -> None:
     catalog = parse_catalog((site / "catalog.json").read_bytes(), "http://127.0.0.1:9/catalog.json")
     model = StepModel()
-    bridge = EventBridge(FakeCenter(catalog, tmp_path), model)  # type: ignore[arg-type]
+    bridge = EventBridge(FakeCenter(catalog, tmp_path), model)
     view = QListView()
     qtbot.addWidget(view)
     view.setModel(model)
@@ -164,14 +174,15 @@ def test_every_row_state_paints_and_sizes(qtbot: Any, site: Path, tmp_path: Path
     ts = "NWT00020"
     for e in (
         RunStarted("NWT20001", ts, "Upgrade", 8, "internet"),
-        StepStarted(1, 8, "Check Readiness", "check_readiness"),
-        StepFinished(1, "Check Readiness", "failed", 0x80070070, "not enough disk"),
-        StepSkipped("Set Setup Duration", "condition", 7),
-        StepStarted(2, 7, "Set Download Retry Count", "set_variable"),
-        StepProgressed(2, 40.0, "Working hard"),
-        StepFinished(2, "Set Download Retry Count", "succeeded", 3010),
-        StepSkipped("Run Compatibility Scan", "disabled", 7),
-        StepStarted(3, 7, "Download Drivers", "download_package_content"),
+        StepStarted(1, 8, "Check Readiness", "check_readiness", ip=1),
+        StepFinished(1, "Check Readiness", StepOutcome.FAILED, 0x80070070, "not enough disk", ip=1,
+                     reason=ErrorCode.DISK_FULL),
+        StepSkipped("Set Setup Duration", SkipWhy.CONDITION, 8, ip=2),
+        StepStarted(3, 8, "Set Download Retry Count", "set_variable", ip=3),
+        StepProgressed(3, 40.0, "Working hard", ip=3),
+        StepFinished(3, "Set Download Retry Count", StepOutcome.SUCCEEDED, 3010, ip=3),
+        StepSkipped("Run Compatibility Scan", SkipWhy.DISABLED, 8, ip=4),
+        StepStarted(4, 8, "Download Drivers", "download_package_content", ip=5),
         DownloadStarted("NWT00015", 132_320, 0, "http://x/"),
         DownloadProgressed("NWT00015", 66_000, 132_320, 1.5e6, 0.04),
     ):

@@ -22,6 +22,7 @@ from core.center import SoftwareCenter
 from core.demo import DemoServer, build_demo_site
 from core.engine import RunResult
 from core.options import Options
+from core.protocols import LocalEngine
 from core.runstate import RunStatus, load_history, load_state
 from ui.progress_view import ProgressView
 from ui.run_controller import RunController
@@ -33,6 +34,11 @@ TIMEOUT = 30
 
 
 # --- fixtures and helpers ------------------------------------------------------------
+
+
+def saved_status(data_dir: Path) -> RunStatus | None:
+    state = load_state(data_dir)
+    return state.status if state is not None else None
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +67,7 @@ async def opened(data_dir: Path, url: str, qtbot: Any, options: Options | None =
                  ) -> AsyncIterator[tuple[RunController, ProgressView]]:
     center = SoftwareCenter(data_dir, site=url, connection="internet", options=options)
     await center.open()
-    controller = RunController(center)
+    controller = RunController(LocalEngine(center))
     view = ProgressView(controller)
     qtbot.addWidget(view)
     view.resize(760, 820)
@@ -160,7 +166,7 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
         assert view.title_label.text() == "Running: Upgrade to Windows 11 Enterprise 24H2"
 
         await wait(downloading)
-        assert view.step_label.text() == "Step 4 of 7 · Upgrade Operating System"
+        assert view.step_label.text() == "Step 5 of 8 · Upgrade Operating System"
         assert view.cancel_button.isEnabled()
         assert 0 < view.overall.value() < 1000
 
@@ -168,7 +174,7 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
         result: RunResult = await wait(restart)
         assert result.status == "restart_pending"
         assert not controller.running and controller.counting_down
-        assert load_state(tmp_path).status is RunStatus.RESTART_PENDING  # type: ignore[union-attr]
+        assert saved_status(tmp_path) is RunStatus.RESTART_PENDING
         assert view.countdown.isVisible()
         assert view.countdown.countdown_label.text() == "Restarting in 15 s"
         assert "Windows 11 is almost ready" in view.countdown.message_label.text()
@@ -216,12 +222,12 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
     assert "downloaded and verified" in m.index(rec.row("Download Drivers")).data(Roles.DETAIL_TEXT)
 
     assert view.title_label.text() == "Completed: Upgrade to Windows 11 Enterprise 24H2"
-    assert view.step_label.text() == "Step 6 of 6"
+    assert view.step_label.text() == "Step 8 of 8"
     assert view.overall.value() == 1000
     assert view.banner.isVisibleTo(view) and "finished successfully" in view.banner_label.text()
     assert not view.failure.isVisibleTo(view)
     assert not view.cancel_button.isEnabled()
-    assert "completed successfully" in view.log_tail.toPlainText()
+    assert "Task sequence completed 0x00000000" in view.log_tail.toPlainText()
     assert len(view.log_tail.toPlainText().splitlines()) == 10
     assert load_state(tmp_path) is None
     assert load_history(tmp_path)[-1].status == "succeeded"
@@ -351,7 +357,7 @@ async def test_a_restart_command_runs_instead_and_the_next_login_resumes(
         assert await wait(ran) is True
         assert marker.exists()
         assert not controller.running and not controller.counting_down
-        assert load_state(tmp_path).status is RunStatus.RESTART_PENDING  # type: ignore[union-attr]
+        assert saved_status(tmp_path) is RunStatus.RESTART_PENDING
         assert "software-center resume" in view.countdown.note_label.text()
 
     # "The next login": a new window on the same data folder continues from the saved state
@@ -368,10 +374,10 @@ async def test_a_restart_command_runs_instead_and_the_next_login_resumes(
         assert rows["Set Setup Duration"].data(Roles.SKIP_REASON) is SkipReason.CONDITION
         assert rows["Run Compatibility Scan"].data(Roles.SKIP_REASON) is SkipReason.DISABLED
         assert rows["Upgrade Operating System"].data(Roles.STATE) is StepState.SUCCEEDED
-        assert rows["Restart Computer"].data(Roles.NUMBER) == 5
+        assert rows["Restart Computer"].data(Roles.NUMBER) == 6
         assert rows["Prepare for Upgrade"].data(Roles.STATE) is StepState.SUCCEEDED
         assert rows["Install Company Portal"].data(Roles.STATE) in (StepState.PENDING, StepState.RUNNING,
                                                                     StepState.DOWNLOADING)
-        assert view.step_label.text().startswith("Step 5 of 7") or view.step_label.text().startswith("Step 6 of 7")
+        assert view.step_label.text().startswith("Step 7 of 8")  # the step at the saved pointer
         assert (await wait(done)).status == "succeeded"
-        assert view.step_label.text() == "Step 6 of 6"
+        assert view.step_label.text() == "Step 8 of 8"

@@ -71,3 +71,22 @@ async def test_a_failed_run_says_why_in_words(make_window: Any) -> None:
     window = await make_window(connection="internet")
     tip = window.status_page.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     assert "not compatible with Windows 11" in tip
+
+
+async def test_the_run_waiting_to_resume_says_where_it_stands(make_window: Any, data_dir: Path) -> None:
+    from core.runstate import RunState, RunStatus, save_state
+
+    append_history(data_dir, entry("a", "NWT20001", "succeeded", started="08"))
+    append_history(data_dir, entry("r1", "NWT20001", "restart_pending", started="09"))
+    save_state(data_dir, RunState(
+        run_id="r1", deployment="NWT20001", task_sequence="NWT00020", name="Upgrade to Windows 11 Enterprise 24H2",
+        site=None, connection_setting="internet", launch_mode="software-center", started_at="2026-05-01T09:00:00+00:00",
+        ip=8, executed=6, total=8, status=RunStatus.RESTART_PENDING,
+    ))
+    window = await make_window(connection="internet")
+    window.show_page(Page.STATUS)
+    model = window.status_page.model
+    newest = model.index(0)
+    assert newest.data() == "Upgrade to Windows 11 Enterprise 24H2"  # the deployment's name
+    assert newest.data(HistoryRoles.DETAIL).startswith("Step 7 of 8 · ")  # the step at the saved pointer
+    assert "Step" not in model.index(1).data(HistoryRoles.DETAIL)  # a finished run

@@ -91,12 +91,11 @@ def test_the_shipped_qm_is_compiled_from_the_ts(tmp_path: Path, language: str) -
 
 
 def test_plural_forms_in_english_and_spanish(qapp: object) -> None:
-    from PySide6.QtCore import QCoreApplication
-
     from ui.i18n import apply_language
+    from ui.wording import step_counter_text
 
     def preparing(n: int) -> str:
-        return QCoreApplication.translate("ProgressView", "Preparing (%n step(s))", "", n)
+        return step_counter_text(0, n)
 
     try:
         apply_language("en")

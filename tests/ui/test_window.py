@@ -218,3 +218,14 @@ async def test_demo_site_rate_is_watchable_by_default_and_overridable(
     else:
         monkeypatch.setenv("SOFTWARE_CENTER_DEMO_RATE", value)
     assert demo_rate_bps() == expected
+
+
+async def test_a_name_holding_a_placeholder_is_shown_as_it_is(make_window: Any, data_dir: Path) -> None:
+    # Filled one placeholder after another, "%2" in the name became the step number.
+    save_state(data_dir, RunState(
+        run_id="r1", deployment="NWT20001", task_sequence="NWT00020", name="Pilot %2 ring",
+        site=None, connection_setting="internet", launch_mode="software-center", started_at="2026-05-01T10:00:00+00:00",
+        executed=3, total=8, status=RunStatus.CANCELLED,
+    ))
+    window = await make_window(connection="internet")
+    assert "“Pilot %2 ring” was stopped at step 4 of 8." in window.banner.text.text()
