@@ -90,23 +90,6 @@ _EXPORTS: dict[str, str] = {
     "cache_key": "content",
     "ordered_locations": "content",
     "parse_retry_after": "content",
-    # content.policy
-    "Connection": "content.policy",
-    "location_url": "content.policy",
-    # content.records
-    "BOOT_ID": "content.records",
-    "PackageRecord": "content.records",
-    "cache_error": "content.records",
-    "confined": "content.records",
-    "ensure_dir": "content.records",
-    "is_sendable": "content.records",
-    # content.transfer
-    "AttemptFailed": "content.transfer",
-    "FailureKind": "content.transfer",
-    "FileJob": "content.transfer",
-    "Progress": "content.transfer",
-    "REHASH_CHUNK": "content.transfer",
-    "attempt": "content.transfer",
     # demo
     "DEMO_SPEC_DIR": "demo",
     "DemoServer": "demo",
