@@ -369,3 +369,23 @@ def test_file_path_rules_agree_with_a_plain_reading_of_the_format(paths: list[st
 
 def test_the_unmutated_example_is_accepted() -> None:
     assert isinstance(parse_catalog(encode(example_catalog()), CATALOG_URL), Catalog)
+
+
+# --- the fast screen of a package's paths never hides a problem ---------------------------
+
+_TRICKY = st.sampled_from(
+    ["a", "b", "/", ".", "..", " ", ":", "\\", "\n", "\x00", "\x85", "\u202e", "\u2028", "CON", "aux",
+     "com1", "LPT9", "nul.txt", "é", "e\u0301", "?", "*", "<", "|", '"', "C:", "x."]
+)
+
+
+@given(st.lists(st.lists(_TRICKY, min_size=1, max_size=6).map("".join), min_size=1, max_size=4))
+@settings(max_examples=3000, deadline=None)
+def test_the_fast_path_screen_never_passes_a_path_the_full_check_refuses(paths: list[str]) -> None:
+    """`_paths_look_odd` scans a package's joined paths at C speed and lets the per-path
+    check run only on a "maybe"; a "no" for a path that `_path_problem` refuses would let
+    a bad name through."""
+    from core.catalog import _path_problem, _paths_look_odd
+
+    if any(_path_problem(p) for p in paths):
+        assert _paths_look_odd("\n".join(paths), len(paths)), paths
