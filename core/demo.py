@@ -12,7 +12,7 @@ that each package names its content instead of listing `files`:
                                       big payloads made at build time, never committed
 
 A generated payload is a run of 1 MiB blocks, block i = SHAKE-128(prefix, seed, i): the
-same bytes on every machine and Python version, ~400 MB/s, and no two blocks alike (a
+same bytes on every machine and Python version, fast to make, and no two blocks alike (a
 resume at a wrong offset cannot go unnoticed). The build copies and generates into
 `content/<ID>.<version>/`, computes sizes and SHA-256, and writes `catalog.json`, which
 must pass `parse_catalog`. It builds in a temporary folder next to `out_dir` and renames
