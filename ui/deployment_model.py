@@ -4,7 +4,7 @@
 this client remembers about it (the last run's result), and answers by role. It keeps
 its rows in the chosen order (`sort`, by name, publisher or status): a proxy that sorted
 would ask Python for a sort key at every comparison, and re-inserting thousands of rows
-when a search is erased then costs hundreds of milliseconds (measured, bench/ui.py).
+when a search is erased then freezes the window visibly (bench/ui.py measures it).
 
 `DeploymentFilterModel` (a QSortFilterProxyModel) searches and filters. Per keystroke it
 decides every row in one Python pass over lower-cased search texts computed when the rows

@@ -71,8 +71,8 @@ class StepListView(QListView):
 
     QListView's own `dataChanged` repaints the whole viewport (and, with rows of different
     heights, lays every row out again) even for one row; during a download that is a dozen
-    delegate paints per progress event instead of one, measured as 40–70 ms stalls of the
-    loop (bench/ui_responsiveness.py). Rows here never change height (the delegate sizes
+    delegate paints per progress event instead of one, which stalled the loop visibly
+    (bench/ui_responsiveness.py measures it). Rows here never change height (the delegate sizes
     them by kind only), so QAbstractItemView's handling — update the changed row's
     rectangle — is all that is needed.
     """
