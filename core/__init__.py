@@ -135,6 +135,7 @@ _EXPORTS: dict[str, str] = {
     "DownloadProgressed": "events",
     "DownloadRetrying": "events",
     "DownloadStarted": "events",
+    "DownloadStatus": "events",
     "Event": "events",
     "EventSink": "events",
     "RestartPending": "events",

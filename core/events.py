@@ -21,6 +21,7 @@ from typing import Any
 from .errors import ErrorCode
 
 __all__ = [
+    "DownloadStatus",
     "RunOutcome",
     "SkipReason",
     "StepOutcome",
@@ -58,6 +59,15 @@ class StepOutcome(enum.StrEnum):
 
     SUCCEEDED = "succeeded"  # a success code (or the step has no program and did its work)
     FAILED = "failed"  # any other code, a timeout, or content that could not be made available
+
+
+class DownloadStatus(enum.StrEnum):
+    """Where a package's download stands, as a view that follows the events keeps it."""
+
+    ACTIVE = "active"  # bytes are arriving (download_started / download_progress)
+    RETRYING = "retrying"  # an attempt failed; the next one waits (download_retrying)
+    FINISHED = "finished"  # every file verified (download_finished)
+    FAILED = "failed"  # every location failed (download_failed)
 
 
 class SkipReason(enum.StrEnum):

@@ -46,6 +46,7 @@ from core import (
     DownloadProgressed,
     DownloadRetrying,
     DownloadStarted,
+    DownloadStatus,
     ErrorCode,
     Event,
     InstallPackageStep,
@@ -58,6 +59,7 @@ from core import (
     RunSource,
     RunStarted,
     RunState,
+    RunStatus,
     StepFinished,
     StepOutcome,
     StepProgressed,
@@ -85,6 +87,7 @@ log = logging.getLogger("software_center.ui")
 FLUSH_INTERVAL_MS = 33  # ≤ ~30 repaints a second
 
 _UNDER_WAY = (StepState.RUNNING, StepState.DOWNLOADING)
+_TRANSFERRING = (DownloadStatus.ACTIVE, DownloadStatus.RETRYING)
 _DONE = (StepState.SUCCEEDED, StepState.FAILED)
 
 
@@ -105,7 +108,7 @@ class RunHeader:
     number: int = 0  # the current (or last) executable step, 1-based; 0 before the first
     total: int = 0  # executable steps expected
     percent: float = 0.0  # overall, 0..100
-    status: str = "idle"  # idle | running | succeeded | failed | cancelled | restart_pending
+    status: RunStatus | None = None  # None: no run yet
     current: str | None = None  # the name of the step under way
     resumed: bool = False
     error: str | None = None  # RunFinished.error (engine words)
@@ -187,19 +190,20 @@ class EventBridge(QObject):
             case DownloadProgressed():
                 e = event
                 self._download(e.package, lambda dl: replace(dl, bytes=e.bytes, total_bytes=e.total_bytes,
-                                                             rate_bps=e.rate_bps, eta_s=e.eta_s, status="active"))
+                                                             rate_bps=e.rate_bps, eta_s=e.eta_s,
+                                                             status=DownloadStatus.ACTIVE))
             case StepProgressed():
                 self._step_progress(event)
             case DownloadStarted():
                 self._download_started(event)
             case DownloadRetrying():
                 r = event
-                self._download(r.package, lambda dl: replace(dl, status="retrying", attempt=r.attempt, rate_bps=None,
-                                                             eta_s=None))
+                self._download(r.package, lambda dl: replace(dl, status=DownloadStatus.RETRYING, attempt=r.attempt,
+                                                             rate_bps=None, eta_s=None))
             case DownloadFinished():
-                self._download_ended(event.package, "finished")
+                self._download_ended(event.package, DownloadStatus.FINISHED)
             case DownloadFailed():
-                self._download_ended(event.package, "failed")
+                self._download_ended(event.package, DownloadStatus.FAILED)
             case StepStarted():
                 self._step_started(event)
             case StepFinished():
@@ -209,7 +213,7 @@ class EventBridge(QObject):
             case RunStarted():
                 self._run_started(event)
             case RestartPending():
-                self._header = replace(self._header, status="restart_pending", current=None)
+                self._header = replace(self._header, status=RunStatus.RESTART_PENDING, current=None)
                 self.flush()
                 self.restartPending.emit(event)
             case RunFinished():
@@ -401,7 +405,7 @@ class EventBridge(QObject):
             name=event.name,
             number=number,
             total=event.total_steps,
-            status="running",
+            status=RunStatus.RUNNING,
             resumed=event.resumed,
         )
         self._shown_header = RunHeader()
@@ -429,10 +433,9 @@ class EventBridge(QObject):
         self._cursor = i
         self._current = i
         r = self._rows[i]
+        kept = r.download if r.download is not None and r.download.status is DownloadStatus.FINISHED else None
         self._set(i, replace(r, state=StepState.RUNNING, number=event.index, percent=None, progress_text=None,
-                             exit_code=None, error=None, reason=None, skip_reason=None,
-                             download=r.download if r.download is not None and r.download.status == "finished"
-                             else None))
+                             exit_code=None, error=None, reason=None, skip_reason=None, download=kept))
 
     def _step_finished(self, event: StepFinished) -> None:
         i = self._row_at(event.ip, event.name, leaf=True)
@@ -441,8 +444,8 @@ class EventBridge(QObject):
         r = self._rows[i]
         ok = event.status is StepOutcome.SUCCEEDED
         dl = r.download
-        if dl is not None and dl.status in ("active", "retrying") and not ok:
-            dl = replace(dl, status="failed", rate_bps=None, eta_s=None)
+        if dl is not None and dl.status in _TRANSFERRING and not ok:
+            dl = replace(dl, status=DownloadStatus.FAILED, rate_bps=None, eta_s=None)
         self._set(i, replace(r, state=StepState.SUCCEEDED if ok else StepState.FAILED,
                              exit_code=event.exit_code, error=event.error, reason=event.reason, download=dl))
         self._before_dl.pop(i, None)
@@ -513,7 +516,7 @@ class EventBridge(QObject):
             dl = replace(dl, bytes=r.download.bytes)  # bytes never go backwards on screen
         self._set(i, replace(r, download=dl))
 
-    def _download_ended(self, package: str, status: str) -> None:
+    def _download_ended(self, package: str, status: DownloadStatus) -> None:
         i = self._dl_rows.pop(package, None)
         if i is None:
             return
@@ -521,7 +524,7 @@ class EventBridge(QObject):
         dl = r.download
         if dl is not None:
             dl = replace(dl, status=status, rate_bps=None, eta_s=None,
-                         bytes=dl.total_bytes if status == "finished" else dl.bytes)
+                         bytes=dl.total_bytes if status is DownloadStatus.FINISHED else dl.bytes)
         state = r.state
         if state is StepState.DOWNLOADING:
             state = self._before_dl.pop(i, StepState.RUNNING)
@@ -540,15 +543,15 @@ class EventBridge(QObject):
                 if r.is_group or r.state not in _UNDER_WAY:
                     continue
                 dl = r.download
-                if dl is not None and dl.status in ("active", "retrying"):
-                    dl = replace(dl, rate_bps=None, eta_s=None, status="active")
+                if dl is not None and dl.status in _TRANSFERRING:
+                    dl = replace(dl, rate_bps=None, eta_s=None, status=DownloadStatus.ACTIVE)
                 self._set(i, replace(r, state=StepState.PENDING, download=dl))
             self._before_dl.clear()
             self._dl_rows.clear()
             self._current = None
         self._header = replace(
             self._header,
-            status=str(event.status),
+            status=RunStatus(event.status.value),
             number=number,
             current=None,
             error=event.error,
@@ -561,7 +564,7 @@ class EventBridge(QObject):
 
     def _overall_percent(self) -> float:
         h = self._header
-        if h.status == "succeeded":
+        if h.status is RunStatus.SUCCEEDED:
             return 100.0
         if h.total <= 0:
             return h.percent
@@ -572,6 +575,6 @@ class EventBridge(QObject):
         if self._current is not None:
             frac = step_fraction(self._rows[self._current]) or 0.0
         percent = 100.0 * min(1.0, (done + frac) / h.total)
-        if h.status == "running":
+        if h.status is RunStatus.RUNNING:
             return max(h.percent, percent)  # the overall bar never goes backwards during a run
         return percent

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import RunResult, RunStatus, parse_cmtrace
+from core import RunOutcome, RunResult, RunStatus, parse_cmtrace
 
 from .bridge import RunHeader
 from .failure_view import FailureView
@@ -217,7 +217,7 @@ class ProgressView(QWidget):
             self.step_list.scrollTo(self.controller.model.index(row), QAbstractItemView.ScrollHint.EnsureVisible)
 
     def _on_finished(self, result: RunResult) -> None:
-        if result.status == "failed":
+        if result.status is RunOutcome.FAILED:
             self.failure.set_log_path(self.controller.log_path)
             self.failure.show_failure(
                 result.reason, result.error_code, result.error, self.controller.header.failed_step
@@ -226,9 +226,9 @@ class ProgressView(QWidget):
             # A run stopped by its data folder (full, read-only) is kept and can be continued.
             kept = self.controller.saved_run_status() in _RESUMABLE
             self._set_banner("resumable" if kept else None)
-        elif result.status == "succeeded":
+        elif result.status is RunOutcome.SUCCEEDED:
             self._set_banner("succeeded")
-        elif result.status == "cancelled":
+        elif result.status is RunOutcome.CANCELLED:
             self._set_banner("cancelled")
         self.refresh_log()
         self._update_buttons()

@@ -228,7 +228,7 @@ class RunController(QObject):
             return
         self.bridge.flush()
         self._finish(result)
-        if result.status == "restart_pending" and self._pending_restart is not None:
+        if result.status is RunOutcome.RESTART_PENDING and self._pending_restart is not None:
             self._start_countdown(self._pending_restart)
 
     def _finish(self, result: RunResult) -> None:

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from core import ErrorCode
+from core import DownloadStatus, ErrorCode
 
 from .wording import (
     failure_words,
@@ -77,12 +77,12 @@ class DownloadInfo:
     total_bytes: int
     rate_bps: float | None = None  # None: unknown
     eta_s: float | None = None  # None: unknown
-    status: str = "active"  # active | retrying | finished | failed
+    status: DownloadStatus = DownloadStatus.ACTIVE
     attempt: int = 0  # of the current retry, when retrying
 
     @property
     def fraction(self) -> float:
-        if self.status == "finished":
+        if self.status is DownloadStatus.FINISHED:
             return 1.0
         return min(1.0, self.bytes / self.total_bytes) if self.total_bytes > 0 else 0.0
 
@@ -232,7 +232,7 @@ def detail_text(row: StepRow) -> str:
             return download_text(dl)
         return working_text()
     if row.state is StepState.FAILED:
-        if dl is not None and dl.status == "failed":
+        if dl is not None and dl.status is DownloadStatus.FAILED:
             return download_text(dl)
         return row.progress_text or ""
     if row.state is StepState.SUCCEEDED and dl is not None:

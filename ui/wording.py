@@ -21,7 +21,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale, QObject
 
-from core import ErrorCode, Refusal, Win32Code, format_exit_code
+from core import DownloadStatus, ErrorCode, Refusal, RunStatus, Win32Code, format_exit_code
 
 __all__ = [
     "ERROR_WORDS",
@@ -277,19 +277,20 @@ def step_status_text(state: str, skip_reason: str | None, *, enabled: bool, exit
     return QCoreApplication.translate("StepModel", "Failed")
 
 
-def package_download_text(package_name: str, done_bytes: int, total_bytes: int, status: str, *, attempt: int = 0,
+def package_download_text(package_name: str, done_bytes: int, total_bytes: int, status: DownloadStatus, *,
+                          attempt: int = 0,
                           rate_bps: float | None = None, eta_s: float | None = None) -> str:
-    """'Windows 11 media: 120 MB of 256 MB · 35 MB/s · 4 s left'; `status`: active, retrying,
-    finished or failed."""
+    """'Windows 11 media: 120 MB of 256 MB · 35 MB/s · 4 s left', or the finished, failed or
+    retrying form."""
     done = fill(
         QCoreApplication.translate("StepModel", "%1 of %2"), format_bytes(done_bytes), format_bytes(total_bytes)
     )
-    if status == "finished":
+    if status is DownloadStatus.FINISHED:
         return fill(QCoreApplication.translate("StepModel", "%1: downloaded and verified, %2"), package_name,
                     format_bytes(total_bytes))
-    if status == "failed":
+    if status is DownloadStatus.FAILED:
         return fill(QCoreApplication.translate("StepModel", "%1: download failed at %2"), package_name, done)
-    if status == "retrying":
+    if status is DownloadStatus.RETRYING:
         return fill(
             QCoreApplication.translate("StepModel", "%1: %2 · connection problem, trying again (attempt %3)"),
             package_name, done, QLocale().toString(attempt),
@@ -317,19 +318,19 @@ class Plurals(QObject):
 
 
 _RUN_TITLE = {
-    "running": QT_TRANSLATE_NOOP("ProgressView", "Running: %1"),
-    "succeeded": QT_TRANSLATE_NOOP("ProgressView", "Completed: %1"),
-    "failed": QT_TRANSLATE_NOOP("ProgressView", "Failed: %1"),
-    "cancelled": QT_TRANSLATE_NOOP("ProgressView", "Cancelled: %1"),
-    "restart_pending": QT_TRANSLATE_NOOP("ProgressView", "Restart pending: %1"),
+    RunStatus.RUNNING: QT_TRANSLATE_NOOP("ProgressView", "Running: %1"),
+    RunStatus.SUCCEEDED: QT_TRANSLATE_NOOP("ProgressView", "Completed: %1"),
+    RunStatus.FAILED: QT_TRANSLATE_NOOP("ProgressView", "Failed: %1"),
+    RunStatus.CANCELLED: QT_TRANSLATE_NOOP("ProgressView", "Cancelled: %1"),
+    RunStatus.RESTART_PENDING: QT_TRANSLATE_NOOP("ProgressView", "Restart pending: %1"),
 }
 
 
-def run_title(status: str, name: str) -> str:
+def run_title(status: RunStatus | None, name: str) -> str:
     """'Running: <deployment name>', 'Completed: …'; 'No task sequence is running' without a name."""
     if not name:
         return QCoreApplication.translate("ProgressView", "No task sequence is running")
-    return fill(_tr("ProgressView", _RUN_TITLE.get(status, _RUN_TITLE["running"])), name)
+    return fill(_tr("ProgressView", _RUN_TITLE.get(status or RunStatus.RUNNING, _RUN_TITLE[RunStatus.RUNNING])), name)
 
 
 def step_counter_text(number: int, total: int, current: str | None = None) -> str:
