@@ -34,7 +34,7 @@ import re
 import shutil
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..catalog import Location, Package, PackageFile, file_url
@@ -66,11 +66,6 @@ class _Plan:
     cached_bytes: int  # complete, verified files
     part_bytes: int  # bytes already in .part files
     record: PackageRecord
-
-
-@dataclass
-class _Attempts:
-    items: list[tuple[str, str]] = field(default_factory=list)
 
 
 class ContentStore:
@@ -270,13 +265,13 @@ class ContentStore:
                 key, len(plan.pending), total, plan.cached_bytes,
                 ", ".join(redact_url(location_url(loc, catalog_url)) for loc in locations),
             )
-            attempts = _Attempts()
+            tried: list[tuple[str, str]] = []  # (redacted location, why) of every failed try
             preferred = 0
             pending, record = plan.pending, plan.record
             for _round in range(1, MAX_ROUNDS + 1):
                 for job in pending:
                     preferred = await self._fetch_file(
-                        package_id, job, locations, preferred, catalog_url, retry, progress, record, attempts, on_event
+                        package_id, job, locations, preferred, catalog_url, retry, progress, record, tried, on_event
                     )
                 # A file verified earlier in this fetch may be gone again (the cache folder
                 # deleted mid-download): look once more, fetch what is missing.
@@ -318,7 +313,7 @@ class ContentStore:
         retry: RetryPolicy,
         progress: Progress,
         record: PackageRecord,
-        attempts: _Attempts,
+        tried: list[tuple[str, str]],
         on_event: EventSink,
     ) -> int:
         """Fetch one file, trying locations from `preferred` on; returns the one that worked."""
@@ -337,7 +332,7 @@ class ContentStore:
                                                                       progress=progress, record=record))
                     return index
                 except AttemptFailed as f:
-                    attempts.items.append((shown_loc, f"{job.spec.path}: {f.reason}"))
+                    tried.append((shown_loc, f"{job.spec.path}: {f.reason}"))
                     integrity_only = integrity_only and f.integrity
                     if f.kind == "next":
                         log.warning("%s from %s failed: %s", job.spec.path, shown_loc, f.reason)
@@ -375,18 +370,18 @@ class ContentStore:
                 on_event(
                     DownloadRetrying(
                         package=package_id, path=job.spec.path, location=next_loc,
-                        attempt=1, delay_s=0.0, reason=attempts.items[-1][1],
+                        attempt=1, delay_s=0.0, reason=tried[-1][1],
                     )
                 )
-        listing = "; ".join(f"{loc}: {why}" for loc, why in attempts.items)
+        listing = "; ".join(f"{loc}: {why}" for loc, why in tried)
         if integrity_only:
             raise IntegrityError(
                 f"{package_id}: {job.spec.path} did not match the catalog at any location ({listing})",
-                list(attempts.items),
+                list(tried),
             )
         raise ContentUnavailableError(
             f"{package_id}: {job.spec.path} could not be downloaded from any location ({listing})",
-            list(attempts.items),
+            list(tried),
         )
 
     # --- worker-thread parts -----------------------------------------------------------
