@@ -640,11 +640,11 @@ class Agent:
         if live is not None:
             queue = asyncio.Queue()
             live.followers.add(queue)
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        response.enable_chunked_encoding()
         try:
             # Read before the first await: the file and the queue then overlap, never leave a gap.
             kept = [(seq, line) for seq, line, _obj in read_events(path) if seq > after]
-            response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-            response.enable_chunked_encoding()
             await response.prepare(request)
             last = after
             for i in range(0, len(kept), 512):
@@ -676,7 +676,7 @@ class Agent:
             await response.write_eof()
             return response
         except ConnectionResetError:  # the client went away; the run goes on
-            return web.Response(status=499)
+            return response
         finally:
             if live is not None and queue is not None:
                 live.followers.discard(queue)

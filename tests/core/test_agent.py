@@ -148,6 +148,9 @@ async def agent_process(*args: str, socket_path: Path | None = None, extra_env: 
     finally:
         agent.kill()
         await proc.wait()
+    assert proc.stderr is not None
+    left = (await proc.stderr.read()).decode("utf-8", "replace")
+    assert "Traceback" not in left and "Error" not in left, left  # nothing it said went wrong
 
 
 def agent_args(server: ContentServer, data: Path, sock: Path, *more: str) -> list[str]:
