@@ -198,6 +198,9 @@ async def test_api_lists_runs_and_streams_events_as_the_command_line_does(
             assert status["data_dir"] == str(data) and status["connection"] == "internet"
             assert status["run"] is None and status["site_error"] is None
             assert await client.current() is None
+            nothing = await cli("watch", "--agent", str(sock), "--json")
+            assert (nothing.rc, nothing.stdout) == (2, "")
+            assert nothing.stderr == "software-center: the agent has no run to watch\n"
 
             listed = await cli("list", "--site", server.url, "--data-dir", str(tmp_path / "other"),
                                "--connection", "internet", "--json")
@@ -276,6 +279,11 @@ async def test_api_lists_runs_and_streams_events_as_the_command_line_does(
         # A second agent for the same data folder is refused in one line.
         other = await cli("agent", *agent_args(server, data, short_dir / "b.sock"))
         assert other.rc == 2 and "another agent already serves the data folder" in other.stderr
+    long = short_dir / ("s" * 110)
+    refused_path = await cli("agent", "--data-dir", str(tmp_path / "d2"), "--socket", str(long))
+    assert refused_path.rc == 2 and "a Unix socket path may have at most 107" in refused_path.stderr
+    idle = await cli("agent", "--data-dir", str(tmp_path / "d2"), "--socket", str(sock), "--exit-when-idle", "0")
+    assert idle.rc == 2 and "--exit-when-idle must be a positive number" in idle.stderr
 
 
 @pytest.mark.asyncio
