@@ -19,6 +19,7 @@ from typing import Any
 
 from core import (
     AgentClient,
+    AgentCode,
     AgentError,
     CatalogError,
     CMTraceHandler,
@@ -227,6 +228,7 @@ async def resume_command(args: argparse.Namespace, data_dir: Path) -> int:
 
 # --- through the agent ----------------------------------------------------------------------
 
+RECONNECT_S = 30.0  # how long `run --agent` and `watch` wait for a lost agent to come back
 _EXITS = {"succeeded": 0, "failed": 4, "restart_pending": 5, "cancelled": EXIT_CANCELLED}
 _REFUSALS = frozenset(r.value for r in Refusal)
 
@@ -289,13 +291,30 @@ async def _follow(agent: AgentClient, run_id: str, json_out: bool) -> int:
         except (NotImplementedError, RuntimeError):
             pass
     status: str | None = None
+    last_seq = 0
+    lost_at: float | None = None
     try:
-        async for obj in agent.events(run_id):
-            show(obj)
-            if obj.get("event") == "ts_finished":
-                status = str(obj.get("status"))
-    except AgentError as exc:
-        return _fail(exc.message)
+        while True:
+            try:
+                async for obj in agent.events(run_id, after=last_seq):
+                    lost_at = None
+                    seq = obj.get("seq")
+                    last_seq = seq if isinstance(seq, int) else last_seq
+                    show(obj)
+                    if obj.get("event") == "ts_finished":
+                        status = str(obj.get("status"))
+                break
+            except AgentError as exc:
+                # The agent went away mid-run (it died, or its service restarted): the run
+                # goes on with the next agent, and the events continue after the last seen.
+                if exc.code != AgentCode.AGENT_UNREACHABLE or last_seq == 0:
+                    return _fail(exc.message)
+                if lost_at is None:
+                    lost_at = loop.time()
+                    print("software-center: lost the agent; waiting for it to come back...", file=sys.stderr)
+                elif loop.time() - lost_at > RECONNECT_S:
+                    return _fail(exc.message)
+                await asyncio.sleep(0.2)
     except asyncio.CancelledError:
         if not refused:
             raise

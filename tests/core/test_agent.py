@@ -358,6 +358,9 @@ async def test_sigkill_of_the_agent_mid_download_then_a_new_agent_finishes_the_r
     async with agent_process(*agent_args(server, data, sock)) as agent:
         async with agent.client() as client:
             run_id = await client.start_run("DEPGET")
+            # A watcher that outlives the agent: it waits for the next one and goes on.
+            across = await start("watch", "--agent", str(sock), "--json")
+            assert await across.until(lambda e: e["event"] == "ts_started")
             seen = []
             async for event in client.events(run_id):
                 seen.append(event)
@@ -381,6 +384,9 @@ async def test_sigkill_of_the_agent_mid_download_then_a_new_agent_finishes_the_r
         restarted = [e for e in watched.events if e["event"] == "ts_started"][1]
         assert restarted["resumed"] is True and restarted["run_id"] == run_id
         assert marks(work) == ["use"]
+        followed = await across.finish()
+        assert followed.rc == 0 and followed.events == watched.events  # nothing lost, nothing twice
+        assert "lost the agent; waiting for it to come back" in followed.stderr
         assert server.requests_for("content/BIGPKG.1/big.bin")[-1].range == f"bytes={kept}-"
         assert server.bytes_sent("content/BIGPKG.1/big.bin") <= 1.05 * BIG
         async with agent.client() as client:
