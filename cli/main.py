@@ -91,6 +91,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="start a high-impact deployment without asking")
     p.add_argument("--variable", action="append", metavar="NAME=VALUE",
                    help="preset a task-sequence variable (repeatable)")
+    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
+                   help="ask the agent listening on this socket to run it, instead of running it here")
+    p.add_argument("--detach", action="store_true", default=argparse.SUPPRESS,
+                   help="(with --agent) print the run id and return at once; the run goes on")
+
+    p = sub.add_parser("agent", help="run the agent in the foreground: it owns the data folder and "
+                                     "serves its engine on a Unix socket")
+    _common(p, json_flag=False)
+    p.add_argument("--socket", default=None, metavar="PATH", type=Path,
+                   help="where to listen (default: $XDG_RUNTIME_DIR/software-center/agent.sock, "
+                        "else agent/agent.sock in the data folder)")
+    p.add_argument("--socket-mode", default="600", metavar="OCTAL",
+                   help="permissions of the socket (default 600: only this user may connect)")
+    p.add_argument("--exit-when-idle", default=None, type=float, metavar="SECONDS",
+                   help="stop after this many seconds with no run and no client")
+
+    p = sub.add_parser("watch", help="attach to the agent's current (or last) run: replay its events, "
+                                     "follow it, exit with its code")
+    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
+                   help="the agent's socket (default: SOFTWARE_CENTER_AGENT, else the user's agent socket)")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
+                   help="the data folder whose default agent socket to use")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                   help="JSON Lines events on standard output")
 
     p = sub.add_parser("resume", help="continue the run that stopped for a restart or was interrupted")
     p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
@@ -98,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="JSON Lines events on standard output")
     _trust(p)  # the run's remaining content may come from a site with a private CA
+    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
+                   help="ask the agent listening on this socket to continue its saved run, and follow it")
 
     p = sub.add_parser("demo-site", help="serve the bundled demo site until interrupted")
     p.add_argument("--host", default="127.0.0.1")
@@ -145,12 +171,32 @@ def main(argv: list[str] | None = None) -> int:
             return run_window(_site(args), data_dir, getattr(args, "connection", None))
         if args.command == "list":
             return asyncio.run(_list(args, data_dir))
+        if args.command == "run" and getattr(args, "agent", None) is not None:
+            from .run import agent_run_command
+
+            args.json = getattr(args, "json", False)
+            args.detach = getattr(args, "detach", False)
+            return asyncio.run(agent_run_command(args))
+        if args.command == "run" and getattr(args, "detach", False):
+            return _fail("--detach needs --agent PATH: only an agent keeps a run going without its command")
         if args.command == "run":
             from .run import run_command
 
             args.json = getattr(args, "json", False)
             args.connection = getattr(args, "connection", None)
             return asyncio.run(run_command(args, data_dir, _site(args)))
+        if args.command == "agent":
+            return _agent(args, data_dir)
+        if args.command == "watch":
+            from .run import watch_command
+
+            args.json = getattr(args, "json", False)
+            return asyncio.run(watch_command(args, data_dir))
+        if args.command == "resume" and getattr(args, "agent", None) is not None:
+            from .run import agent_resume_command
+
+            args.json = getattr(args, "json", False)
+            return asyncio.run(agent_resume_command(args))
         if args.command == "resume":
             from .run import resume_command
 
@@ -219,6 +265,31 @@ def _describe(exc: Exception) -> str:
 def _emit(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def _agent(args: argparse.Namespace, data_dir: Path) -> int:
+    from core import Agent, AgentStartError, default_socket_path
+
+    try:
+        mode = int(args.socket_mode, 8)
+        if not 0 <= mode <= 0o777:
+            raise ValueError
+    except ValueError:
+        return _fail(f"--socket-mode expects permissions in octal (such as 600 or 666), not {args.socket_mode!r}")
+    idle = args.exit_when_idle
+    if idle is not None and not idle > 0:
+        return _fail("--exit-when-idle must be a positive number of seconds")
+    socket_path = Path(os.path.abspath(args.socket.expanduser())) if args.socket else default_socket_path(data_dir)
+
+    async def serve() -> int:
+        agent = Agent(data_dir, socket_path, site=_site(args), connection=getattr(args, "connection", None),
+                      exit_when_idle=idle, socket_mode=mode)
+        return await agent.serve()
+
+    try:
+        return asyncio.run(serve())
+    except AgentStartError as exc:
+        return _fail(str(exc))
 
 
 def _demo_site(args: argparse.Namespace, data_dir: Path) -> int:

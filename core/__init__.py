@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what a type checker sees; at run time `__getattr__` below loads on use
+    from .agent import *  # noqa: F403
     from .attempts import *  # noqa: F403
     from .catalog import *  # noqa: F403
     from .center import *  # noqa: F403
@@ -38,6 +39,19 @@ if TYPE_CHECKING:  # what a type checker sees; at run time `__getattr__` below l
 
 # name -> the submodule that defines it
 _EXPORTS: dict[str, str] = {
+    # agent
+    "API_PREFIX": "agent",
+    "Agent": "agent",
+    "AgentClient": "agent",
+    "AgentCode": "agent",
+    "AgentError": "agent",
+    "AgentStartError": "agent",
+    "ApiError": "agent",
+    "RunSummary": "agent",
+    "default_socket_path": "agent",
+    "event_from_json": "agent",
+    "notify": "agent",
+    "socket_path_problem": "agent",
     # attempts
     "AttemptRecord": "attempts",
     "Attempts": "attempts",

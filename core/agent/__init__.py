@@ -1,0 +1,39 @@
+"""The agent: one process that owns a data folder and its engine, and serves it to its
+clients (the command line now, the window later) over a Unix socket, as HTTP+JSON.
+
+    protocol   what both sides agree on: the `/v1` prefix, the agent's own error codes,
+               the run summary's shape, the default socket path
+    eventlog   a run's events kept on disk as JSON Lines, numbered by `seq`
+    notify     systemd's readiness datagram (`Type=notify`)
+    server     `Agent`: the aiohttp application, the run it executes, the caller tiers
+    client     `AgentClient`: the typed httpx client every command uses
+
+docs/AGENT.md describes the API as built.
+"""
+
+from .client import AgentClient, AgentError
+from .notify import notify
+from .protocol import (
+    API_PREFIX,
+    AgentCode,
+    RunSummary,
+    default_socket_path,
+    event_from_json,
+    socket_path_problem,
+)
+from .server import Agent, AgentStartError, ApiError
+
+__all__ = [
+    "API_PREFIX",
+    "Agent",
+    "AgentClient",
+    "AgentCode",
+    "AgentError",
+    "AgentStartError",
+    "ApiError",
+    "RunSummary",
+    "default_socket_path",
+    "event_from_json",
+    "notify",
+    "socket_path_problem",
+]

@@ -1,0 +1,151 @@
+"""The one client of the agent's API: httpx over the agent's Unix socket.
+
+    async with AgentClient(socket_path) as agent:
+        run_id = await agent.start_run("DEP1")
+        async for event in agent.events(run_id):
+            ...
+
+Every failure is an `AgentError` with the agent's stable `code` (or `agent_unreachable`
+when nothing answers at the socket) and its one-sentence `message`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+
+from .protocol import API_PREFIX, AgentCode, RunSummary
+
+__all__ = ["AgentClient", "AgentError"]
+
+_BASE = "http://agent" + API_PREFIX
+
+
+class AgentError(Exception):
+    """What the agent refused, or why it could not be asked. `status` is the HTTP status
+    (None when no answer came)."""
+
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 extra: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.extra = dict(extra or {})
+
+
+class AgentClient:
+    """Typed calls to the agent listening on `socket_path`."""
+
+    def __init__(self, socket_path: Path | str, *, timeout_s: float = 30.0) -> None:
+        self.socket_path = Path(socket_path)
+        self._http = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=str(socket_path)),
+            base_url=_BASE,
+            timeout=timeout_s,
+        )
+
+    async def __aenter__(self) -> AgentClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- calls ----------------------------------------------------------------------
+
+    async def status(self) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("GET", "/status"))
+
+    async def deployments(self) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], await self._call("GET", "/deployments"))
+
+    async def start_run(self, deployment: str, variables: Mapping[str, str] | None = None,
+                        launch_mode: str | None = None) -> str:
+        """Start a run; its id as soon as it has started."""
+        body: dict[str, Any] = {"deployment": deployment}
+        if variables:
+            body["variables"] = dict(variables)
+        if launch_mode is not None:
+            body["launch_mode"] = launch_mode
+        return self._run_id(await self._call("POST", "/runs", body))
+
+    async def current(self) -> RunSummary | None:
+        """The current (or last) run; None when the agent has run nothing."""
+        try:
+            return cast(RunSummary, await self._call("GET", "/runs/current"))
+        except AgentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def cancel(self) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._call("POST", "/runs/current/cancel", {}))
+
+    async def resume(self) -> str:
+        return self._run_id(await self._call("POST", "/runs/current/resume", {}))
+
+    async def events(self, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """The run's events after `after` (its `seq`), then live until it finishes."""
+        try:
+            async with self._http.stream("GET", f"/runs/{run_id}/events", params={"after": after},
+                                         timeout=httpx.Timeout(30.0, read=None)) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise self._error(response)
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    try:
+                        event = json.loads(line)
+                    except ValueError:
+                        raise AgentError(AgentCode.PROTOCOL, f"the agent sent a line that is not JSON: {line[:80]!r}",
+                                         200) from None
+                    if not isinstance(event, dict) or "event" not in event:
+                        raise AgentError(AgentCode.PROTOCOL, "the agent sent an event without its name", 200)
+                    yield event
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+
+    # --- plumbing -------------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        try:
+            response = await self._http.request(method, path, json=body)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        if response.status_code >= 400:
+            raise self._error(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise AgentError(AgentCode.PROTOCOL, f"the agent's answer to {method} {path} is not JSON",
+                             response.status_code) from None
+
+    def _unreachable(self, exc: Exception) -> AgentError:
+        reason = str(exc) or type(exc).__name__
+        return AgentError(AgentCode.AGENT_UNREACHABLE, f"no agent answers at {self.socket_path} ({reason})")
+
+    @staticmethod
+    def _error(response: httpx.Response) -> AgentError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("code"), str):
+            extra = {k: v for k, v in body.items() if k not in ("code", "message")}
+            return AgentError(body["code"], str(body.get("message", "")), response.status_code, extra)
+        return AgentError(AgentCode.PROTOCOL, f"the agent answered HTTP {response.status_code} without an error code",
+                          response.status_code)
+
+    @staticmethod
+    def _run_id(body: Any) -> str:
+        if not isinstance(body, dict) or not isinstance(body.get("run_id"), str):
+            raise AgentError(AgentCode.PROTOCOL, "the agent's answer has no run_id")
+        return str(body["run_id"])

@@ -1,0 +1,692 @@
+"""The agent: one asyncio process that owns a data folder and its engine, and serves it
+as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
+
+    GET  /v1/status                      the agent, its site and connection, the current run
+    GET  /v1/deployments                 the listings with their verdicts (as `list --json`)
+    POST /v1/runs                        {deployment, variables?, launch_mode?} -> {run_id}
+    GET  /v1/runs/current                the current (or last) run: RunSummary
+    GET  /v1/runs/{run_id}/events?after=SEQ
+                                         application/x-ndjson: the run's events from after SEQ,
+                                         then live until its `ts_finished`
+    POST /v1/runs/current/cancel         ask the run under way to stop (saved; resumable)
+    POST /v1/runs/current/resume         continue the saved run now
+
+One run at a time. The run is a task of the agent, not of the request that started it:
+a client that goes away changes nothing. Every event of a run is appended to the run's
+JSON Lines file (core/agent/eventlog.py) before followers see it, so a client that
+attaches late, or after the agent restarted, replays it from the start.
+
+When the agent starts and finds a run the last process did not finish (it died, or the
+machine did), it continues it by itself, with the engine's resume: finished steps do not
+run again and verified content is not fetched again. A SIGTERM or SIGINT while a run is
+under way stops the agent as a crash would, so the next agent continues that run;
+without a run it shuts down cleanly.
+
+Who may do what is decided from the caller's uid (SO_PEERCRED): reading (status,
+deployments, runs, events) is open to every caller that can reach the socket; starting a
+run is for any identified user; cancelling or resuming a run is for the user who started
+it, and for root (the admin tier), who may stop anyone's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import struct
+import time
+from collections.abc import Coroutine, Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+from aiohttp import web
+
+from ..center import SoftwareCenter
+from ..cleanup import shielded
+from ..cmtrace import CMTraceHandler, install_log, remove_log
+from ..eligibility import LaunchMode
+from ..engine import RunResult, TaskSequenceRunner
+from ..errors import ErrorCode, RunError, SoftwareCenterError
+from ..events import Event, RunOutcome, RunStarted, to_json
+from ..fsutil import try_lock, unlock
+from ..options import ConnectionSetting
+from ..runstate import RunState, RunStatus, load_state, state_dir
+from .eventlog import (
+    EventLog,
+    RunPointer,
+    is_run_id,
+    last_seq_on_disk,
+    load_pointer,
+    prune,
+    read_events,
+    runs_dir,
+    save_pointer,
+)
+from .notify import notify
+from .protocol import API_PREFIX, AgentCode, RunSummary, socket_path_problem
+
+__all__ = ["Agent", "AgentStartError", "ApiError"]
+
+log = logging.getLogger("software_center.agent")
+
+ROOT_UID = 0
+_CONNECTIONS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
+_WAITING = (RunStatus.CANCELLED, RunStatus.RESTART_PENDING)
+
+
+class AgentStartError(Exception):
+    """The agent cannot start (the message says why, in one sentence)."""
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, stable code, one English sentence, extra JSON fields."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = str(code)
+        self.message = message
+        self.extra = extra
+
+    def response(self) -> web.Response:
+        return web.json_response({"code": self.code, "message": self.message, **self.extra}, status=self.status)
+
+
+def peer_uid(request: web.Request) -> int | None:
+    """The calling process's uid, as the kernel reports it for the socket (None: unknown)."""
+    transport = request.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    try:
+        _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    except OSError:
+        return None
+    return int(uid)
+
+
+class Agent:
+    """Serve one data folder's engine on `socket_path` until stopped (`serve()`)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        socket_path: Path,
+        *,
+        site: str | None = None,
+        connection: ConnectionSetting | None = None,
+        exit_when_idle: float | None = None,
+        socket_mode: int = 0o600,
+    ) -> None:
+        self.data_dir = Path(os.path.abspath(data_dir))
+        self.socket_path = Path(os.path.abspath(socket_path))
+        self.socket_mode = socket_mode
+        self.exit_when_idle = exit_when_idle
+        self.center = SoftwareCenter(self.data_dir, site=site, connection=connection)
+        self.site_error: dict[str, str] | None = None
+        self.seq = 0
+        self.task: asyncio.Task[None] | None = None
+        self.run_log: EventLog | None = None  # the log of the run being executed
+        self.pointer: RunPointer | None = None
+        self._starter: int | None = None  # uid that started (or owns) the run being launched
+        self._first: asyncio.Future[str] | None = None
+        self._lock_fd: int | None = None
+        self._log_handler: CMTraceHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self._stop = asyncio.Event()
+        self._stop_signal: int | None = None
+        self._requests = 0
+        self._last_activity = time.monotonic()
+
+    # --- life -----------------------------------------------------------------------
+
+    async def serve(self) -> int:
+        """Start, tell systemd (if it asked), serve until a signal or idleness; the exit code."""
+        try:
+            await self.start()
+        except BaseException:
+            await self._close()
+            raise
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._signalled, sig)
+        try:
+            notify("READY=1")
+        except OSError as exc:
+            log.warning("The service manager could not be told that the agent is ready: %s", exc)
+        idle = asyncio.ensure_future(self._idle_watch()) if self.exit_when_idle is not None else None
+        try:
+            await self._stop.wait()
+        finally:
+            if idle is not None:
+                idle.cancel()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+        if self._running():
+            self._die_with_run()
+        await self._close()
+        return 0
+
+    async def start(self) -> None:
+        """Take the data folder, open the site, listen, and continue an interrupted run."""
+        if (problem := socket_path_problem(self.socket_path)) is not None:
+            raise AgentStartError(problem)
+        agent_dir = self.data_dir / "agent"
+        try:
+            agent_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = try_lock(agent_dir / "agent.lock")
+        except OSError as exc:
+            raise AgentStartError(f"cannot use the data folder {self.data_dir}: {exc.strerror or exc}") from None
+        if self._lock_fd is None:
+            raise AgentStartError(f"another agent already serves the data folder {self.data_dir}")
+        try:
+            self._log_handler = install_log(self.data_dir)
+        except OSError as exc:
+            raise AgentStartError(f"cannot write the log in {self.data_dir}: {exc.strerror or exc}") from None
+        self._prepare_socket_path()
+        self.seq = last_seq_on_disk(self.data_dir)
+        self.pointer = load_pointer(self.data_dir)
+        await self._open_site()
+        app = web.Application(middlewares=[self._middleware])
+        p = API_PREFIX
+        app.router.add_get(f"{p}/status", self._status)
+        app.router.add_get(f"{p}/deployments", self._deployments)
+        app.router.add_post(f"{p}/runs", self._start_run)
+        app.router.add_get(f"{p}/runs/current", self._current)
+        app.router.add_post(f"{p}/runs/current/cancel", self._cancel)
+        app.router.add_post(f"{p}/runs/current/resume", self._resume)
+        app.router.add_get(p + "/runs/{run_id}/events", self._events)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.UnixSite(self._runner, str(self.socket_path), shutdown_timeout=1.0)
+        try:
+            await site.start()
+            os.chmod(self.socket_path, self.socket_mode)
+        except OSError as exc:
+            raise AgentStartError(f"cannot listen on {self.socket_path}: {exc.strerror or exc}") from None
+        log.info("The agent serves %s on %s", self.data_dir, self.socket_path)
+        await self._continue_interrupted()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _signalled(self, sig: int) -> None:
+        self._stop_signal = sig
+        self._stop.set()
+
+    def _prepare_socket_path(self) -> None:
+        path = self.socket_path
+        try:
+            if not path.parent.is_dir():
+                path.parent.mkdir(mode=0o700, parents=True)
+            if path.exists() or path.is_symlink():
+                probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    probe.connect(str(path))
+                except OSError:
+                    path.unlink()  # left by an agent that died
+                else:
+                    raise AgentStartError(f"another agent already answers at {path}")
+                finally:
+                    probe.close()
+        except OSError as exc:
+            raise AgentStartError(f"cannot use the socket path {path}: {exc.strerror or exc}") from None
+
+    async def _open_site(self) -> None:
+        try:
+            await self.center.open()
+            self.site_error = None
+        except SoftwareCenterError as exc:
+            self.site_error = {"code": exc.code.value, "message": str(exc)}
+            log.warning("The site cannot be opened: %s", exc)
+        except OSError as exc:
+            self.site_error = {"code": ErrorCode.DATA_FOLDER_UNWRITABLE.value,
+                               "message": f"cannot use the data folder {self.data_dir}: {exc.strerror or exc}"}
+            log.warning("The site cannot be opened: %s", exc)
+
+    async def _idle_watch(self) -> None:
+        assert self.exit_when_idle is not None
+        limit = self.exit_when_idle
+        while True:
+            await asyncio.sleep(min(1.0, max(limit / 4, 0.05)))
+            now = time.monotonic()
+            if self._running() or self._requests > 0:
+                self._last_activity = now
+            elif now - self._last_activity >= limit:
+                log.info("The agent was idle for %s s; it stops", limit)
+                self._stop.set()
+                return
+
+    def _die_with_run(self) -> NoReturn:
+        """Stopped by a signal during a run: leave the run as a crash would (the next agent
+        continues it), rather than cancel it. The step's program outlives us in its host."""
+        log.warning("The agent stops during the run %s; the next agent continues it",
+                    self.run_log.run_id if self.run_log else "")
+        if self.run_log is not None:
+            self.run_log.close()
+        with contextlib.suppress(OSError):
+            self.socket_path.unlink()
+        logging.shutdown()
+        os._exit(0)
+
+    async def _close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            with contextlib.suppress(OSError):
+                self.socket_path.unlink()
+        await self.center.aclose()
+        if self._log_handler is not None:
+            remove_log(self._log_handler)
+            self._log_handler = None
+        if self._lock_fd is not None:
+            unlock(self._lock_fd)
+            self._lock_fd = None
+
+    # --- runs -----------------------------------------------------------------------
+
+    def _running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def _sink(self, event: Event) -> None:
+        """Every event of the engine: numbered, appended to its run's file, handed to followers."""
+        run_id = event.run_id
+        if run_id is None:
+            return  # a refusal starts no run; the request that asked answers it
+        run_log = self.run_log
+        if run_log is None or run_log.run_id != run_id:
+            if run_log is not None:
+                run_log.close()
+            run_log = self.run_log = EventLog(self.data_dir, run_id)
+            started = event if isinstance(event, RunStarted) else None
+            self._run_known(run_id, started.deployment if started else "", started.name if started else "")
+        self.seq += 1
+        try:
+            run_log.append(self.seq, to_json(event))
+        except OSError as exc:
+            log.warning("An event of the run %s could not be kept: %s", run_id, exc)
+        first = self._first
+        if first is not None and not first.done():
+            first.set_result(run_id)
+
+    def _run_known(self, run_id: str, deployment: str, name: str) -> None:
+        """The run being launched is `run_id`: the agent's current run from now on."""
+        previous = self.pointer if self.pointer and self.pointer.get("run_id") == run_id else {}
+        pointer: RunPointer = {
+            "run_id": run_id,
+            "deployment": deployment or previous.get("deployment", ""),
+            "name": name or previous.get("name", ""),
+            "started_by": self._starter,
+        }
+        self.pointer = pointer
+        try:
+            save_pointer(self.data_dir, pointer)
+        except OSError as exc:
+            log.warning("The agent's run pointer could not be saved: %s", exc)
+        prune(self.data_dir)
+
+    async def _launch(self, call: Coroutine[Any, Any, RunResult], started_by: int | None,
+                      own_center: SoftwareCenter | None = None, saved: RunState | None = None) -> str:
+        """Run `call` as the agent's task; the run's id once its first event is out.
+
+        `saved`: the run being resumed, followed live from now on (a client attaching
+        before its first new event must not see a finished replay)."""
+        first: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        first.add_done_callback(lambda f: f.cancelled() or f.exception())  # always retrieved
+        self._first = first
+        self._starter = started_by
+        if saved is not None:
+            self.run_log = EventLog(self.data_dir, saved.run_id)
+            self._run_known(saved.run_id, saved.deployment, saved.name)
+        task = asyncio.ensure_future(self._execute(call, first, own_center))
+        self.task = task
+        task.add_done_callback(self._run_done)
+        waiting: list[asyncio.Future[Any]] = [first, task]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if not first.done():
+            first.set_exception(ApiError(500, AgentCode.INTERNAL, "the run ended before it started"))
+        return first.result()
+
+    async def _execute(self, call: Coroutine[Any, Any, RunResult], first: asyncio.Future[str],
+                       own_center: SoftwareCenter | None) -> None:
+        def refuse(error: ApiError) -> None:
+            if not first.done():
+                first.set_exception(error)
+            else:
+                log.error("The run stopped: %s", error.message)
+
+        try:
+            result = await call
+            if result.status is RunOutcome.REFUSED:
+                refuse(ApiError(409, result.refusal.value if result.refusal else AgentCode.FORBIDDEN,
+                                result.error or "the deployment may not run here"))
+        except RunError as exc:
+            refuse(ApiError(409, exc.code, str(exc)))
+        except OSError as exc:
+            refuse(ApiError(500, ErrorCode.DATA_FOLDER_UNWRITABLE,
+                            f"cannot write the run state in {self.data_dir}: {exc.strerror or exc}"))
+        except SoftwareCenterError as exc:
+            refuse(ApiError(409, exc.code, str(exc)))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug: said once, the agent goes on
+            log.exception("The run failed unexpectedly")
+            refuse(ApiError(500, AgentCode.INTERNAL, f"unexpected error ({type(exc).__name__}: {exc})"))
+        finally:
+            if own_center is not None:
+                await shielded(own_center.aclose())
+
+    def _run_done(self, task: asyncio.Task[None]) -> None:
+        if self.task is task:
+            self.task = None
+        if self.run_log is not None:
+            self.run_log.close()
+            self.run_log = None
+        self._last_activity = time.monotonic()
+
+    async def _resume_saved(self, state: RunState, started_by: int | None) -> str:
+        """Continue the saved run with the catalog it started with, as `resume` does."""
+        connection = _CONNECTIONS.get(state.connection_setting)
+        if connection is None:
+            raise ApiError(409, ErrorCode.RUN_STATE_DAMAGED,
+                           f"the saved run has an unknown connection_setting {state.connection_setting!r}")
+        try:
+            catalog_bytes = (state_dir(self.data_dir) / "catalog.json").read_bytes()
+        except OSError as exc:
+            raise ApiError(409, ErrorCode.RUN_STATE_DAMAGED,
+                           f"the saved catalog of the run cannot be read: {exc.strerror or exc}") from None
+        center = SoftwareCenter(self.data_dir, site=state.site, connection=connection)
+        try:
+            await center.open(catalog_bytes)
+        except SoftwareCenterError as exc:
+            await center.aclose()
+            raise ApiError(409, exc.code, str(exc)) from None
+        except BaseException:
+            await center.aclose()
+            raise
+        runner = TaskSequenceRunner(center, self._sink)
+        return await self._launch(runner.resume(), started_by, center, state)
+
+    def _owner(self, run_id: str | None) -> int | None:
+        pointer = self.pointer
+        if pointer is not None and pointer.get("run_id") == run_id:
+            owner = pointer.get("started_by")
+            return owner if isinstance(owner, int) else None
+        return None
+
+    async def _continue_interrupted(self) -> None:
+        """A run the last agent (or a crashed command) left unfinished continues now."""
+        try:
+            state = load_state(self.data_dir)
+        except RunError as exc:
+            log.warning("The saved run cannot be continued: %s", exc)
+            return
+        if state is None or state.status in _WAITING:
+            return  # nothing, or a run that waits for the user's resume
+        log.info("Continuing the interrupted run %s of %s", state.run_id, state.deployment)
+        try:
+            await self._resume_saved(state, self._owner(state.run_id))
+        except ApiError as exc:
+            log.warning("The interrupted run cannot be continued: %s", exc.message)
+
+    # --- tiers ----------------------------------------------------------------------
+
+    @staticmethod
+    def _user(request: web.Request, what: str) -> int:
+        uid = peer_uid(request)
+        if uid is None:
+            raise ApiError(403, AgentCode.FORBIDDEN, f"to {what} the agent must know your user, "
+                                                     "and this connection does not say it")
+        return uid
+
+    def _may_control(self, uid: int, run_id: str | None, what: str) -> None:
+        """User tier over a run: the user who started it; admin tier: root."""
+        if uid == ROOT_UID:
+            return
+        owner = self._owner(run_id)
+        if owner is None:
+            owner = os.getuid()  # a run of unknown origin belongs to the agent's own user
+        if uid != owner:
+            raise ApiError(403, AgentCode.FORBIDDEN,
+                           f"to {what} this run you must be the user who started it (uid {owner}) or root")
+
+    # --- HTTP -----------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self._requests += 1
+        try:
+            response: web.StreamResponse = await handler(request)
+            return response
+        except ApiError as exc:
+            return exc.response()
+        except web.HTTPException as exc:
+            code = AgentCode.NOT_FOUND if exc.status in (404, 405) else AgentCode.BAD_REQUEST
+            return ApiError(exc.status, code,
+                            f"{request.method} {request.path} is not part of the agent's API").response()
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("The agent failed to answer %s %s", request.method, request.path)
+            return ApiError(500, AgentCode.INTERNAL, f"unexpected error ({type(exc).__name__}: {exc})").response()
+        finally:
+            self._requests -= 1
+            self._last_activity = time.monotonic()
+
+    def _summary(self) -> RunSummary | None:
+        pointer = self.pointer
+        if pointer is None:
+            return None
+        run_id = str(pointer["run_id"])
+        active = self._running() and self.run_log is not None and self.run_log.run_id == run_id
+        run_log = self.run_log if active and self.run_log is not None else EventLog(self.data_dir, run_id)
+        if active:
+            status = RunStatus.RUNNING.value
+        else:
+            try:
+                state = load_state(self.data_dir)
+            except RunError:
+                state = None
+            if state is not None and state.run_id == run_id:
+                status = state.status.value
+            elif run_log.last_event is not None and run_log.last_event.get("event") == "ts_finished":
+                status = str(run_log.last_event.get("status"))
+            else:
+                status = "unknown"
+        return {
+            "run_id": run_id,
+            "deployment": str(pointer.get("deployment", "")),
+            "name": str(pointer.get("name", "")),
+            "status": status,
+            "active": active,
+            "last_seq": run_log.last_seq,
+            "started_by": self._owner(run_id),
+        }
+
+    async def _status(self, request: web.Request) -> web.Response:
+        summary = self._summary()
+        current = summary if summary is not None and (
+            summary["active"] or summary["status"] in {s.value for s in (*_WAITING, RunStatus.RUNNING)}) else None
+        c = self.center
+        return web.json_response({
+            "mode": "user",
+            "pid": os.getpid(),
+            "data_dir": str(self.data_dir),
+            "socket": str(self.socket_path),
+            "site": c.site_setting,
+            "site_url": c.site_url,
+            "site_error": self.site_error,
+            "catalog_signed": c.catalog_signed,
+            "connection": c.connection,
+            "connection_setting": c.connection_setting,
+            "run": current,
+        })
+
+    async def _need_site(self) -> None:
+        if self.center.catalog is None:
+            await self._open_site()  # it may answer now
+        if self.center.catalog is None:
+            err = self.site_error or {"code": AgentCode.SITE_NOT_OPEN.value, "message": "the site is not open"}
+            raise ApiError(503, err["code"], err["message"])
+
+    async def _deployments(self, request: web.Request) -> web.Response:
+        await self._need_site()
+        listings = self.center.listings()
+        return web.json_response([
+            {
+                "id": item.deployment.id,
+                "name": item.deployment.name,
+                "purpose": item.deployment.purpose,
+                "eligible": item.verdict.eligible,
+                "reason": item.verdict.refusal.value if item.verdict.refusal else None,
+                "message": item.verdict.message,
+                "download_bytes": item.download_bytes,
+                "total_bytes": item.total_bytes,
+                "high_impact": item.deployment.high_impact,
+            }
+            for item in listings
+        ])
+
+    async def _start_run(self, request: web.Request) -> web.Response:
+        uid = self._user(request, "start a run")
+        body = await _json_body(request)
+        dep_id = body.get("deployment")
+        if not isinstance(dep_id, str) or not dep_id.strip():
+            raise ApiError(400, AgentCode.BAD_REQUEST, "deployment: expected a deployment ID (text)")
+        variables = body.get("variables")
+        if variables is None:
+            variables = {}
+        if not isinstance(variables, dict):
+            raise ApiError(400, AgentCode.BAD_REQUEST, "variables: expected an object of names and text values")
+        for name, value in variables.items():
+            if not isinstance(value, str) or not name.strip():
+                raise ApiError(400, AgentCode.BAD_REQUEST, f"variables.{name}: expected a name and a text value")
+        mode_value = body.get("launch_mode", LaunchMode.SOFTWARE_CENTER.value)
+        modes = [m.value for m in LaunchMode]
+        if mode_value not in modes:
+            raise ApiError(400, AgentCode.BAD_REQUEST, f"launch_mode: expected one of {', '.join(modes)}")
+        mode = LaunchMode(mode_value)
+        self._refuse_if_running()
+        await self._need_site()
+        verdict = self.center.verdict(dep_id, mode)
+        if verdict.refusal is not None:
+            raise ApiError(409, verdict.refusal.value, verdict.message or "the deployment may not run here",
+                           deployment=dep_id)
+        self._refuse_if_running()  # checked again: nothing may start between this and the launch
+        runner = TaskSequenceRunner(self.center, self._sink)
+        run_id = await self._launch(runner.run(dep_id, mode, variables), uid)
+        return web.json_response({"run_id": run_id}, status=202)
+
+    def _refuse_if_running(self) -> None:
+        if self._running():
+            p = self.pointer or {}
+            what = f"the run of {p.get('deployment')} ({p.get('name')})" if p.get("run_id") else "a run"
+            raise ApiError(409, AgentCode.RUN_ACTIVE, f"{what} is under way: watch it, or cancel it first",
+                           run_id=p.get("run_id"))
+
+    async def _current(self, request: web.Request) -> web.Response:
+        summary = self._summary()
+        if summary is None:
+            raise ApiError(404, ErrorCode.NO_RUN, "the agent has run nothing yet")
+        return web.json_response(summary)
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        uid = self._user(request, "cancel a run")
+        task = self.task
+        if task is None or task.done():
+            raise ApiError(409, ErrorCode.NO_RUN, "no run is under way to cancel")
+        run_id = self.run_log.run_id if self.run_log is not None else None
+        self._may_control(uid, run_id, "cancel")
+        task.cancel()
+        return web.json_response({"run_id": run_id, "status": "cancelling"}, status=202)
+
+    async def _resume(self, request: web.Request) -> web.Response:
+        uid = self._user(request, "resume a run")
+        self._refuse_if_running()
+        try:
+            state = load_state(self.data_dir)
+        except RunError as exc:
+            raise ApiError(409, exc.code, str(exc)) from None
+        if state is None:
+            raise ApiError(409, ErrorCode.NO_RUN, "there is no task sequence run to resume")
+        self._may_control(uid, state.run_id, "resume")
+        self._refuse_if_running()
+        run_id = await self._resume_saved(state, self._owner(state.run_id) if uid == ROOT_UID else uid)
+        return web.json_response({"run_id": run_id}, status=202)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        run_id = request.match_info["run_id"]
+        if not is_run_id(run_id):
+            raise ApiError(404, AgentCode.NOT_FOUND, f"{run_id!r} is not a run id")
+        raw_after = request.query.get("after", "0")
+        try:
+            after = int(raw_after)
+            if after < 0:
+                raise ValueError
+        except ValueError:
+            raise ApiError(400, AgentCode.BAD_REQUEST,
+                           f"after: expected a sequence number (0 or more), not {raw_after!r}") from None
+        path = runs_dir(self.data_dir) / f"{run_id}.jsonl"
+        live = self.run_log if self._running() and self.run_log and self.run_log.run_id == run_id else None
+        if live is None and not path.is_file():
+            raise ApiError(404, ErrorCode.NO_RUN, f"the agent has no events of the run {run_id}")
+        queue: asyncio.Queue[tuple[int, bytes] | None] | None = None
+        if live is not None:
+            queue = asyncio.Queue()
+            live.followers.add(queue)
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        response.enable_chunked_encoding()
+        try:
+            # Read before the first await: the file and the queue then overlap, never leave a gap.
+            kept = [(seq, line) for seq, line, _obj in read_events(path) if seq > after]
+            await response.prepare(request)
+            last = after
+            for i in range(0, len(kept), 512):
+                chunk = kept[i:i + 512]
+                await response.write(b"".join(line for _seq, line in chunk))
+                last = chunk[-1][0]
+            while queue is not None:
+                item = await queue.get()
+                lines: list[bytes] = []
+                finished = False
+                while True:
+                    if item is None:
+                        finished = True
+                        break
+                    seq, line = item
+                    if seq > last:
+                        lines.append(line)
+                        last = seq
+                        if b'"event": "ts_finished"' in line:
+                            finished = True
+                            break
+                    if queue.empty():
+                        break
+                    item = queue.get_nowait()
+                if lines:
+                    await response.write(b"".join(lines))
+                if finished:
+                    break
+            await response.write_eof()
+            return response
+        except ConnectionResetError:  # the client went away; the run goes on
+            return response
+        finally:
+            if live is not None and queue is not None:
+                live.followers.discard(queue)
+
+
+async def _json_body(request: web.Request) -> Mapping[str, Any]:
+    try:
+        body = json.loads(await request.read() or b"{}")
+    except ValueError:
+        raise ApiError(400, AgentCode.BAD_REQUEST, "the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, AgentCode.BAD_REQUEST, "the request body must be a JSON object")
+    return body

@@ -1,0 +1,520 @@
+"""The agent, for real: `software-center agent` as a subprocess on a Unix socket, the real
+engine, a real site on a loopback HTTP server, and its clients (the typed `AgentClient`
+and the command line's `run --agent`, `resume --agent`, `watch`).
+
+Sockets live in a short temporary folder: a Unix socket path may have at most 107 bytes,
+and pytest's tmp_path can be longer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core import AgentClient, AgentError
+from tests.core.helpers.content_server import ContentServer
+from tests.core.sites import deployment, run_tool, tool_files, write_site
+from tests.core.sites.harness import Running, cli, command, start
+
+BIG = 3 * 1024 * 1024
+RATE = 2_000_000  # bytes/s: the big file takes about 1.5 s
+
+
+def big_bytes() -> bytes:
+    block = hashlib.sha256(b"agent").digest() * 2048
+    return b"".join(i.to_bytes(4, "big") + block[4:] for i in range(BIG // len(block)))
+
+
+def env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith("SOFTWARE_CENTER_") and k != "NOTIFY_SOCKET"}
+    out["COLUMNS"] = "200"
+    out.update(extra or {})
+    return out
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="sc-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def server(tmp_path: Path, work: Path) -> Iterator[ContentServer]:
+    marks = str(work / "marks")
+    root = write_site(
+        tmp_path / "site",
+        packages={"TOOLS": tool_files(), "BIGPKG": {"big.bin": big_bytes()}},
+        task_sequences={
+            "QUICK": [run_tool("Hello", "--print", "hi", "--marker", marks, "hello"),
+                      run_tool("Again", "--marker", marks, "again")],
+            "WAIT": [run_tool("Wait", "--wait-for", str(work / "go"), "--marker", marks, "wait"),
+                     run_tool("After", "--marker", marks, "after")],
+            "GET": [{"type": "download_package_content", "name": "Get Big", "packages": ["BIGPKG"]},
+                    run_tool("Use It", "--marker", marks, "use")],
+        },
+        deployments=[deployment("DEPQUICK", "QUICK"), deployment("DEPWAIT", "WAIT"),
+                     deployment("DEPGET", "GET"),
+                     deployment("DEPLAN", "QUICK", allow_internet=False)],
+    )
+    with ContentServer(root, rate_bps=RATE, chunk_size=16384) as srv:
+        yield srv
+
+
+def marks(work: Path) -> list[str]:
+    path = work / "marks"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+class AgentProcess:
+    """A running `software-center agent`."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, socket_path: Path) -> None:
+        self.proc = proc
+        self.socket = socket_path
+
+    def client(self) -> AgentClient:
+        return AgentClient(self.socket)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, sig)
+
+    async def wait(self, timeout: float = 30.0) -> tuple[int, str]:
+        assert self.proc.stderr is not None
+        err = await asyncio.wait_for(self.proc.stderr.read(), timeout)
+        rc = await asyncio.wait_for(self.proc.wait(), timeout)
+        text = err.decode("utf-8", "replace")
+        assert "Traceback" not in text, text
+        return rc, text
+
+    async def ready(self, timeout: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self.proc.returncode is not None:
+                rc, err = await self.wait()
+                raise AssertionError(f"the agent exited {rc}: {err}")
+            try:
+                async with self.client() as client:
+                    await client.status()
+                    return
+            except AgentError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def agent_process(*args: str, socket_path: Path | None = None, extra_env: dict[str, str] | None = None,
+                        wait: bool = True) -> AsyncIterator[AgentProcess]:
+    """`software-center agent ARGS` (ready to answer, unless `wait` is False); killed at the end.
+    `socket_path`: where it listens, when ARGS has no --socket."""
+    if socket_path is None:
+        socket_path = Path(args[args.index("--socket") + 1])
+    proc = await asyncio.create_subprocess_exec(
+        *command("agent", *args), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE, env=env(extra_env))
+    agent = AgentProcess(proc, socket_path)
+    try:
+        if wait:
+            await agent.ready()
+        yield agent
+    finally:
+        agent.kill()
+        await proc.wait()
+    assert proc.stderr is not None
+    left = (await proc.stderr.read()).decode("utf-8", "replace")
+    assert "Traceback" not in left and "Error" not in left, left  # nothing it said went wrong
+
+
+def agent_args(server: ContentServer, data: Path, sock: Path, *more: str) -> list[str]:
+    return ["--site", server.url, "--data-dir", str(data), "--connection", "internet", "--socket", str(sock), *more]
+
+
+async def raw(sock: Path, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=str(sock)), base_url="http://agent") as c:
+        return await c.request(method, path, **kwargs)
+
+
+async def wait_until(predicate: Any, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def without(events: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    return [{k: v for k, v in e.items() if k not in keys} for e in events]
+
+
+def shape(events: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """What must match between two runs of the same deployment: names and keys, not ids or rates."""
+    return [(e["event"], *sorted(e)) for e in events if e["event"] != "download_progress"]
+
+
+# --- the API and the command line through it ---------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_api_lists_runs_and_streams_events_as_the_command_line_does(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    data = tmp_path / "data"
+    runtime = short_dir / "rt"
+    runtime.mkdir()
+    # No --socket: $XDG_RUNTIME_DIR/software-center/agent.sock, mode 0600.
+    args = ["--site", server.url, "--data-dir", str(data), "--connection", "internet"]
+    sock = runtime / "software-center" / "agent.sock"
+    async with agent_process(*args, socket_path=sock, extra_env={"XDG_RUNTIME_DIR": str(runtime)}) as agent:
+        assert stat.S_IMODE(sock.stat().st_mode) == 0o600
+        async with agent.client() as client:
+            status = await client.status()
+            assert status["data_dir"] == str(data) and status["connection"] == "internet"
+            assert status["run"] is None and status["site_error"] is None
+            assert await client.current() is None
+            nothing = await cli("watch", "--agent", str(sock), "--json")
+            assert (nothing.rc, nothing.stdout) == (2, "")
+            assert nothing.stderr == "software-center: the agent has no run to watch\n"
+
+            listed = await cli("list", "--site", server.url, "--data-dir", str(tmp_path / "other"),
+                               "--connection", "internet", "--json")
+            assert listed.rc == 0
+            deployments = await client.deployments()
+            assert [{k: d[k] for k in e if k != "event"} for d, e in zip(deployments, listed.events, strict=True)] \
+                == without(listed.events, "event")
+
+            # `run --agent --json` prints what `run --json` prints, with the same exit code.
+            here = await cli("run", "DEPQUICK", "--site", server.url, "--data-dir", str(tmp_path / "here"),
+                             "--connection", "internet", "--json")
+            there = await cli("run", "DEPQUICK", "--agent", str(sock), "--json")
+            assert (there.rc, here.rc) == (0, 0), there.stderr
+            assert shape(there.events) == shape(here.events)
+            run_id = there.events[0]["run_id"]
+            assert all(e["run_id"] == run_id for e in there.events)
+            assert marks(work) == ["hello", "again", "hello", "again"]
+
+            # The stream: every event with a growing seq; `after` replays from there.
+            events = [e async for e in client.events(run_id)]
+            assert without(events, "seq") == there.events
+            seqs = [e["seq"] for e in events]
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+            later = [e async for e in client.events(run_id, after=seqs[2])]
+            assert later == events[3:]
+
+            current = await client.current()
+            assert current is not None
+            assert (current["run_id"], current["deployment"], current["status"], current["active"],
+                    current["last_seq"]) == (run_id, "DEPQUICK", "succeeded", False, seqs[-1])
+            assert current["started_by"] == os.getuid()
+
+            # `watch` replays the last run and exits with its code.
+            watched = await cli("watch", "--agent", str(sock), "--json")
+            assert watched.rc == 0 and watched.events == there.events
+
+            # Refusals and errors: stable codes, one sentence, never a traceback.
+            refused = await cli("run", "DEPLAN", "--agent", str(sock), "--json")
+            here_refused = await cli("run", "DEPLAN", "--site", server.url, "--data-dir", str(tmp_path / "here"),
+                                     "--connection", "internet", "--json")
+            assert (refused.rc, refused.events) == (3, here_refused.events)
+            with pytest.raises(AgentError) as info:
+                await client.start_run("NOPE")
+            assert (info.value.code, info.value.status) == ("unknown_deployment", 409)
+            with pytest.raises(AgentError) as info:
+                await client.cancel()
+            assert (info.value.code, info.value.status) == ("no_run", 409)
+            with pytest.raises(AgentError) as info:
+                await client.resume()
+            assert info.value.code == "no_run"
+
+    async with agent_process(*agent_args(server, data, short_dir / "a.sock")) as agent:
+        sock = agent.socket
+        bad = await raw(sock, "POST", "/v1/runs", content=b"[1]")
+        assert (bad.status_code, bad.json()["code"]) == (400, "bad_request")
+        bad = await raw(sock, "POST", "/v1/runs", json={"deployment": "DEPQUICK", "variables": {"A": 1}})
+        assert bad.status_code == 400 and bad.json() == {"code": "bad_request",
+                                                         "message": "variables.A: expected a name and a text value"}
+        bad = await raw(sock, "POST", "/v1/runs", json={"deployment": "DEPQUICK", "launch_mode": "usb"})
+        assert bad.json()["code"] == "bad_request" and "launch_mode" in bad.json()["message"]
+        missing = await raw(sock, "GET", "/v1/nothing")
+        assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+        missing = await raw(sock, "GET", f"/v1/runs/{uuid.uuid4().hex}/events")
+        assert (missing.status_code, missing.json()["code"]) == (404, "no_run")
+        bad = await raw(sock, "GET", f"/v1/runs/{run_id}/events", params={"after": "x"})
+        assert (bad.status_code, bad.json()["code"]) == (400, "bad_request")
+        # A new agent on the same folder still has the run's events, and numbers on after them.
+        async with agent.client() as client:
+            assert [e async for e in client.events(run_id)] == events
+            second = await cli("run", "DEPQUICK", "--agent", str(sock), "--json", "--detach")
+            assert second.rc == 0
+            new_id = json.loads(second.stdout)["run_id"]
+            replay = [e async for e in client.events(new_id)]
+            assert replay[0]["seq"] > seqs[-1] and replay[-1]["event"] == "ts_finished"
+
+        # A second agent for the same data folder is refused in one line.
+        other = await cli("agent", *agent_args(server, data, short_dir / "b.sock"))
+        assert other.rc == 2 and "another agent already serves the data folder" in other.stderr
+    long = short_dir / ("s" * 110)
+    refused_path = await cli("agent", "--data-dir", str(tmp_path / "d2"), "--socket", str(long))
+    assert refused_path.rc == 2 and "a Unix socket path may have at most 107" in refused_path.stderr
+    idle = await cli("agent", "--data-dir", str(tmp_path / "d2"), "--socket", str(sock), "--exit-when-idle", "0")
+    assert idle.rc == 2 and "--exit-when-idle must be a positive number" in idle.stderr
+
+
+@pytest.mark.asyncio
+async def test_one_run_at_a_time_clients_come_and_go_cancel_and_resume(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    data = tmp_path / "data"
+    async with agent_process(*agent_args(server, data, short_dir / "a.sock")) as agent:
+        sock = str(agent.socket)
+        started = await cli("run", "DEPWAIT", "--agent", sock, "--detach")
+        assert started.rc == 0, started.stderr
+        run_id = started.stdout.strip()
+        busy = await cli("run", "DEPQUICK", "--agent", sock, "--json")
+        assert busy.rc == 2 and "is under way" in busy.stderr
+        async with agent.client() as client:
+            with pytest.raises(AgentError) as info:
+                await client.start_run("DEPQUICK")
+            assert info.value.code == "run_active" and info.value.extra["run_id"] == run_id
+            status = await client.status()
+            assert status["run"]["run_id"] == run_id and status["run"]["active"] is True
+
+            # A client killed while it follows the run changes nothing.
+            watcher = await start("watch", "--agent", sock, "--json")
+            assert await watcher.until(lambda e: e["event"] == "step_started")
+            watcher.kill()
+            await watcher.finish()
+
+            # Ctrl-C in `watch` asks the agent to cancel; the run stops, saved.
+            watcher = await start("watch", "--agent", sock, "--json")
+            assert await watcher.until(lambda e: e["event"] == "step_started")
+            watcher.kill(signal.SIGINT)
+            cancelled = await watcher.finish()
+            assert cancelled.rc == 130, cancelled.stderr
+            assert cancelled.finished is not None and cancelled.finished["status"] == "cancelled"
+            current = await client.current()
+            assert current is not None and (current["status"], current["active"]) == ("cancelled", False)
+            assert (await client.status())["run"]["status"] == "cancelled"
+            pending = await cli("run", "DEPQUICK", "--agent", sock)
+            assert pending.rc == 2 and "has not finished" in pending.stderr
+
+            # `resume --agent` continues it; the run finishes while nobody watches it.
+            (work / "go").touch()
+            resumed = await cli("resume", "--agent", sock, "--json")
+            assert resumed.rc == 0, resumed.stderr
+            assert resumed.events[0]["event"] == "ts_started" and resumed.finished is not None
+            assert marks(work) == ["wait", "after"]
+
+            # A late `watch` replays the whole run, cancel and resume included.
+            watched = await cli("watch", "--agent", sock, "--json")
+            assert watched.rc == 0
+            assert [e["event"] for e in watched.events if e["event"] in ("ts_started", "ts_finished")] == [
+                "ts_started", "ts_finished", "ts_started", "ts_finished"]
+            assert [e["status"] for e in watched.of("ts_finished")] == ["cancelled", "succeeded"]
+
+        # The human view through the agent, and `--detach` needs an agent.
+        shown = await cli("run", "DEPQUICK", "--agent", sock)
+        assert shown.rc == 0 and "Hello" in shown.stdout
+        detached = await cli("run", "DEPQUICK", "--site", server.url, "--data-dir", str(tmp_path / "x"), "--detach")
+        assert detached.rc == 2 and "--detach needs --agent" in detached.stderr
+
+    gone = await cli("watch", "--agent", str(short_dir / "a.sock"))
+    assert gone.rc == 2 and "no agent answers at" in gone.stderr
+
+
+# --- runs outlive the agent ----------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_sigkill_of_the_agent_mid_download_then_a_new_agent_finishes_the_run(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    data = tmp_path / "data"
+    sock = short_dir / "a.sock"
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        async with agent.client() as client:
+            run_id = await client.start_run("DEPGET")
+            # A watcher that outlives the agent: it waits for the next one and goes on.
+            across = await start("watch", "--agent", str(sock), "--json")
+            assert await across.until(lambda e: e["event"] == "ts_started")
+            seen = []
+            async for event in client.events(run_id):
+                seen.append(event)
+                if event["event"] == "download_progress" and event["bytes"] > 300_000:
+                    break
+        agent.kill()
+        await agent.wait()
+    assert (data / "state" / "run.json").exists()
+    part = data / "cache" / "BIGPKG.1" / "big.bin.part"
+    kept = part.stat().st_size
+    assert 0 < kept < BIG
+
+    # No watch yet: the new agent continues the run by itself.
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        watched = await cli("watch", "--agent", str(sock), "--json")
+        assert watched.rc == 0, watched.stderr
+        names = watched.names()
+        assert names[0] == "ts_started" and names.count("ts_started") == 2 and names.count("ts_finished") == 1
+        assert watched.events[: len(seen)] == without(seen, "seq")  # the whole run, from its start
+        assert watched.finished is not None and watched.finished["status"] == "succeeded"
+        restarted = [e for e in watched.events if e["event"] == "ts_started"][1]
+        assert restarted["resumed"] is True and restarted["run_id"] == run_id
+        assert marks(work) == ["use"]
+        followed = await across.finish()
+        assert followed.rc == 0 and followed.events == watched.events  # nothing lost, nothing twice
+        assert "lost the agent; waiting for it to come back" in followed.stderr
+        assert server.requests_for("content/BIGPKG.1/big.bin")[-1].range == f"bytes={kept}-"
+        assert server.bytes_sent("content/BIGPKG.1/big.bin") <= 1.05 * BIG
+        async with agent.client() as client:
+            events = [e async for e in client.events(run_id)]
+            seqs = [e["seq"] for e in events]
+            assert seqs == sorted(set(seqs))  # still growing across the restart
+
+        # A finished run is not run again by the next agent.
+        agent.kill(signal.SIGTERM)
+        rc, _err = await agent.wait()
+        assert rc == 0 and not sock.exists()
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        async with agent.client() as client:
+            current = await client.current()
+            assert current is not None and (current["status"], current["active"]) == ("succeeded", False)
+    assert marks(work) == ["use"]
+
+
+@pytest.mark.asyncio
+async def test_sigterm_of_the_agent_mid_step_leaves_the_run_to_the_next_agent(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    """A service stop is not a cancel: the step's program outlives the agent, and the next
+    agent waits for it instead of running it again."""
+    data = tmp_path / "data"
+    sock = short_dir / "a.sock"
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        async with agent.client() as client:
+            run_id = await client.start_run("DEPWAIT")
+            async for event in client.events(run_id):
+                if event["event"] == "step_progress":  # the program is waiting for its file
+                    break
+        agent.kill(signal.SIGTERM)
+        rc, _err = await agent.wait()
+        assert rc == 0
+    assert json.loads((data / "state" / "run.json").read_text())["status"] == "running"
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        watcher = await start("watch", "--agent", str(sock), "--json")
+        assert await watcher.until(lambda e: e["event"] == "ts_started" and e.get("resumed"))
+        (work / "go").touch()
+        watched = await watcher.finish()
+        assert watched.rc == 0, watched.stderr
+        # The whole run: "Wait" started before the stop, and again (waited for) after it.
+        assert [e["name"] for e in watched.of("step_started")] == ["Wait", "Wait", "After"]
+        assert [e["name"] for e in watched.of("step_finished")] == ["Wait", "After"]
+    assert marks(work) == ["wait", "after"]
+
+
+# --- tiers -----------------------------------------------------------------------------------------
+
+
+def as_user(uid: int, *args: str) -> list[str]:
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *command(*args)]
+
+
+async def run_as(uid: int, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(*as_user(uid, *args), stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                                                env=env())
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert b"Traceback" not in err, err
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to run clients as other users with setpriv")
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+async def test_tiers_by_the_callers_uid(server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    short_dir.chmod(0o755)
+    data = tmp_path / "data"
+    sock = short_dir / "a.sock"
+    async with agent_process(*agent_args(server, data, sock, "--socket-mode", "666")) as agent:
+        assert stat.S_IMODE(sock.stat().st_mode) == 0o666
+        # Any user may start a run (user tier) and read.
+        rc, out, err = await run_as(65534, "run", "DEPWAIT", "--agent", str(sock), "--detach")
+        assert rc == 0, err
+        run_id = out.strip()
+        async with agent.client() as client:
+            current = await client.current()
+            assert current is not None and current["started_by"] == 65534 and current["run_id"] == run_id
+
+            # Another user may watch it, but not cancel it: Ctrl-C is refused in one sentence.
+            proc = await asyncio.create_subprocess_exec(
+                *as_user(65533, "watch", "--agent", str(sock), "--json"), stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env())
+            other = Running(proc, ("watch",))
+            assert await other.until(lambda e: e["event"] == "step_started")
+            other.kill(signal.SIGINT)
+            refused = await other.finish()
+            assert refused.rc == 2
+            assert "to cancel this run you must be the user who started it (uid 65534) or root" in refused.stderr
+            assert (await client.current() or {}).get("active") is True
+            forbidden = await raw(sock, "POST", "/v1/runs/current/cancel")  # root: admin tier, allowed
+            assert forbidden.status_code == 202
+
+        # ... and by root. The starter may resume it; the other user may not.
+        await wait_until(lambda: _status_is(sock, "cancelled"))
+        rc, _out, err = await run_as(65533, "resume", "--agent", str(sock))
+        assert rc == 2 and "to resume this run you must be the user who started it" in err
+        (work / "go").touch()
+        rc, out, err = await run_as(65534, "resume", "--agent", str(sock), "--json")
+        assert rc == 0, err
+        assert [json.loads(line)["event"] for line in out.splitlines()][-1] == "ts_finished"
+
+
+async def _status_is(sock: Path, status: str) -> bool:
+    async with AgentClient(sock) as client:
+        current = await client.current()
+    return current is not None and current["status"] == status and not current["active"]
+
+
+# --- systemd readiness and idleness ------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_ready_notification_and_exit_when_idle(server: ContentServer, tmp_path: Path,
+                                                     short_dir: Path) -> None:
+    name = f"sc-test-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind("\0" + name)  # an abstract name: NOTIFY_SOCKET says "@name"
+        listener.setblocking(False)
+        loop = asyncio.get_running_loop()
+        args = agent_args(server, tmp_path / "data", short_dir / "a.sock", "--exit-when-idle", "1")
+        async with agent_process(*args, extra_env={"NOTIFY_SOCKET": "@" + name}, wait=False) as agent:
+            message = await asyncio.wait_for(loop.sock_recv(listener, 100), 30)
+            assert message == b"READY=1"
+            async with agent.client() as client:  # ready means it answers
+                assert (await client.status())["run"] is None
+            rc, _err = await agent.wait()
+            assert rc == 0
+        assert not (short_dir / "a.sock").exists()
