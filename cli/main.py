@@ -116,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="JSON Lines events on standard output")
 
+    p = sub.add_parser("discard", help="forget the agent's cancelled or failed run so another can start "
+                                       "(the cache and the history stay)")
+    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
+                   help="the agent's socket (default: SOFTWARE_CENTER_AGENT, else the user's agent socket)")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
+                   help="the data folder whose default agent socket to use")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                   help="one JSON line on standard output")
+
     p = sub.add_parser("resume", help="continue the run that stopped for a restart or was interrupted")
     p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
                    help="the data folder of the run (default: the per-user data folder)")
@@ -192,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
 
             args.json = getattr(args, "json", False)
             return asyncio.run(watch_command(args, data_dir))
+        if args.command == "discard":
+            from .run import discard_command
+
+            args.json = getattr(args, "json", False)
+            return asyncio.run(discard_command(args, data_dir))
         if args.command == "resume" and getattr(args, "agent", None) is not None:
             from .run import agent_resume_command
 

@@ -38,6 +38,7 @@ class AgentCode(enum.StrEnum):
     """Errors only the agent reports (beside the engine's `ErrorCode` and refusal codes)."""
 
     RUN_ACTIVE = "run_active"  # a run is under way: one run at a time per machine
+    RESTART_PENDING = "restart_pending"  # the run waits for a restart: it cannot be discarded
     FORBIDDEN = "forbidden"  # the caller's tier does not allow the operation
     BAD_REQUEST = "bad_request"  # the request's JSON or query is not what the API takes
     NOT_FOUND = "not_found"  # no such endpoint, or no such run

@@ -10,6 +10,7 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
                                          then live until its `ts_finished`
     POST /v1/runs/current/cancel         ask the run under way to stop (saved; resumable)
     POST /v1/runs/current/resume         continue the saved run now
+    POST /v1/runs/current/discard        forget a cancelled or failed run (its history stays)
 
 One run at a time. The run is a task of the agent, not of the request that started it:
 a client that goes away changes nothing. Every event of a run is appended to the run's
@@ -40,6 +41,7 @@ import socket
 import struct
 import time
 from collections.abc import Coroutine, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -54,7 +56,17 @@ from ..errors import ErrorCode, RunError, SoftwareCenterError
 from ..events import Event, RunOutcome, RunStarted, to_json
 from ..fsutil import try_lock, unlock
 from ..options import ConnectionSetting
-from ..runstate import RunState, RunStatus, load_state, state_dir
+from ..runstate import (
+    HistoryEntry,
+    RunLock,
+    RunState,
+    RunStatus,
+    append_history,
+    clear_state,
+    load_history,
+    load_state,
+    state_dir,
+)
 from .eventlog import (
     EventLog,
     RunPointer,
@@ -201,6 +213,7 @@ class Agent:
         app.router.add_get(f"{p}/runs/current", self._current)
         app.router.add_post(f"{p}/runs/current/cancel", self._cancel)
         app.router.add_post(f"{p}/runs/current/resume", self._resume)
+        app.router.add_post(f"{p}/runs/current/discard", self._discard)
         app.router.add_get(p + "/runs/{run_id}/events", self._events)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -509,10 +522,17 @@ class Agent:
             "started_by": self._owner(run_id),
         }
 
+    def _saved(self, run_id: str) -> bool:
+        """The run's state is still kept (it waits, or was interrupted): not finished nor discarded."""
+        try:
+            state = load_state(self.data_dir)
+        except RunError:
+            return False
+        return state is not None and state.run_id == run_id and state.status in (*_WAITING, RunStatus.RUNNING)
+
     async def _status(self, request: web.Request) -> web.Response:
         summary = self._summary()
-        current = summary if summary is not None and (
-            summary["active"] or summary["status"] in {s.value for s in (*_WAITING, RunStatus.RUNNING)}) else None
+        current = summary if summary is not None and (summary["active"] or self._saved(summary["run_id"])) else None
         c = self.center
         return web.json_response({
             "mode": "user",
@@ -619,6 +639,50 @@ class Agent:
         self._refuse_if_running()
         run_id = await self._resume_saved(state, self._owner(state.run_id) if uid == ROOT_UID else uid)
         return web.json_response({"run_id": run_id}, status=202)
+
+    async def _discard(self, request: web.Request) -> web.Response:
+        """Forget a cancelled or failed run so another can start. The content cache stays,
+        and so does the run's history entry (cancelled or failed). A run under way or one
+        waiting for a restart is not discarded."""
+        uid = self._user(request, "discard a run")
+        self._refuse_if_running()
+        damaged: RunError | None = None
+        try:
+            state = load_state(self.data_dir)
+        except RunError as exc:
+            state, damaged = None, exc
+        if state is None and damaged is None:
+            raise ApiError(409, ErrorCode.NO_RUN, "there is no cancelled or failed run to discard")
+        run_id = state.run_id if state is not None else (self.pointer or {}).get("run_id")
+        if state is not None and state.status is RunStatus.RESTART_PENDING:
+            raise ApiError(409, AgentCode.RESTART_PENDING,
+                           f"the run of {state.deployment} ({state.name}) waits for a restart to continue; "
+                           "it cannot be discarded", run_id=run_id)
+        self._may_control(uid, run_id, "discard")
+        lock = RunLock(self.data_dir)
+        try:
+            lock.acquire()
+        except RunError as exc:
+            raise ApiError(409, exc.code, str(exc)) from None
+        try:
+            if state is not None:
+                status = state.status.value if state.status in (RunStatus.CANCELLED, RunStatus.FAILED) \
+                    else RunStatus.FAILED.value  # interrupted and not continued: it did not finish
+                known = next((e for e in load_history(self.data_dir) if e.run_id == state.run_id), None)
+                if known is None or known.status != status:
+                    append_history(self.data_dir, HistoryEntry(
+                        state.run_id, state.deployment, state.name, state.started_at,
+                        datetime.now(UTC).isoformat(timespec="seconds"), status,
+                        state.error or "the run was discarded before it finished", state.error_code,
+                        state.bytes_transferred, state.error_reason))
+            clear_state(self.data_dir)
+        except OSError as exc:
+            raise ApiError(500, ErrorCode.DATA_FOLDER_UNWRITABLE,
+                           f"cannot forget the run in {self.data_dir}: {exc.strerror or exc}") from None
+        finally:
+            lock.release()
+        log.info("The run %s was discarded (uid %s)", run_id, uid)
+        return web.json_response({"run_id": run_id, "status": "discarded"})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         run_id = request.match_info["run_id"]

@@ -76,9 +76,12 @@ def server(tmp_path: Path, work: Path) -> Iterator[ContentServer]:
                      run_tool("After", "--marker", marks, "after")],
             "GET": [{"type": "download_package_content", "name": "Get Big", "packages": ["BIGPKG"]},
                     run_tool("Use It", "--marker", marks, "use")],
+            "REBOOT": [run_tool("Before", "--marker", marks, "before"),
+                       {"type": "restart", "name": "Restart Computer", "timeout_s": 1},
+                       run_tool("After Restart", "--marker", marks, "after-restart")],
         },
         deployments=[deployment("DEPQUICK", "QUICK"), deployment("DEPWAIT", "WAIT"),
-                     deployment("DEPGET", "GET"),
+                     deployment("DEPGET", "GET"), deployment("DEPREBOOT", "REBOOT"),
                      deployment("DEPLAN", "QUICK", allow_internet=False)],
     )
     with ContentServer(root, rate_bps=RATE, chunk_size=16384) as srv:
@@ -347,6 +350,75 @@ async def test_one_run_at_a_time_clients_come_and_go_cancel_and_resume(
     assert gone.rc == 2 and "no agent answers at" in gone.stderr
 
 
+# --- discard -------------------------------------------------------------------------------------
+
+
+def history(data: Path) -> dict[str, str]:
+    return {e["run_id"]: e["status"] for e in json.loads((data / "state" / "history.json").read_text())}
+
+
+@pytest.mark.asyncio
+async def test_discard_forgets_a_cancelled_or_failed_run_but_not_one_under_way_or_waiting_for_a_restart(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    data = tmp_path / "data"
+    sock = short_dir / "a.sock"
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        nothing = await cli("discard", "--agent", str(sock))
+        assert (nothing.rc, nothing.stdout) == (2, "")
+        assert nothing.stderr == "software-center: the agent has no cancelled or failed run to discard\n"
+        async with agent.client() as client:
+            run_id = await client.start_run("DEPGET")
+            busy = await raw(sock, "POST", "/v1/runs/current/discard")
+            assert (busy.status_code, busy.json()["code"]) == (409, "run_active")
+            async for event in client.events(run_id):
+                if event["event"] == "download_progress":
+                    break
+            await client.cancel()
+            await wait_until(lambda: _status_is(sock, "cancelled"))
+            with pytest.raises(AgentError) as info:
+                await client.start_run("DEPQUICK")
+            assert info.value.code == "run_pending"  # what blocked every new install
+
+            done = await cli("discard", "--agent", str(sock), "--json")
+            assert done.rc == 0, done.stderr
+            assert done.events == [{"event": "discarded", "run_id": run_id}]
+            assert not (data / "state" / "run.json").exists()
+            assert history(data)[run_id] == "cancelled"
+            assert (await client.status())["run"] is None
+            assert list((data / "cache").glob("BIGPKG.1/*"))  # the cache stays
+            again = await cli("discard", "--agent", str(sock))
+            assert again.rc == 2 and again.stderr.count("\n") == 1
+
+            # Another run may start now.
+            quick = await cli("run", "DEPQUICK", "--agent", str(sock), "--json")
+            assert quick.rc == 0, quick.stderr
+
+            # A run waiting for its restart is not discarded: 409, a stable code, a sentence.
+            rebooting = await cli("run", "DEPREBOOT", "--agent", str(sock), "--json")
+            assert rebooting.rc == 5, rebooting.stderr
+            waiting = await raw(sock, "POST", "/v1/runs/current/discard")
+            assert waiting.status_code == 409 and waiting.json()["code"] == "restart_pending"
+            assert "waits for a restart" in waiting.json()["message"]
+            refused = await cli("discard", "--agent", str(sock))
+            assert refused.rc == 2 and "waits for a restart" in refused.stderr
+            reboot_id = rebooting.events[0]["run_id"]
+
+    # A run the agent cannot continue (its saved catalog is damaged) failed: discard forgets it.
+    state = json.loads((data / "state" / "run.json").read_text())
+    state["status"] = "running"
+    (data / "state" / "run.json").write_text(json.dumps(state))
+    (data / "state" / "catalog.json").write_text("{")
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        async with agent.client() as client:
+            assert (await client.status())["run"]["run_id"] == reboot_id
+            answer = await client.discard()
+            assert answer == {"run_id": reboot_id, "status": "discarded"}
+            assert history(data)[reboot_id] == "failed"
+            assert (await client.status())["run"] is None
+            shown = await cli("run", "DEPQUICK", "--agent", str(sock))
+            assert shown.rc == 0, shown.stderr
+
+
 # --- runs outlive the agent ----------------------------------------------------------------------
 
 
@@ -486,6 +558,8 @@ async def test_tiers_by_the_callers_uid(server: ContentServer, tmp_path: Path, s
         await wait_until(lambda: _status_is(sock, "cancelled"))
         rc, _out, err = await run_as(65533, "resume", "--agent", str(sock))
         assert rc == 2 and "to resume this run you must be the user who started it" in err
+        rc, _out, err = await run_as(65533, "discard", "--agent", str(sock))
+        assert rc == 2 and "to discard this run you must be the user who started it (uid 65534)" in err
         (work / "go").touch()
         rc, out, err = await run_as(65534, "resume", "--agent", str(sock), "--json")
         assert rc == 0, err
