@@ -58,6 +58,9 @@ class RunSummary(TypedDict):
     active: bool  # the agent is executing it now
     last_seq: int  # the seq of its last event so far (0: none yet)
     started_by: int | None  # uid of the caller that started it (None: not known)
+    # A restart-pending run the agent is restarting for: {"mode": "simulated" | "reboot",
+    # "countdown_s", "failed": {"code", "message"} | None}; None otherwise.
+    restart: dict[str, Any] | None
 
 
 def default_socket_path(data_dir: Path, environ: dict[str, str] | Any = None) -> Path:
