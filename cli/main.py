@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="permissions of the socket (default 600: only this user may connect)")
     p.add_argument("--exit-when-idle", default=None, type=float, metavar="SECONDS",
                    help="stop after this many seconds with no run and no client")
+    p.add_argument("--reboot-command", default=None, metavar="CMD",
+                   help="restart the computer with this command when a run asks for a restart; the run "
+                        "continues once the boot id has changed (default: a simulated restart)")
+    p.add_argument("--restart-retry", default=60.0, type=float, metavar="SECONDS",
+                   help="after a failed reboot command, try again after this many seconds (default 60)")
 
     p = sub.add_parser("watch", help="attach to the agent's current (or last) run: replay its events, "
                                      "follow it, exit with its code")
@@ -115,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the data folder whose default agent socket to use")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="JSON Lines events on standard output")
+
+    p = sub.add_parser("discard", help="forget the agent's cancelled or failed run so another can start "
+                                       "(the cache and the history stay)")
+    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
+                   help="the agent's socket (default: SOFTWARE_CENTER_AGENT, else the user's agent socket)")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
+                   help="the data folder whose default agent socket to use")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                   help="one JSON line on standard output")
 
     p = sub.add_parser("resume", help="continue the run that stopped for a restart or was interrupted")
     p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
@@ -192,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
 
             args.json = getattr(args, "json", False)
             return asyncio.run(watch_command(args, data_dir))
+        if args.command == "discard":
+            from .run import discard_command
+
+            args.json = getattr(args, "json", False)
+            return asyncio.run(discard_command(args, data_dir))
         if args.command == "resume" and getattr(args, "agent", None) is not None:
             from .run import agent_resume_command
 
@@ -280,10 +300,21 @@ def _agent(args: argparse.Namespace, data_dir: Path) -> int:
     if idle is not None and not idle > 0:
         return _fail("--exit-when-idle must be a positive number of seconds")
     socket_path = Path(os.path.abspath(args.socket.expanduser())) if args.socket else default_socket_path(data_dir)
+    if not args.restart_retry > 0:
+        return _fail("--restart-retry must be a positive number of seconds")
+    reboot: list[str] | None = None
+    if args.reboot_command is not None:
+        try:
+            reboot = shlex.split(args.reboot_command)
+        except ValueError as exc:
+            return _fail(f"--reboot-command: {exc}")
+        if not reboot:
+            return _fail("--reboot-command: expected a command")
 
     async def serve() -> int:
         agent = Agent(data_dir, socket_path, site=_site(args), connection=getattr(args, "connection", None),
-                      exit_when_idle=idle, socket_mode=mode)
+                      exit_when_idle=idle, socket_mode=mode, reboot_command=reboot,
+                      restart_retry_s=args.restart_retry)
         return await agent.serve()
 
     try:

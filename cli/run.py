@@ -24,6 +24,7 @@ from core import (
     CatalogError,
     CMTraceHandler,
     ConnectionSetting,
+    ErrorCode,
     Event,
     EventSink,
     LaunchMode,
@@ -380,6 +381,23 @@ async def agent_resume_command(args: argparse.Namespace) -> int:
         except AgentError as exc:
             return _fail(exc.message)
         return await _follow(agent, run_id, args.json)
+
+
+async def discard_command(args: argparse.Namespace, data_dir: Path) -> int:
+    """`discard --agent PATH`: the agent forgets its cancelled or failed run (exit 0)."""
+    path = getattr(args, "agent", None) or os.environ.get("SOFTWARE_CENTER_AGENT") or default_socket_path(data_dir)
+    async with AgentClient(path) as agent:
+        try:
+            answer = await agent.discard()
+        except AgentError as exc:
+            if exc.code == ErrorCode.NO_RUN.value:
+                return _fail("the agent has no cancelled or failed run to discard")
+            return _fail(exc.message)
+    if args.json:
+        _json_line({"event": "discarded", "run_id": answer.get("run_id")})
+    else:
+        print(f"Discarded the run {answer.get('run_id')}; another can start now.")
+    return EXIT_OK
 
 
 async def watch_command(args: argparse.Namespace, data_dir: Path) -> int:

@@ -5,6 +5,7 @@ clients (the command line now, the window later) over a Unix socket, as HTTP+JSO
                the run summary's shape, the default socket path
     eventlog   a run's events kept on disk as JSON Lines, numbered by `seq`
     notify     systemd's readiness datagram (`Type=notify`)
+    restart    the boot id and the reboot command, for a run that stopped for a restart
     server     `Agent`: the aiohttp application, the run it executes, the caller tiers
     client     `AgentClient`: the typed httpx client every command uses
 
@@ -21,6 +22,7 @@ from .protocol import (
     event_from_json,
     socket_path_problem,
 )
+from .restart import RestartCode, RestartProblem, read_boot_id, run_reboot_command
 from .server import Agent, AgentStartError, ApiError
 
 __all__ = [
@@ -31,9 +33,13 @@ __all__ = [
     "AgentError",
     "AgentStartError",
     "ApiError",
+    "RestartCode",
+    "RestartProblem",
     "RunSummary",
     "default_socket_path",
     "event_from_json",
     "notify",
+    "read_boot_id",
+    "run_reboot_command",
     "socket_path_problem",
 ]

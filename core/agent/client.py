@@ -91,6 +91,10 @@ class AgentClient:
     async def resume(self) -> str:
         return self._run_id(await self._call("POST", "/runs/current/resume", {}))
 
+    async def discard(self) -> dict[str, Any]:
+        """Forget the cancelled or failed run so another can start: `{"run_id", "status"}`."""
+        return cast(dict[str, Any], await self._call("POST", "/runs/current/discard", {}))
+
     async def events(self, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
         """The run's events after `after` (its `seq`), then live until it finishes."""
         try:

@@ -38,6 +38,7 @@ class AgentCode(enum.StrEnum):
     """Errors only the agent reports (beside the engine's `ErrorCode` and refusal codes)."""
 
     RUN_ACTIVE = "run_active"  # a run is under way: one run at a time per machine
+    RESTART_PENDING = "restart_pending"  # the run waits for a restart: it cannot be discarded
     FORBIDDEN = "forbidden"  # the caller's tier does not allow the operation
     BAD_REQUEST = "bad_request"  # the request's JSON or query is not what the API takes
     NOT_FOUND = "not_found"  # no such endpoint, or no such run
@@ -57,6 +58,9 @@ class RunSummary(TypedDict):
     active: bool  # the agent is executing it now
     last_seq: int  # the seq of its last event so far (0: none yet)
     started_by: int | None  # uid of the caller that started it (None: not known)
+    # A restart-pending run the agent is restarting for: {"mode": "simulated" | "reboot",
+    # "countdown_s", "failed": {"code", "message"} | None}; None otherwise.
+    restart: dict[str, Any] | None
 
 
 def default_socket_path(data_dir: Path, environ: dict[str, str] | Any = None) -> Path:

@@ -10,6 +10,7 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
                                          then live until its `ts_finished`
     POST /v1/runs/current/cancel         ask the run under way to stop (saved; resumable)
     POST /v1/runs/current/resume         continue the saved run now
+    POST /v1/runs/current/discard        forget a cancelled or failed run (its history stays)
 
 One run at a time. The run is a task of the agent, not of the request that started it:
 a client that goes away changes nothing. Every event of a run is appended to the run's
@@ -39,7 +40,8 @@ import signal
 import socket
 import struct
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -51,10 +53,20 @@ from ..cmtrace import CMTraceHandler, install_log, remove_log
 from ..eligibility import LaunchMode
 from ..engine import RunResult, TaskSequenceRunner
 from ..errors import ErrorCode, RunError, SoftwareCenterError
-from ..events import Event, RunOutcome, RunStarted, to_json
+from ..events import Event, RestartPending, RunOutcome, RunStarted, to_json
 from ..fsutil import try_lock, unlock
 from ..options import ConnectionSetting
-from ..runstate import RunState, RunStatus, load_state, state_dir
+from ..runstate import (
+    HistoryEntry,
+    RunLock,
+    RunState,
+    RunStatus,
+    append_history,
+    clear_state,
+    load_history,
+    load_state,
+    state_dir,
+)
 from .eventlog import (
     EventLog,
     RunPointer,
@@ -68,6 +80,7 @@ from .eventlog import (
 )
 from .notify import notify
 from .protocol import API_PREFIX, AgentCode, RunSummary, socket_path_problem
+from .restart import RestartProblem, read_boot_id, run_reboot_command
 
 __all__ = ["Agent", "AgentStartError", "ApiError"]
 
@@ -121,6 +134,10 @@ class Agent:
         connection: ConnectionSetting | None = None,
         exit_when_idle: float | None = None,
         socket_mode: int = 0o600,
+        reboot_command: Sequence[str] | None = None,
+        restart_countdown_s: float | None = None,
+        restart_retry_s: float = 60.0,
+        mode: str = "user",
     ) -> None:
         self.data_dir = Path(os.path.abspath(data_dir))
         self.socket_path = Path(os.path.abspath(socket_path))
@@ -141,6 +158,13 @@ class Agent:
         self._stop_signal: int | None = None
         self._requests = 0
         self._last_activity = time.monotonic()
+        self.mode = mode
+        self.reboot_command = list(reboot_command) if reboot_command else None
+        self.restart_countdown_s = restart_countdown_s  # None: the restart step's own countdown
+        self.restart_retry_s = restart_retry_s
+        self._countdown: float = 0  # the last restart step's countdown
+        self._restart: asyncio.Task[None] | None = None  # carries out the restart of a waiting run
+        self.restart_info: dict[str, Any] | None = None  # what that restart is doing (status shows it)
 
     # --- life -----------------------------------------------------------------------
 
@@ -201,6 +225,7 @@ class Agent:
         app.router.add_get(f"{p}/runs/current", self._current)
         app.router.add_post(f"{p}/runs/current/cancel", self._cancel)
         app.router.add_post(f"{p}/runs/current/resume", self._resume)
+        app.router.add_post(f"{p}/runs/current/discard", self._discard)
         app.router.add_get(p + "/runs/{run_id}/events", self._events)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -256,7 +281,7 @@ class Agent:
         while True:
             await asyncio.sleep(min(1.0, max(limit / 4, 0.05)))
             now = time.monotonic()
-            if self._running() or self._requests > 0:
+            if self._running() or self._requests > 0 or self._restarting():
                 self._last_activity = now
             elif now - self._last_activity >= limit:
                 log.info("The agent was idle for %s s; it stops", limit)
@@ -276,6 +301,11 @@ class Agent:
         os._exit(0)
 
     async def _close(self) -> None:
+        if self._restart is not None:
+            self._restart.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._restart
+            self._restart = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -306,6 +336,8 @@ class Agent:
             run_log = self.run_log = EventLog(self.data_dir, run_id)
             started = event if isinstance(event, RunStarted) else None
             self._run_known(run_id, started.deployment if started else "", started.name if started else "")
+        if isinstance(event, RestartPending):
+            self._countdown = event.countdown_s
         self.seq += 1
         try:
             run_log.append(self.seq, to_json(event))
@@ -363,6 +395,8 @@ class Agent:
 
         try:
             result = await call
+            if result.status is RunOutcome.RESTART_PENDING and self.run_log is not None:
+                self._restart_pending(self.run_log.run_id, asyncio.current_task())
             if result.status is RunOutcome.REFUSED:
                 refuse(ApiError(409, result.refusal.value if result.refusal else AgentCode.FORBIDDEN,
                                 result.error or "the deployment may not run here"))
@@ -427,6 +461,9 @@ class Agent:
         except RunError as exc:
             log.warning("The saved run cannot be continued: %s", exc)
             return
+        if state is not None and state.status is RunStatus.RESTART_PENDING:
+            self._restart_pending(state.run_id, None, at_start=True)
+            return
         if state is None or state.status in _WAITING:
             return  # nothing, or a run that waits for the user's resume
         log.info("Continuing the interrupted run %s of %s", state.run_id, state.deployment)
@@ -434,6 +471,110 @@ class Agent:
             await self._resume_saved(state, self._owner(state.run_id))
         except ApiError as exc:
             log.warning("The interrupted run cannot be continued: %s", exc.message)
+
+    # --- restarts --------------------------------------------------------------------
+
+    def _restarting(self) -> bool:
+        return self._restart is not None and not self._restart.done()
+
+    def _restart_pending(self, run_id: str, run_task: asyncio.Task[Any] | None, *, at_start: bool = False) -> None:
+        """The run stopped for a restart: carry it out (a simulated one, or the reboot
+        command), then continue the run. The boot id at the restart is saved with the run,
+        so an agent started after the reboot knows the reboot happened."""
+        pointer = dict(self.pointer or {})
+        if pointer.get("run_id") == run_id:
+            if not at_start or "restart_boot_id" not in pointer:
+                pointer["restart_boot_id"] = read_boot_id()
+            if not at_start:
+                pointer["restart_countdown_s"] = self._countdown
+            self.pointer = pointer
+            try:
+                save_pointer(self.data_dir, pointer)
+            except OSError as exc:
+                log.warning("The boot id at the restart could not be saved: %s", exc)
+        if self._restart is not None:
+            self._restart.cancel()
+        self._restart = asyncio.ensure_future(self._carry_out_restart(run_id, run_task, pointer))
+
+    async def _carry_out_restart(self, run_id: str, run_task: asyncio.Task[Any] | None,
+                                 pointer: RunPointer) -> None:
+        if run_task is not None:
+            await asyncio.wait([run_task])  # the run's task ends first (it reported the restart)
+        try:
+            if self.reboot_command is None:
+                countdown = self.restart_countdown_s
+                if countdown is None:
+                    saved = pointer.get("restart_countdown_s", 0)
+                    countdown = float(saved) if isinstance(saved, int | float) else 0.0
+                self.restart_info = {"mode": "simulated", "countdown_s": countdown, "failed": None}
+                log.info("A simulated restart: the run %s continues in %s s", run_id, countdown)
+                await asyncio.sleep(countdown)
+            else:
+                self.restart_info = {"mode": "reboot", "countdown_s": None, "failed": None}
+                await self._reboot(run_id, pointer.get("restart_boot_id"))
+            self.restart_info = None
+            await self._continue_restarted(run_id)
+        finally:
+            if self._restart is asyncio.current_task():
+                self.restart_info = None
+
+    async def _reboot(self, run_id: str, boot_at_restart: Any) -> None:
+        """Run the reboot command (again after a delay when it fails) until the boot id
+        differs from the one at the restart."""
+        assert self.reboot_command is not None and self.restart_info is not None
+        info = self.restart_info
+        while True:
+            boot = read_boot_id()
+            if isinstance(boot_at_restart, str) and boot is not None and boot != boot_at_restart:
+                log.info("The machine has restarted (boot id %s): the run %s continues", boot, run_id)
+                return
+            wait = 1.0
+            if not info.get("asked"):
+                log.info("Restarting the computer for the run %s: %s", run_id, " ".join(self.reboot_command))
+                try:
+                    await run_reboot_command(self.reboot_command)
+                except RestartProblem as exc:
+                    log.error("The computer could not be restarted: %s; trying again in %s s",
+                              exc.message, self.restart_retry_s)
+                    info["failed"] = {"code": exc.code.value, "message": exc.message}
+                    self._run_event(run_id, {"event": "restart_failed", "code": exc.code.value,
+                                             "message": exc.message, "retry_s": self.restart_retry_s})
+                    wait = self.restart_retry_s
+                else:
+                    info["failed"] = None
+                    info["asked"] = True  # the machine is going down: wait for the next boot
+            await asyncio.sleep(wait)
+
+    def _run_event(self, run_id: str, obj: dict[str, Any]) -> None:
+        """An event of the agent's own about a run that is not being executed (kept with it)."""
+        self.seq += 1
+        run_log = self.run_log if self.run_log is not None and self.run_log.run_id == run_id else None
+        own = run_log is None
+        if run_log is None:
+            run_log = EventLog(self.data_dir, run_id)
+        try:
+            run_log.append(self.seq, {"event": obj["event"], "run_id": run_id,
+                                      **{k: v for k, v in obj.items() if k != "event"}})
+        except OSError as exc:
+            log.warning("An event of the run %s could not be kept: %s", run_id, exc)
+        finally:
+            if own:
+                run_log.close()
+
+    async def _continue_restarted(self, run_id: str) -> None:
+        if self._running():
+            return
+        try:
+            state = load_state(self.data_dir)
+        except RunError as exc:
+            log.warning("The run cannot be continued after the restart: %s", exc)
+            return
+        if state is None or state.run_id != run_id or state.status is not RunStatus.RESTART_PENDING:
+            return  # resumed or discarded meanwhile
+        try:
+            await self._resume_saved(state, self._owner(run_id))
+        except ApiError as exc:
+            log.warning("The run cannot be continued after the restart: %s", exc.message)
 
     # --- tiers ----------------------------------------------------------------------
 
@@ -507,15 +648,23 @@ class Agent:
             "active": active,
             "last_seq": run_log.last_seq,
             "started_by": self._owner(run_id),
+            "restart": self.restart_info if status == RunStatus.RESTART_PENDING.value and self.restart_info else None,
         }
+
+    def _saved(self, run_id: str) -> bool:
+        """The run's state is still kept (it waits, or was interrupted): not finished nor discarded."""
+        try:
+            state = load_state(self.data_dir)
+        except RunError:
+            return False
+        return state is not None and state.run_id == run_id and state.status in (*_WAITING, RunStatus.RUNNING)
 
     async def _status(self, request: web.Request) -> web.Response:
         summary = self._summary()
-        current = summary if summary is not None and (
-            summary["active"] or summary["status"] in {s.value for s in (*_WAITING, RunStatus.RUNNING)}) else None
+        current = summary if summary is not None and (summary["active"] or self._saved(summary["run_id"])) else None
         c = self.center
         return web.json_response({
-            "mode": "user",
+            "mode": self.mode,
             "pid": os.getpid(),
             "data_dir": str(self.data_dir),
             "socket": str(self.socket_path),
@@ -617,8 +766,56 @@ class Agent:
             raise ApiError(409, ErrorCode.NO_RUN, "there is no task sequence run to resume")
         self._may_control(uid, state.run_id, "resume")
         self._refuse_if_running()
+        if self._restart is not None and self._restart is not asyncio.current_task():
+            self._restart.cancel()  # asked to continue now: the restart is not waited for
+            self._restart = None
+            self.restart_info = None
         run_id = await self._resume_saved(state, self._owner(state.run_id) if uid == ROOT_UID else uid)
         return web.json_response({"run_id": run_id}, status=202)
+
+    async def _discard(self, request: web.Request) -> web.Response:
+        """Forget a cancelled or failed run so another can start. The content cache stays,
+        and so does the run's history entry (cancelled or failed). A run under way or one
+        waiting for a restart is not discarded."""
+        uid = self._user(request, "discard a run")
+        self._refuse_if_running()
+        damaged: RunError | None = None
+        try:
+            state = load_state(self.data_dir)
+        except RunError as exc:
+            state, damaged = None, exc
+        if state is None and damaged is None:
+            raise ApiError(409, ErrorCode.NO_RUN, "there is no cancelled or failed run to discard")
+        run_id = state.run_id if state is not None else (self.pointer or {}).get("run_id")
+        if state is not None and state.status is RunStatus.RESTART_PENDING:
+            raise ApiError(409, AgentCode.RESTART_PENDING,
+                           f"the run of {state.deployment} ({state.name}) waits for a restart to continue; "
+                           "it cannot be discarded", run_id=run_id)
+        self._may_control(uid, run_id, "discard")
+        lock = RunLock(self.data_dir)
+        try:
+            lock.acquire()
+        except RunError as exc:
+            raise ApiError(409, exc.code, str(exc)) from None
+        try:
+            if state is not None:
+                status = state.status.value if state.status in (RunStatus.CANCELLED, RunStatus.FAILED) \
+                    else RunStatus.FAILED.value  # interrupted and not continued: it did not finish
+                known = next((e for e in load_history(self.data_dir) if e.run_id == state.run_id), None)
+                if known is None or known.status != status:
+                    append_history(self.data_dir, HistoryEntry(
+                        state.run_id, state.deployment, state.name, state.started_at,
+                        datetime.now(UTC).isoformat(timespec="seconds"), status,
+                        state.error or "the run was discarded before it finished", state.error_code,
+                        state.bytes_transferred, state.error_reason))
+            clear_state(self.data_dir)
+        except OSError as exc:
+            raise ApiError(500, ErrorCode.DATA_FOLDER_UNWRITABLE,
+                           f"cannot forget the run in {self.data_dir}: {exc.strerror or exc}") from None
+        finally:
+            lock.release()
+        log.info("The run %s was discarded (uid %s)", run_id, uid)
+        return web.json_response({"run_id": run_id, "status": "discarded"})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         run_id = request.match_info["run_id"]

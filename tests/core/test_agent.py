@@ -76,9 +76,15 @@ def server(tmp_path: Path, work: Path) -> Iterator[ContentServer]:
                      run_tool("After", "--marker", marks, "after")],
             "GET": [{"type": "download_package_content", "name": "Get Big", "packages": ["BIGPKG"]},
                     run_tool("Use It", "--marker", marks, "use")],
+            "REBOOT": [run_tool("Before", "--marker", marks, "before"),
+                       {"type": "restart", "name": "Restart Computer", "timeout_s": 1},
+                       run_tool("After Restart", "--marker", marks, "after-restart")],
+            "LATER": [{"type": "restart", "name": "Restart Later", "timeout_s": 3600},
+                      run_tool("After Restart", "--marker", marks, "after-restart")],
         },
         deployments=[deployment("DEPQUICK", "QUICK"), deployment("DEPWAIT", "WAIT"),
-                     deployment("DEPGET", "GET"),
+                     deployment("DEPGET", "GET"), deployment("DEPREBOOT", "REBOOT"),
+                     deployment("DEPLATER", "LATER"),
                      deployment("DEPLAN", "QUICK", allow_internet=False)],
     )
     with ContentServer(root, rate_bps=RATE, chunk_size=16384) as srv:
@@ -347,6 +353,184 @@ async def test_one_run_at_a_time_clients_come_and_go_cancel_and_resume(
     assert gone.rc == 2 and "no agent answers at" in gone.stderr
 
 
+# --- discard -------------------------------------------------------------------------------------
+
+
+def history(data: Path) -> dict[str, str]:
+    return {e["run_id"]: e["status"] for e in json.loads((data / "state" / "history.json").read_text())}
+
+
+@pytest.mark.asyncio
+async def test_discard_forgets_a_cancelled_or_failed_run_but_not_one_under_way_or_waiting_for_a_restart(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    data = tmp_path / "data"
+    sock = short_dir / "a.sock"
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        nothing = await cli("discard", "--agent", str(sock))
+        assert (nothing.rc, nothing.stdout) == (2, "")
+        assert nothing.stderr == "software-center: the agent has no cancelled or failed run to discard\n"
+        async with agent.client() as client:
+            run_id = await client.start_run("DEPGET")
+            busy = await raw(sock, "POST", "/v1/runs/current/discard")
+            assert (busy.status_code, busy.json()["code"]) == (409, "run_active")
+            async for event in client.events(run_id):
+                if event["event"] == "download_progress":
+                    break
+            await client.cancel()
+            await wait_until(lambda: _status_is(sock, "cancelled"))
+            with pytest.raises(AgentError) as info:
+                await client.start_run("DEPQUICK")
+            assert info.value.code == "run_pending"  # what blocked every new install
+
+            done = await cli("discard", "--agent", str(sock), "--json")
+            assert done.rc == 0, done.stderr
+            assert done.events == [{"event": "discarded", "run_id": run_id}]
+            assert not (data / "state" / "run.json").exists()
+            assert history(data)[run_id] == "cancelled"
+            assert (await client.status())["run"] is None
+            assert list((data / "cache").glob("BIGPKG.1/*"))  # the cache stays
+            again = await cli("discard", "--agent", str(sock))
+            assert again.rc == 2 and again.stderr.count("\n") == 1
+
+            # Another run may start now.
+            quick = await cli("run", "DEPQUICK", "--agent", str(sock), "--json")
+            assert quick.rc == 0, quick.stderr
+
+            # A run waiting for its restart is not discarded: 409, a stable code, a sentence.
+            rebooting = await cli("run", "DEPLATER", "--agent", str(sock), "--json")
+            assert rebooting.rc == 5, rebooting.stderr
+            waiting = await raw(sock, "POST", "/v1/runs/current/discard")
+            assert waiting.status_code == 409 and waiting.json()["code"] == "restart_pending"
+            assert "waits for a restart" in waiting.json()["message"]
+            refused = await cli("discard", "--agent", str(sock))
+            assert refused.rc == 2 and "waits for a restart" in refused.stderr
+            reboot_id = rebooting.events[0]["run_id"]
+
+    # A run the agent cannot continue (its saved catalog is damaged) failed: discard forgets it.
+    state = json.loads((data / "state" / "run.json").read_text())
+    state["status"] = "running"
+    (data / "state" / "run.json").write_text(json.dumps(state))
+    (data / "state" / "catalog.json").write_text("{")
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        async with agent.client() as client:
+            assert (await client.status())["run"]["run_id"] == reboot_id
+            answer = await client.discard()
+            assert answer == {"run_id": reboot_id, "status": "discarded"}
+            assert history(data)[reboot_id] == "failed"
+            assert (await client.status())["run"] is None
+            shown = await cli("run", "DEPQUICK", "--agent", str(sock))
+            assert shown.rc == 0, shown.stderr
+
+
+# --- restarts carried out by the agent -------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_user_mode_restart_is_simulated_the_agent_continues_the_run_after_the_countdown(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    data = tmp_path / "data"
+    sock = short_dir / "a.sock"
+    async with agent_process(*agent_args(server, data, sock)) as agent:
+        ran = await cli("run", "DEPREBOOT", "--agent", str(sock), "--json")
+        assert ran.rc == 5, ran.stderr
+        assert [e["countdown_s"] for e in ran.of("restart_pending")] == [1]
+        assert marks(work) == ["before"]
+        await wait_until(lambda: _status_is(sock, "succeeded"))
+        watched = await cli("watch", "--agent", str(sock), "--json")
+        assert watched.rc == 0, watched.stderr
+        assert watched.events[: len(ran.events)] == ran.events
+        assert [e["status"] for e in watched.of("ts_finished")] == ["restart_pending", "succeeded"]
+        assert [e.get("resumed") for e in watched.of("ts_started")] == [False, True]
+        assert marks(work) == ["before", "after-restart"]
+        async with agent.client() as client:
+            assert (await client.status())["run"] is None
+
+
+def boot_env(boot_file: Path) -> dict[str, str]:
+    return {"SOFTWARE_CENTER_BOOT_ID_FILE": str(boot_file)}
+
+
+@pytest.mark.asyncio
+async def test_reboot_command_then_a_new_boot_id_and_a_new_agent_finish_the_run(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    data = tmp_path / "data"
+    sock = short_dir / "a.sock"
+    boot = tmp_path / "boot_id"
+    boot.write_text("11111111-aaaa\n")
+    called = tmp_path / "rebooted"
+    reboot = f"sh -c 'echo reboot >> {called}'"
+    args = agent_args(server, data, sock, "--reboot-command", reboot)
+    async with agent_process(*args, extra_env=boot_env(boot)) as agent:
+        ran = await cli("run", "DEPREBOOT", "--agent", str(sock), "--json")
+        assert ran.rc == 5, ran.stderr
+        await wait_until(lambda: asyncio.sleep(0, called.exists()))
+        async with agent.client() as client:
+            run = (await client.status())["run"]
+            assert run["status"] == "restart_pending" and run["restart"]["mode"] == "reboot"
+            assert run["restart"]["failed"] is None
+        await asyncio.sleep(1.5)  # the same boot: the run waits, the command is not run again
+        assert called.read_text() == "reboot\n" and marks(work) == ["before"]
+        agent.kill()  # the machine goes down
+        await agent.wait()
+    boot.write_text("22222222-bbbb\n")  # ... and comes back
+    async with agent_process(*args, extra_env=boot_env(boot)):
+        await wait_until(lambda: _status_is(sock, "succeeded"))
+        watched = await cli("watch", "--agent", str(sock), "--json")
+        assert watched.rc == 0 and [e["status"] for e in watched.of("ts_finished")] == [
+            "restart_pending", "succeeded"]
+    assert marks(work) == ["before", "after-restart"]
+    assert called.read_text() == "reboot\n"
+
+
+@pytest.mark.asyncio
+async def test_a_failing_reboot_command_is_reported_and_tried_again(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    data = tmp_path / "data"
+    sock = short_dir / "a.sock"
+    boot = tmp_path / "boot_id"
+    boot.write_text("11111111-aaaa\n")
+    tries = tmp_path / "tries"
+    reboot = f"sh -c 'echo try >> {tries}; echo reboot is inhibited >&2; exit 3'"
+    args = agent_args(server, data, sock, "--reboot-command", reboot, "--restart-retry", "0.2")
+    async with agent_process(*args, extra_env=boot_env(boot)) as agent:
+        ran = await cli("run", "DEPREBOOT", "--agent", str(sock), "--json")
+        assert ran.rc == 5, ran.stderr
+        await wait_until(lambda: asyncio.sleep(0, tries.exists() and len(tries.read_text().split()) >= 2))
+        async with agent.client() as client:
+            run = (await client.status())["run"]
+            assert run["status"] == "restart_pending" and run["active"] is False
+            assert run["restart"]["failed"]["code"] == "reboot_command_failed"
+            assert "exited with code 3: reboot is inhibited" in run["restart"]["failed"]["message"]
+            events = [e async for e in client.events(ran.events[0]["run_id"])]
+            failed = [e for e in events if e["event"] == "restart_failed"]
+            assert failed and failed[0]["code"] == "reboot_command_failed"
+            assert events.index(failed[0]) > [e["event"] for e in events].index("ts_finished")
+        # Still restart-pending: not discarded; an explicit resume continues it now.
+        refused = await cli("discard", "--agent", str(sock))
+        assert refused.rc == 2 and "waits for a restart" in refused.stderr
+        resumed = await cli("resume", "--agent", str(sock), "--json")
+        assert resumed.rc == 0, resumed.stderr
+        assert marks(work) == ["before", "after-restart"]
+        count = len(tries.read_text().split())
+        await asyncio.sleep(0.5)
+        assert len(tries.read_text().split()) == count  # no more tries once it continued
+
+    # A reboot command that cannot start at all.
+    args = agent_args(server, tmp_path / "d2", sock, "--reboot-command", str(tmp_path / "no-such-reboot"),
+                      "--restart-retry", "0.2")
+    async with agent_process(*args, extra_env=boot_env(boot)) as agent:
+        ran = await cli("run", "DEPREBOOT", "--agent", str(sock), "--json")
+        assert ran.rc == 5, ran.stderr
+
+        async def failed_to_start() -> bool:
+            async with agent.client() as client:
+                run = (await client.status())["run"]
+            return bool(run and run["restart"] and run["restart"]["failed"]
+                        and run["restart"]["failed"]["code"] == "reboot_command_not_started")
+
+        await wait_until(failed_to_start)
+
+
 # --- runs outlive the agent ----------------------------------------------------------------------
 
 
@@ -486,6 +670,8 @@ async def test_tiers_by_the_callers_uid(server: ContentServer, tmp_path: Path, s
         await wait_until(lambda: _status_is(sock, "cancelled"))
         rc, _out, err = await run_as(65533, "resume", "--agent", str(sock))
         assert rc == 2 and "to resume this run you must be the user who started it" in err
+        rc, _out, err = await run_as(65533, "discard", "--agent", str(sock))
+        assert rc == 2 and "to discard this run you must be the user who started it (uid 65534)" in err
         (work / "go").touch()
         rc, out, err = await run_as(65534, "resume", "--agent", str(sock), "--json")
         assert rc == 0, err
