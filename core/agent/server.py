@@ -11,6 +11,12 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
     POST /v1/runs/current/cancel         ask the run under way to stop (saved; resumable)
     POST /v1/runs/current/resume         continue the saved run now
     POST /v1/runs/current/discard        forget a cancelled or failed run (its history stays)
+    GET  /v1/settings                    the settings, the token only as set / not set
+    POST /v1/settings                    {KEY: VALUE, ...}: change settings (root only)
+
+A run that stops for a restart is continued by the agent: after a simulated restart (the
+step's countdown) in user mode, or once the boot id has changed after the reboot command
+(system mode, or a configured reboot command); see core/agent/restart.py.
 
 One run at a time. The run is a task of the agent, not of the request that started it:
 a client that goes away changes nothing. Every event of a run is appended to the run's
@@ -25,8 +31,9 @@ without a run it shuts down cleanly.
 
 Who may do what is decided from the caller's uid (SO_PEERCRED): reading (status,
 deployments, runs, events) is open to every caller that can reach the socket; starting a
-run is for any identified user; cancelling or resuming a run is for the user who started
-it, and for root (the admin tier), who may stop anyone's.
+run is for any identified user; cancelling, resuming or discarding a run is for the user
+who started it, and for root (the admin tier), who may stop anyone's and alone changes
+the settings.
 """
 
 from __future__ import annotations

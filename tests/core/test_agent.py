@@ -445,6 +445,12 @@ async def test_user_mode_restart_is_simulated_the_agent_continues_the_run_after_
         assert marks(work) == ["before", "after-restart"]
         async with agent.client() as client:
             assert (await client.status())["run"] is None
+            # The restart_countdown_s setting replaces the step's countdown (an hour here).
+            await client.change_settings({"restart_countdown_s": "0.5"})
+        later = await cli("run", "DEPLATER", "--agent", str(sock), "--json")
+        assert later.rc == 5, later.stderr
+        await wait_until(lambda: _status_is(sock, "succeeded"))
+        assert marks(work) == ["before", "after-restart", "after-restart"]
 
 
 def boot_env(boot_file: Path) -> dict[str, str]:
