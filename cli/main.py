@@ -103,8 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--socket", default=None, metavar="PATH", type=Path,
                    help="where to listen (default: $XDG_RUNTIME_DIR/software-center/agent.sock, "
                         "else agent/agent.sock in the data folder)")
-    p.add_argument("--socket-mode", default="600", metavar="OCTAL",
-                   help="permissions of the socket (default 600: only this user may connect)")
+    p.add_argument("--socket-mode", default=None, metavar="OCTAL",
+                   help="permissions of the socket (default 600: only this user may connect; "
+                        "666 with --system: every local user, the tiers still apply)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--system", action="store_true",
+                      help="the machine's agent (root, run by systemd): settings in /etc/software-center/agent.json, "
+                           "data in /var/lib/software-center, log in /var/log/software-center, socket "
+                           "/run/software-center/agent.sock (systemd's STATE_DIRECTORY, LOGS_DIRECTORY and "
+                           "RUNTIME_DIRECTORY, --data-dir, --config and --socket override them)")
+    mode.add_argument("--user", action="store_true", help="the user's agent (the default)")
+    p.add_argument("--config", default=None, metavar="FILE", type=Path,
+                   help="the settings file (default with --system: /etc/software-center/agent.json; "
+                        "else the data folder's options)")
     p.add_argument("--exit-when-idle", default=None, type=float, metavar="SECONDS",
                    help="stop after this many seconds with no run and no client")
     p.add_argument("--reboot-command", default=None, metavar="CMD",
@@ -121,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the data folder whose default agent socket to use")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="JSON Lines events on standard output")
+
+    p = sub.add_parser("settings", help="print the agent's settings, or change one (root only)")
+    p.add_argument("key", nargs="?", metavar="KEY", help="one setting: site, connection, site_key, ca_bundle, "
+                                                         "token, reboot_command, restart_countdown_s")
+    p.add_argument("value", nargs="?", metavar="VALUE",
+                   help="its new value ('' unsets it; `token -` reads the token from standard input)")
+    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
+                   help="the agent's socket (default: SOFTWARE_CENTER_AGENT, else the user's agent socket)")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
+                   help="the data folder whose default agent socket to use")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object")
 
     p = sub.add_parser("discard", help="forget the agent's cancelled or failed run so another can start "
                                        "(the cache and the history stay)")
@@ -207,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
 
             args.json = getattr(args, "json", False)
             return asyncio.run(watch_command(args, data_dir))
+        if args.command == "settings":
+            from .run import settings_command
+
+            args.json = getattr(args, "json", False)
+            return asyncio.run(settings_command(args, data_dir))
         if args.command == "discard":
             from .run import discard_command
 
@@ -288,18 +315,29 @@ def _emit(obj: dict[str, Any]) -> None:
 
 
 def _agent(args: argparse.Namespace, data_dir: Path) -> int:
-    from core import Agent, AgentStartError, default_socket_path
+    from core import SYSTEM_CONFIG, Agent, AgentStartError, SettingError, SettingsStore, default_socket_path
 
+    system = bool(args.system)
+    socket_mode = args.socket_mode or ("666" if system else "600")
     try:
-        mode = int(args.socket_mode, 8)
+        mode = int(socket_mode, 8)
         if not 0 <= mode <= 0o777:
             raise ValueError
     except ValueError:
-        return _fail(f"--socket-mode expects permissions in octal (such as 600 or 666), not {args.socket_mode!r}")
+        return _fail(f"--socket-mode expects permissions in octal (such as 600 or 666), not {socket_mode!r}")
     idle = args.exit_when_idle
     if idle is not None and not idle > 0:
         return _fail("--exit-when-idle must be a positive number of seconds")
-    socket_path = Path(os.path.abspath(args.socket.expanduser())) if args.socket else default_socket_path(data_dir)
+    log_file: Path | None = None
+    config: Path | None = Path(os.path.abspath(args.config.expanduser())) if args.config else None
+    if system:
+        data_dir = _system_dir(getattr(args, "data_dir", None), "STATE_DIRECTORY", "/var/lib/software-center")
+        log_file = _system_dir(None, "LOGS_DIRECTORY", "/var/log/software-center") / "smsts.log"
+        default_socket = _system_dir(None, "RUNTIME_DIRECTORY", "/run/software-center") / "agent.sock"
+        config = config or SYSTEM_CONFIG
+    else:
+        default_socket = default_socket_path(data_dir)
+    socket_path = Path(os.path.abspath(args.socket.expanduser())) if args.socket else default_socket
     if not args.restart_retry > 0:
         return _fail("--restart-retry must be a positive number of seconds")
     reboot: list[str] | None = None
@@ -312,15 +350,37 @@ def _agent(args: argparse.Namespace, data_dir: Path) -> int:
             return _fail("--reboot-command: expected a command")
 
     async def serve() -> int:
+        store = SettingsStore(data_dir, config)
+        given = {"site": _site(args), "connection": getattr(args, "connection", None),
+                 "site_key": os.environ.get("SOFTWARE_CENTER_SITE_KEY") if getattr(args, "site_key", None) else None,
+                 "ca_bundle": os.environ.get("SOFTWARE_CENTER_CA_BUNDLE") if getattr(args, "ca_bundle", None)
+                 else None,
+                 "reboot_command": reboot}
+        given = {k: v for k, v in given.items() if v is not None}
+        if system and given:  # the options given to the machine's agent become its settings
+            try:
+                saved = store.load()
+                store.save({**saved, **given})
+            except (OSError, SettingError) as exc:
+                raise AgentStartError(f"cannot save the settings in {config}: {exc}") from None
         agent = Agent(data_dir, socket_path, site=_site(args), connection=getattr(args, "connection", None),
                       exit_when_idle=idle, socket_mode=mode, reboot_command=reboot,
-                      restart_retry_s=args.restart_retry)
+                      restart_retry_s=args.restart_retry, mode="system" if system else "user",
+                      settings_store=store, log_file=log_file, overrides=given)
         return await agent.serve()
 
     try:
         return asyncio.run(serve())
     except AgentStartError as exc:
         return _fail(str(exc))
+
+
+def _system_dir(given: Path | None, variable: str, default: str) -> Path:
+    """A system-mode folder: the option, else systemd's variable (its first entry), else the default."""
+    if given is not None:
+        return Path(os.path.abspath(given.expanduser()))
+    value = os.environ.get(variable, "").split(":")[0]
+    return Path(os.path.abspath(value or default))
 
 
 def _demo_site(args: argparse.Namespace, data_dir: Path) -> int:

@@ -383,6 +383,33 @@ async def agent_resume_command(args: argparse.Namespace) -> int:
         return await _follow(agent, run_id, args.json)
 
 
+async def settings_command(args: argparse.Namespace, data_dir: Path) -> int:
+    """`settings [KEY [VALUE]]`: the agent's settings (the token only as set / not set), or
+    change one (root only; `token -` reads the token from standard input)."""
+    path = getattr(args, "agent", None) or os.environ.get("SOFTWARE_CENTER_AGENT") or default_socket_path(data_dir)
+    key, value = args.key, args.value
+    if value == "-" and key == "token":
+        value = sys.stdin.readline().strip()
+        if not value:
+            return _fail("token -: standard input gave no token")
+    async with AgentClient(path) as agent:
+        try:
+            settings = await agent.settings() if value is None else await agent.change_settings({key: value})
+        except AgentError as exc:
+            return _fail(exc.message)
+    if key is not None and key not in settings:
+        return _fail(f"{key}: not a setting (the settings are {', '.join(settings)})")
+    shown = {key: settings[key]} if key is not None else settings
+    if args.json:
+        _json_line({"event": "settings", **shown})
+        return EXIT_OK
+    for name, setting in shown.items():
+        if isinstance(setting, list):
+            setting = " ".join(setting)
+        print(f"{name}: {'(not set)' if setting is None else setting}")
+    return EXIT_OK
+
+
 async def discard_command(args: argparse.Namespace, data_dir: Path) -> int:
     """`discard --agent PATH`: the agent forgets its cancelled or failed run (exit 0)."""
     path = getattr(args, "agent", None) or os.environ.get("SOFTWARE_CENTER_AGENT") or default_socket_path(data_dir)

@@ -353,14 +353,15 @@ class CMTraceHandler(logging.Handler):
 _install_lock = threading.Lock()
 
 
-def install_log(data_dir: Path) -> CMTraceHandler:
+def install_log(data_dir: Path, log_file: Path | None = None) -> CMTraceHandler:
     """The handler writing `<data_dir>/logs/smsts.log` for the `software_center` logger.
 
     Idempotent per path: a second call returns the handler already attached. Makes sure
     INFO records reach it (lowers the logger's level to INFO if it was higher). Raises
-    OSError when the log cannot be created (read-only data folder).
+    OSError when the log cannot be created (read-only data folder). `log_file`: write
+    there instead (a system-wide agent logs under /var/log).
     """
-    path = Path(os.path.abspath(Path(data_dir) / LOG_FILE))
+    path = Path(os.path.abspath(log_file if log_file is not None else Path(data_dir) / LOG_FILE))
     logger = logging.getLogger(LOGGER_NAME)
     with _install_lock:
         for existing in logger.handlers:

@@ -5,6 +5,7 @@ clients (the command line now, the window later) over a Unix socket, as HTTP+JSO
                the run summary's shape, the default socket path
     eventlog   a run's events kept on disk as JSON Lines, numbered by `seq`
     notify     systemd's readiness datagram (`Type=notify`)
+    settings   what an admin changes through the agent (the token is never shown)
     restart    the boot id and the reboot command, for a run that stopped for a restart
     server     `Agent`: the aiohttp application, the run it executes, the caller tiers
     client     `AgentClient`: the typed httpx client every command uses
@@ -24,6 +25,7 @@ from .protocol import (
 )
 from .restart import RestartCode, RestartProblem, read_boot_id, run_reboot_command
 from .server import Agent, AgentStartError, ApiError
+from .settings import SETTING_KEYS, SYSTEM_CONFIG, SettingError, SettingsStore, parse_setting, public_settings
 
 __all__ = [
     "API_PREFIX",
@@ -34,6 +36,12 @@ __all__ = [
     "AgentStartError",
     "ApiError",
     "RestartCode",
+    "SETTING_KEYS",
+    "SYSTEM_CONFIG",
+    "SettingError",
+    "SettingsStore",
+    "parse_setting",
+    "public_settings",
     "RestartProblem",
     "RunSummary",
     "default_socket_path",

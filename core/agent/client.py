@@ -91,6 +91,14 @@ class AgentClient:
     async def resume(self) -> str:
         return self._run_id(await self._call("POST", "/runs/current/resume", {}))
 
+    async def settings(self) -> dict[str, Any]:
+        """The agent's settings (the token only as "set" / "not set")."""
+        return cast(dict[str, Any], await self._call("GET", "/settings"))
+
+    async def change_settings(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change settings (admin tier); the settings after the change."""
+        return cast(dict[str, Any], await self._call("POST", "/settings", dict(changes)))
+
     async def discard(self) -> dict[str, Any]:
         """Forget the cancelled or failed run so another can start: `{"run_id", "status"}`."""
         return cast(dict[str, Any], await self._call("POST", "/runs/current/discard", {}))

@@ -11,6 +11,12 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
     POST /v1/runs/current/cancel         ask the run under way to stop (saved; resumable)
     POST /v1/runs/current/resume         continue the saved run now
     POST /v1/runs/current/discard        forget a cancelled or failed run (its history stays)
+    GET  /v1/settings                    the settings, the token only as set / not set
+    POST /v1/settings                    {KEY: VALUE, ...}: change settings (root only)
+
+A run that stops for a restart is continued by the agent: after a simulated restart (the
+step's countdown) in user mode, or once the boot id has changed after the reboot command
+(system mode, or a configured reboot command); see core/agent/restart.py.
 
 One run at a time. The run is a task of the agent, not of the request that started it:
 a client that goes away changes nothing. Every event of a run is appended to the run's
@@ -25,8 +31,9 @@ without a run it shuts down cleanly.
 
 Who may do what is decided from the caller's uid (SO_PEERCRED): reading (status,
 deployments, runs, events) is open to every caller that can reach the socket; starting a
-run is for any identified user; cancelling or resuming a run is for the user who started
-it, and for root (the admin tier), who may stop anyone's.
+run is for any identified user; cancelling, resuming or discarding a run is for the user
+who started it, and for root (the admin tier), who may stop anyone's and alone changes
+the settings.
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ from .eventlog import (
 from .notify import notify
 from .protocol import API_PREFIX, AgentCode, RunSummary, socket_path_problem
 from .restart import RestartProblem, read_boot_id, run_reboot_command
+from .settings import SITE_KEYS, SettingError, SettingsStore, parse_setting, public_settings
 
 __all__ = ["Agent", "AgentStartError", "ApiError"]
 
@@ -89,6 +97,7 @@ log = logging.getLogger("software_center.agent")
 ROOT_UID = 0
 _CONNECTIONS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
 _WAITING = (RunStatus.CANCELLED, RunStatus.RESTART_PENDING)
+SYSTEM_REBOOT_COMMAND = ("systemctl", "reboot")
 
 
 class AgentStartError(Exception):
@@ -122,6 +131,23 @@ def peer_uid(request: web.Request) -> int | None:
     return int(uid)
 
 
+def activated_socket(environ: Mapping[str, str] | None = None) -> socket.socket | None:
+    """The listening socket systemd passed (socket activation: `LISTEN_FDS`, `LISTEN_PID`,
+    the first one at fd 3), or None."""
+    env = os.environ if environ is None else environ
+    try:
+        if int(env.get("LISTEN_PID", "0")) != os.getpid() or int(env.get("LISTEN_FDS", "0")) < 1:
+            return None
+    except ValueError:
+        return None
+    if environ is None:  # not passed on to the step programs the agent starts
+        for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+            os.environ.pop(name, None)
+    sock = socket.socket(fileno=3)
+    sock.setblocking(False)
+    return sock
+
+
 class Agent:
     """Serve one data folder's engine on `socket_path` until stopped (`serve()`)."""
 
@@ -138,12 +164,27 @@ class Agent:
         restart_countdown_s: float | None = None,
         restart_retry_s: float = 60.0,
         mode: str = "user",
+        settings_store: SettingsStore | None = None,
+        log_file: Path | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.data_dir = Path(os.path.abspath(data_dir))
         self.socket_path = Path(os.path.abspath(socket_path))
         self.socket_mode = socket_mode
         self.exit_when_idle = exit_when_idle
-        self.center = SoftwareCenter(self.data_dir, site=site, connection=connection)
+        self.mode = mode
+        self.log_file = log_file
+        self.store = settings_store or SettingsStore(self.data_dir)
+        try:
+            settings = self.store.load()
+        except (OSError, SettingError) as exc:
+            raise AgentStartError(f"cannot read the settings: {exc}") from None
+        given = {"site": site, "connection": connection, "restart_countdown_s": restart_countdown_s,
+                 "reboot_command": list(reboot_command) if reboot_command else None}
+        given.update(overrides or {})
+        settings.update({k: v for k, v in given.items() if v is not None})
+        self.settings: dict[str, Any] = settings
+        self.center = self._make_center()
         self.site_error: dict[str, str] | None = None
         self.seq = 0
         self.task: asyncio.Task[None] | None = None
@@ -158,13 +199,72 @@ class Agent:
         self._stop_signal: int | None = None
         self._requests = 0
         self._last_activity = time.monotonic()
-        self.mode = mode
-        self.reboot_command = list(reboot_command) if reboot_command else None
-        self.restart_countdown_s = restart_countdown_s  # None: the restart step's own countdown
+        self._activated: socket.socket | None = None
         self.restart_retry_s = restart_retry_s
         self._countdown: float = 0  # the last restart step's countdown
         self._restart: asyncio.Task[None] | None = None  # carries out the restart of a waiting run
         self.restart_info: dict[str, Any] | None = None  # what that restart is doing (status shows it)
+
+    # --- settings -------------------------------------------------------------------
+
+    @property
+    def reboot_command(self) -> list[str] | None:
+        """The command that restarts the machine (None: a simulated restart)."""
+        command = self.settings.get("reboot_command")
+        if command:
+            return list(command)
+        return list(SYSTEM_REBOOT_COMMAND) if self.mode == "system" else None
+
+    @property
+    def restart_countdown_s(self) -> float | None:
+        """The simulated restart's countdown (None: the restart step's own)."""
+        value = self.settings.get("restart_countdown_s")
+        return float(value) if isinstance(value, int | float) else None
+
+    def _trust(self) -> dict[str, Any]:
+        st = self.settings
+        return {"site_key": st.get("site_key"), "ca_bundle": st.get("ca_bundle"), "token": st.get("token")}
+
+    def _make_center(self) -> SoftwareCenter:
+        st = self.settings
+        connection = _CONNECTIONS.get(str(st.get("connection")))
+        return SoftwareCenter(self.data_dir, site=st.get("site"), connection=connection, **self._trust())
+
+    async def _get_settings(self, request: web.Request) -> web.Response:
+        return web.json_response(public_settings(self.settings))
+
+    async def _change_settings(self, request: web.Request) -> web.Response:
+        uid = self._user(request, "change the agent's settings")
+        if uid != ROOT_UID:
+            raise ApiError(403, AgentCode.FORBIDDEN, "to change the agent's settings you must be root")
+        body = await _json_body(request)
+        if not body:
+            raise ApiError(400, AgentCode.BAD_REQUEST, "expected an object of settings to change")
+        changed: dict[str, Any] = {}
+        for key, value in body.items():
+            try:
+                changed[key] = parse_setting(str(key), value)
+            except SettingError as exc:
+                raise ApiError(400, AgentCode.BAD_REQUEST, str(exc)) from None
+        reopen = any(k in SITE_KEYS and changed[k] != self.settings.get(k) for k in changed)
+        if reopen:
+            self._refuse_if_running()
+        settings = {**self.settings, **changed}
+        try:
+            self.store.save(settings)
+        except OSError as exc:
+            raise ApiError(500, ErrorCode.DATA_FOLDER_UNWRITABLE,
+                           f"cannot save the settings: {exc.strerror or exc}") from None
+        self.settings = settings
+        if settings.get("token") and self._log_handler is not None:
+            self._log_handler.add_secret(str(settings["token"]))
+        log.info("The settings %s were changed (uid %s)", ", ".join(sorted(changed)), uid)
+        if reopen:
+            old = self.center
+            self.center = self._make_center()
+            await old.aclose()
+            await self._open_site()
+        return web.json_response(public_settings(self.settings))
 
     # --- life -----------------------------------------------------------------------
 
@@ -210,10 +310,14 @@ class Agent:
         if self._lock_fd is None:
             raise AgentStartError(f"another agent already serves the data folder {self.data_dir}")
         try:
-            self._log_handler = install_log(self.data_dir)
+            self._log_handler = install_log(self.data_dir, self.log_file)
+            if self.settings.get("token"):
+                self._log_handler.add_secret(str(self.settings["token"]))
         except OSError as exc:
             raise AgentStartError(f"cannot write the log in {self.data_dir}: {exc.strerror or exc}") from None
-        self._prepare_socket_path()
+        self._activated = activated_socket()
+        if self._activated is None:
+            self._prepare_socket_path()
         self.seq = last_seq_on_disk(self.data_dir)
         self.pointer = load_pointer(self.data_dir)
         await self._open_site()
@@ -222,6 +326,8 @@ class Agent:
         app.router.add_get(f"{p}/status", self._status)
         app.router.add_get(f"{p}/deployments", self._deployments)
         app.router.add_post(f"{p}/runs", self._start_run)
+        app.router.add_get(f"{p}/settings", self._get_settings)
+        app.router.add_post(f"{p}/settings", self._change_settings)
         app.router.add_get(f"{p}/runs/current", self._current)
         app.router.add_post(f"{p}/runs/current/cancel", self._cancel)
         app.router.add_post(f"{p}/runs/current/resume", self._resume)
@@ -229,10 +335,15 @@ class Agent:
         app.router.add_get(p + "/runs/{run_id}/events", self._events)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.UnixSite(self._runner, str(self.socket_path), shutdown_timeout=1.0)
+        site: web.BaseSite
+        if self._activated is not None:  # systemd's socket unit listens for us (its mode is the unit's)
+            site = web.SockSite(self._runner, self._activated, shutdown_timeout=1.0)
+        else:
+            site = web.UnixSite(self._runner, str(self.socket_path), shutdown_timeout=1.0)
         try:
             await site.start()
-            os.chmod(self.socket_path, self.socket_mode)
+            if self._activated is None:
+                os.chmod(self.socket_path, self.socket_mode)
         except OSError as exc:
             raise AgentStartError(f"cannot listen on {self.socket_path}: {exc.strerror or exc}") from None
         log.info("The agent serves %s on %s", self.data_dir, self.socket_path)
@@ -295,8 +406,9 @@ class Agent:
                     self.run_log.run_id if self.run_log else "")
         if self.run_log is not None:
             self.run_log.close()
-        with contextlib.suppress(OSError):
-            self.socket_path.unlink()
+        if self._activated is None:
+            with contextlib.suppress(OSError):
+                self.socket_path.unlink()
         logging.shutdown()
         os._exit(0)
 
@@ -309,8 +421,9 @@ class Agent:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-            with contextlib.suppress(OSError):
-                self.socket_path.unlink()
+            if self._activated is None:  # a socket unit's socket stays: systemd owns it
+                with contextlib.suppress(OSError):
+                    self.socket_path.unlink()
         await self.center.aclose()
         if self._log_handler is not None:
             remove_log(self._log_handler)
@@ -435,7 +548,7 @@ class Agent:
         except OSError as exc:
             raise ApiError(409, ErrorCode.RUN_STATE_DAMAGED,
                            f"the saved catalog of the run cannot be read: {exc.strerror or exc}") from None
-        center = SoftwareCenter(self.data_dir, site=state.site, connection=connection)
+        center = SoftwareCenter(self.data_dir, site=state.site, connection=connection, **self._trust())
         try:
             await center.open(catalog_bytes)
         except SoftwareCenterError as exc:

@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import stat
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -444,6 +445,12 @@ async def test_user_mode_restart_is_simulated_the_agent_continues_the_run_after_
         assert marks(work) == ["before", "after-restart"]
         async with agent.client() as client:
             assert (await client.status())["run"] is None
+            # The restart_countdown_s setting replaces the step's countdown (an hour here).
+            await client.change_settings({"restart_countdown_s": "0.5"})
+        later = await cli("run", "DEPLATER", "--agent", str(sock), "--json")
+        assert later.rc == 5, later.stderr
+        await wait_until(lambda: _status_is(sock, "succeeded"))
+        assert marks(work) == ["before", "after-restart", "after-restart"]
 
 
 def boot_env(boot_file: Path) -> dict[str, str]:
@@ -529,6 +536,107 @@ async def test_a_failing_reboot_command_is_reported_and_tried_again(
                         and run["restart"]["failed"]["code"] == "reboot_command_not_started")
 
         await wait_until(failed_to_start)
+
+
+# --- system mode and settings ------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_system_mode_paths_and_settings_the_token_never_shown(
+        server: ContentServer, tmp_path: Path, short_dir: Path, work: Path) -> None:
+    short_dir.chmod(0o755)
+    state, logs, runtime = tmp_path / "state", tmp_path / "logs", short_dir / "run"
+    runtime.mkdir(mode=0o755)
+    config = tmp_path / "etc" / "agent.json"
+    systemd = {"STATE_DIRECTORY": str(state), "LOGS_DIRECTORY": str(logs), "RUNTIME_DIRECTORY": str(runtime)}
+    sock = runtime / "agent.sock"
+    secret = "tok-" + uuid.uuid4().hex
+    args = ["--system", "--config", str(config), "--site", server.url, "--connection", "internet"]
+    async with agent_process(*args, socket_path=sock, extra_env=systemd) as agent:
+        assert stat.S_IMODE(sock.stat().st_mode) == 0o666
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600
+        assert json.loads(config.read_text()) == {"site": server.url, "connection": "internet"}
+        async with agent.client() as client:
+            status = await client.status()
+            assert (status["mode"], status["data_dir"], status["socket"]) == ("system", str(state), str(sock))
+
+        shown = await cli("settings", "--agent", str(sock))
+        assert shown.rc == 0, shown.stderr
+        assert f"site: {server.url}" in shown.stdout and "token: not set" in shown.stdout
+        changed = await cli("settings", "--agent", str(sock), "token", "-", stdin=f"{secret}\n".encode())
+        assert (changed.rc, changed.stdout) == (0, "token: set\n"), changed.stderr
+        as_json = await cli("settings", "--agent", str(sock), "--json")
+        assert json.loads(as_json.stdout)["token"] == "set"
+        assert json.loads(config.read_text())["token"] == secret and stat.S_IMODE(config.stat().st_mode) == 0o600
+        answer = await raw(sock, "GET", "/v1/settings")
+        assert answer.json()["token"] == "set"
+        countdown = await cli("settings", "--agent", str(sock), "restart_countdown_s", "5")
+        assert (countdown.rc, countdown.stdout) == (0, "restart_countdown_s: 5.0\n")
+        bad = await cli("settings", "--agent", str(sock), "connection", "satellite")
+        assert bad.rc == 2 and bad.stderr == "software-center: connection: expected auto, internet or intranet\n"
+        unknown = await raw(sock, "POST", "/v1/settings", json={"colour": "red"})
+        assert unknown.status_code == 400 and unknown.json()["message"].startswith("colour: not a setting")
+
+        # The site is opened again with a changed setting; a run goes through with the token.
+        intranet = await cli("settings", "--agent", str(sock), "connection", "intranet")
+        assert intranet.rc == 0
+        async with agent.client() as client:
+            assert (await client.status())["connection_setting"] == "intranet"
+            await client.change_settings({"connection": "internet"})
+        ran = await cli("run", "DEPQUICK", "--agent", str(sock), "--json")
+        assert ran.rc == 0, ran.stderr
+        outputs = [shown, changed, as_json, countdown, bad, intranet, ran]
+
+        if os.geteuid() == 0 and shutil.which("setpriv"):
+            rc, out, err = await run_as(65534, "settings", "--agent", str(sock), "site", "http://elsewhere/")
+            assert (rc, out) == (2, "") and err == "software-center: to change the agent's settings you must be root\n"
+            rc, out, err = await run_as(65534, "settings", "--agent", str(sock), "token")
+            assert (rc, out) == (0, "token: set\n"), err
+            outputs.append(CliOut(out, err))
+        agent.kill(signal.SIGTERM)
+        _rc, agent_err = await agent.wait()
+    log_text = (logs / "smsts.log").read_text(errors="replace")
+    assert f"The agent serves {state} on {sock}" in log_text  # the system log is written there
+    assert not (state / "logs" / "smsts.log").exists()
+    for text in [log_text, agent_err, *(o.stdout + o.stderr for o in outputs)]:
+        assert secret not in text
+
+
+@pytest.mark.asyncio
+async def test_socket_activation_serves_on_the_socket_systemd_passes(
+        server: ContentServer, tmp_path: Path, short_dir: Path) -> None:
+    sock = short_dir / "agent.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(sock))
+        listener.listen()
+        fd = listener.fileno()
+        # As systemd does: the socket at fd 3, LISTEN_PID naming the agent's own pid.
+        launcher = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.environ['LISTEN_PID'] = str(os.getpid()); "
+                    "os.environ['LISTEN_FDS'] = '1'; os.execv(sys.argv[2], sys.argv[2:])")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", launcher, str(fd),
+            *command("agent", "--system", "--config", str(tmp_path / "agent.json"),
+                     "--site", server.url, "--connection", "internet"),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            pass_fds=(fd,), env=env({"STATE_DIRECTORY": str(tmp_path / "state"),
+                                     "LOGS_DIRECTORY": str(tmp_path / "logs"),
+                                     "RUNTIME_DIRECTORY": str(short_dir)}))
+        agent = AgentProcess(proc, sock)
+        try:
+            await agent.ready()
+            ran = await cli("run", "DEPQUICK", "--agent", str(sock), "--json")
+            assert ran.rc == 0, ran.stderr
+            agent.kill(signal.SIGTERM)
+            rc, _err = await agent.wait()
+            assert rc == 0 and sock.exists()  # the socket unit's socket stays
+        finally:
+            agent.kill()
+            await proc.wait()
+
+
+class CliOut:
+    def __init__(self, stdout: str, stderr: str) -> None:
+        self.stdout, self.stderr = stdout, stderr
 
 
 # --- runs outlive the agent ----------------------------------------------------------------------

@@ -1,0 +1,140 @@
+"""The agent's settings: what an admin may change through the agent (`/v1/settings`).
+
+    system mode   a JSON file, root-only (mode 0600): /etc/software-center/agent.json,
+                  or `--config FILE`
+    user mode     the per-user options file of the data folder (`options.json`)
+
+The keys are `SETTING_KEYS`. The token is kept, and used, but never shown: `public()`
+gives every setting with the token only as set / not set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..fsutil import atomic_write_bytes
+from ..options import load_options, save_options
+
+__all__ = ["SETTING_KEYS", "SYSTEM_CONFIG", "SettingError", "SettingsStore", "parse_setting", "public_settings"]
+
+SYSTEM_CONFIG = Path("/etc/software-center/agent.json")
+SETTING_KEYS = ("site", "connection", "site_key", "ca_bundle", "token", "reboot_command", "restart_countdown_s")
+SITE_KEYS = frozenset({"site", "connection", "site_key", "ca_bundle", "token"})  # the site is opened again
+
+
+class SettingError(ValueError):
+    """A setting's value is not one the agent takes (the message names the key)."""
+
+
+def parse_setting(key: str, value: Any) -> Any:
+    """The value to keep for `key` (None: unset); SettingError naming the key otherwise.
+    Text is accepted for every key (the command line sends text); '' unsets."""
+    if key not in SETTING_KEYS:
+        raise SettingError(f"{key}: not a setting (the settings are {', '.join(SETTING_KEYS)})")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if key == "connection":
+        if value not in ("auto", "internet", "intranet"):
+            raise SettingError("connection: expected auto, internet or intranet")
+        return value
+    if key == "reboot_command":
+        if isinstance(value, list) and value and all(isinstance(a, str) for a in value):
+            return list(value)
+        if isinstance(value, str):
+            try:
+                words = shlex.split(value)
+            except ValueError as exc:
+                raise SettingError(f"reboot_command: {exc}") from None
+            return words
+        raise SettingError("reboot_command: expected a command (text)")
+    if key == "restart_countdown_s":
+        try:
+            number = float(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+        except ValueError:
+            number = None
+        if number is None or not number >= 0 or number != number or number == float("inf"):
+            raise SettingError("restart_countdown_s: expected a number of seconds (0 or more)")
+        return number
+    if not isinstance(value, str):
+        raise SettingError(f"{key}: expected text")
+    value = value.strip()
+    if key == "site_key":
+        from ..errors import KeyFileError
+        from ..signing import parse_public_key
+
+        try:
+            parse_public_key(value)
+        except KeyFileError as exc:
+            raise SettingError(f"site_key: {exc}") from None
+        path = Path(value)
+        return str(path.resolve()) if path.is_absolute() and path.is_file() else value
+    if key == "ca_bundle":
+        path = Path(value).expanduser()
+        if not path.is_absolute() or not path.is_file():
+            raise SettingError(f"ca_bundle: no file {value} (give an absolute path)")
+        return str(path)
+    return value
+
+
+def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Every setting as it may be shown: the token only as set / not set."""
+    out = {k: settings.get(k) for k in SETTING_KEYS if k != "token"}
+    out["token"] = "set" if settings.get("token") else "not set"
+    return out
+
+
+class SettingsStore:
+    """Where the settings are kept: a root-only JSON file (`path`), or the per-user
+    options file of `data_dir` (path None)."""
+
+    def __init__(self, data_dir: Path, path: Path | None = None) -> None:
+        self.data_dir = data_dir
+        self.path = path
+
+    def load(self) -> dict[str, Any]:
+        """The saved settings (missing keys: unset). OSError/SettingError when unreadable."""
+        if self.path is None:
+            o = load_options(self.data_dir)
+            return {"site": o.site, "connection": o.connection, "site_key": o.site_key,
+                    "ca_bundle": o.ca_bundle, "token": o.token, "reboot_command": o.restart_command,
+                    "restart_countdown_s": o.extra.get("restart_countdown_s")}
+        try:
+            raw = json.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return {k: None for k in SETTING_KEYS}
+        except ValueError:
+            raise SettingError(f"the settings file {self.path} is not JSON") from None
+        if not isinstance(raw, dict):
+            raise SettingError(f"the settings file {self.path} must hold a JSON object")
+        out: dict[str, Any] = {}
+        for key in SETTING_KEYS:
+            try:
+                out[key] = parse_setting(key, raw.get(key)) if key not in ("site_key", "ca_bundle") \
+                    else (raw.get(key) if isinstance(raw.get(key), str) else None)
+            except SettingError as exc:
+                raise SettingError(f"the settings file {self.path}: {exc}") from None
+        return out
+
+    def save(self, settings: dict[str, Any]) -> None:
+        """Keep the settings (atomically; the file root-only). OSError when it cannot."""
+        if self.path is None:
+            o = load_options(self.data_dir)
+            extra = dict(o.extra)
+            if settings.get("restart_countdown_s") is None:
+                extra.pop("restart_countdown_s", None)
+            else:
+                extra["restart_countdown_s"] = settings["restart_countdown_s"]
+            save_options(self.data_dir, replace(
+                o, site=settings.get("site"), connection=settings.get("connection") or "auto",
+                site_key=settings.get("site_key"), ca_bundle=settings.get("ca_bundle"), token=settings.get("token"),
+                restart_command=settings.get("reboot_command"), extra=extra))
+            return
+        self.path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        data = {k: settings.get(k) for k in SETTING_KEYS if settings.get(k) is not None}
+        atomic_write_bytes(self.path, json.dumps(data, indent=1).encode())
+        os.chmod(self.path, 0o600)
