@@ -283,16 +283,7 @@ async def _list(args: argparse.Namespace, data_dir: Path) -> int:
         await center.aclose()
     if getattr(args, "json", False):
         for item in listings:
-            _emit({
-                "event": "deployment",
-                "id": item.deployment.id,
-                "name": item.deployment.name,
-                "purpose": item.deployment.purpose,
-                "eligible": item.verdict.eligible,
-                "reason": item.verdict.refusal.value if item.verdict.refusal else None,
-                "message": item.verdict.message,
-                "download_bytes": item.download_bytes,
-            })
+            _emit({"event": "deployment", **item.as_json()})
         return EXIT_OK
     from .terminal import print_listing
 

@@ -234,6 +234,11 @@ _EXITS = {"succeeded": 0, "failed": 4, "restart_pending": 5, "cancelled": EXIT_C
 _REFUSALS = frozenset(r.value for r in Refusal)
 
 
+def agent_socket(args: argparse.Namespace, data_dir: Path) -> str | Path:
+    """The agent to ask: `--agent`, else SOFTWARE_CENTER_AGENT, else the user's agent socket."""
+    return getattr(args, "agent", None) or os.environ.get("SOFTWARE_CENTER_AGENT") or default_socket_path(data_dir)
+
+
 def _agent_sink(json_out: bool) -> Callable[[dict[str, Any]], None]:
     """Events from the agent, shown exactly as an in-process run shows them (`seq` is the
     agent's numbering, for reconnecting, and is not part of the command's output)."""
@@ -386,7 +391,7 @@ async def agent_resume_command(args: argparse.Namespace) -> int:
 async def settings_command(args: argparse.Namespace, data_dir: Path) -> int:
     """`settings [KEY [VALUE]]`: the agent's settings (the token only as set / not set), or
     change one (root only; `token -` reads the token from standard input)."""
-    path = getattr(args, "agent", None) or os.environ.get("SOFTWARE_CENTER_AGENT") or default_socket_path(data_dir)
+    path = agent_socket(args, data_dir)
     key, value = args.key, args.value
     if value == "-" and key == "token":
         value = sys.stdin.readline().strip()
@@ -412,7 +417,7 @@ async def settings_command(args: argparse.Namespace, data_dir: Path) -> int:
 
 async def discard_command(args: argparse.Namespace, data_dir: Path) -> int:
     """`discard --agent PATH`: the agent forgets its cancelled or failed run (exit 0)."""
-    path = getattr(args, "agent", None) or os.environ.get("SOFTWARE_CENTER_AGENT") or default_socket_path(data_dir)
+    path = agent_socket(args, data_dir)
     async with AgentClient(path) as agent:
         try:
             answer = await agent.discard()
@@ -429,7 +434,7 @@ async def discard_command(args: argparse.Namespace, data_dir: Path) -> int:
 
 async def watch_command(args: argparse.Namespace, data_dir: Path) -> int:
     """`watch`: the agent's current (or last) run, from its first event, followed to its end."""
-    path = getattr(args, "agent", None) or os.environ.get("SOFTWARE_CENTER_AGENT") or default_socket_path(data_dir)
+    path = agent_socket(args, data_dir)
     async with AgentClient(path) as agent:
         try:
             summary = await agent.current()

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .catalog import MAX_CATALOG_BYTES, Catalog, Deployment, parse_catalog, referenced_packages, url_problem
 from .content import ContentStore
@@ -70,6 +70,18 @@ class Listing:
     verdict: Verdict
     total_bytes: int  # every package the task sequence references
     download_bytes: int  # of those, what is not already complete in the cache
+
+    def as_json(self) -> dict[str, Any]:
+        """The fields of `list --json` (without its "event" key)."""
+        return {
+            "id": self.deployment.id,
+            "name": self.deployment.name,
+            "purpose": self.deployment.purpose,
+            "eligible": self.verdict.eligible,
+            "reason": self.verdict.refusal.value if self.verdict.refusal else None,
+            "message": self.verdict.message,
+            "download_bytes": self.download_bytes,
+        }
 
 
 def site_base_url(site: str) -> str:

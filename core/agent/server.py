@@ -801,17 +801,7 @@ class Agent:
         await self._need_site()
         listings = self.center.listings()
         return web.json_response([
-            {
-                "id": item.deployment.id,
-                "name": item.deployment.name,
-                "purpose": item.deployment.purpose,
-                "eligible": item.verdict.eligible,
-                "reason": item.verdict.refusal.value if item.verdict.refusal else None,
-                "message": item.verdict.message,
-                "download_bytes": item.download_bytes,
-                "total_bytes": item.total_bytes,
-                "high_impact": item.deployment.high_impact,
-            }
+            {**item.as_json(), "total_bytes": item.total_bytes, "high_impact": item.deployment.high_impact}
             for item in listings
         ])
 
