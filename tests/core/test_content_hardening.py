@@ -9,6 +9,7 @@ import asyncio
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -151,20 +152,9 @@ async def test_cuts_that_get_further_each_time_still_complete(
 # --- the cache changed behind the store's back ---------------------------------------------------
 
 
-@pytest.mark.asyncio
-async def test_a_cached_file_rewritten_in_place_with_its_mtime_restored_is_not_trusted(
-    content_server: ContentServer, make_package: MakePackage, session: HttpSession, cache_dir: Path,
-    catalog_url: str,
-) -> None:
-    data = pattern(200_000)
-    pid, pkg = make_package({"a.bin": data})
-    store = ContentStore(cache_dir, session)
-    folder = await store.fetch(pid, pkg, catalog_url, "internet", on_event=lambda e: None)
-    target = folder / "a.bin"
+def rewrite_in_place(target: Path, data: bytes) -> None:
+    """Same size, same inode, mtime set back: only the change time tells."""
     st = os.stat(target)
-    assert store.is_complete(pid, pkg)
-
-    # Same size, same inode, mtime set back: only the change time tells.
     time.sleep(0.01)
     with open(target, "r+b") as f:
         f.seek(1000)
@@ -173,32 +163,37 @@ async def test_a_cached_file_rewritten_in_place_with_its_mtime_restored_is_not_t
     after = os.stat(target)
     assert (after.st_size, after.st_mtime_ns, after.st_ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
 
-    assert not store.is_complete(pid, pkg)
-    before = content_server.bytes_sent()
-    await store.fetch(pid, pkg, catalog_url, "internet", on_event=lambda e: None)
-    assert target.read_bytes() == data
-    assert content_server.bytes_sent() - before == len(data)
-    assert store.is_complete(pid, pkg)
+
+def replace_with_another(target: Path, data: bytes) -> None:
+    """Another file of the same size and mtime renamed over it: the inode tells."""
+    st = os.stat(target)
+    other = target.with_name("other")
+    other.write_bytes(b"E" + data[1:])
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(other, target)
 
 
 @pytest.mark.asyncio
-async def test_a_cached_file_replaced_by_another_with_the_same_size_and_mtime_is_not_trusted(
+@pytest.mark.parametrize("tamper", [rewrite_in_place, replace_with_another])
+async def test_a_cached_file_changed_with_its_size_and_mtime_restored_is_not_trusted(
     content_server: ContentServer, make_package: MakePackage, session: HttpSession, cache_dir: Path,
-    catalog_url: str,
+    catalog_url: str, tamper: Callable[[Path, bytes], None],
 ) -> None:
     data = pattern(200_000)
     pid, pkg = make_package({"a.bin": data})
     store = ContentStore(cache_dir, session)
     folder = await store.fetch(pid, pkg, catalog_url, "internet", on_event=lambda e: None)
     target = folder / "a.bin"
-    st = os.stat(target)
-    other = folder / "other"
-    other.write_bytes(b"E" + data[1:])
-    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
-    os.replace(other, target)
+    assert store.is_complete(pid, pkg)
+
+    tamper(target, data)
+
     assert not store.is_complete(pid, pkg)
+    before = content_server.bytes_sent()
     await store.fetch(pid, pkg, catalog_url, "internet", on_event=lambda e: None)
     assert target.read_bytes() == data
+    assert content_server.bytes_sent() - before == len(data)
+    assert store.is_complete(pid, pkg)
 
 
 # --- the cache folder deleted mid-download -------------------------------------------------------
