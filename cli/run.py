@@ -267,7 +267,7 @@ def _json_line(obj: dict[str, Any]) -> None:
         os.close(devnull)
 
 
-async def _follow(agent: AgentClient, run_id: str, json_out: bool) -> int:
+async def _follow(agent: AgentClient, run_id: str, json_out: bool, after: int = 0) -> int:
     """Show the run's events from its start until it finishes; its exit code. Ctrl-C (or
     SIGTERM) asks the agent to cancel the run, and the events say when it has."""
     show = _agent_sink(json_out)
@@ -297,7 +297,7 @@ async def _follow(agent: AgentClient, run_id: str, json_out: bool) -> int:
         except (NotImplementedError, RuntimeError):
             pass
     status: str | None = None
-    last_seq = 0
+    last_seq = after
     lost_at: float | None = None
     try:
         while True:
@@ -313,7 +313,7 @@ async def _follow(agent: AgentClient, run_id: str, json_out: bool) -> int:
             except AgentError as exc:
                 # The agent went away mid-run (it died, or its service restarted): the run
                 # goes on with the next agent, and the events continue after the last seen.
-                if exc.code != AgentCode.AGENT_UNREACHABLE or last_seq == 0:
+                if exc.code != AgentCode.AGENT_UNREACHABLE or last_seq == after:
                     return _fail(exc.message)
                 if lost_at is None:
                     lost_at = loop.time()
@@ -382,10 +382,10 @@ async def agent_resume_command(args: argparse.Namespace) -> int:
     """`resume --agent PATH`: the agent continues its saved run now; this command shows it."""
     async with AgentClient(args.agent) as agent:
         try:
-            run_id = await agent.resume()
+            run_id, after = await agent.resume()
         except AgentError as exc:
             return _fail(exc.message)
-        return await _follow(agent, run_id, args.json)
+        return await _follow(agent, run_id, args.json, after)
 
 
 async def settings_command(args: argparse.Namespace, data_dir: Path) -> int:

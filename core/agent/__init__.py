@@ -9,6 +9,7 @@ clients (the command line now, the window later) over a Unix socket, as HTTP+JSO
     restart    the boot id and the reboot command, for a run that stopped for a restart
     server     `Agent`: the aiohttp application, the run it executes, the caller tiers
     client     `AgentClient`: the typed httpx client every command uses
+    spawn      which agent a client talks to; the user's agent started on demand
 
 docs/AGENT.md describes the API as built.
 """
@@ -17,6 +18,7 @@ from .client import AgentClient, AgentError
 from .notify import notify
 from .protocol import (
     API_PREFIX,
+    PROFILE_HEADER,
     AgentCode,
     RunSummary,
     default_socket_path,
@@ -26,12 +28,19 @@ from .protocol import (
 from .restart import RestartCode, RestartProblem, read_boot_id, run_reboot_command
 from .server import Agent, AgentStartError, ApiError
 from .settings import SETTING_KEYS, SYSTEM_CONFIG, SettingError, SettingsStore, parse_setting, public_settings
+from .spawn import ON_DEMAND_IDLE_S, SYSTEM_SOCKET, AgentPlace, ensure_agent, locate_agent
 
 __all__ = [
     "API_PREFIX",
     "Agent",
     "AgentClient",
     "AgentCode",
+    "AgentPlace",
+    "ON_DEMAND_IDLE_S",
+    "PROFILE_HEADER",
+    "SYSTEM_SOCKET",
+    "ensure_agent",
+    "locate_agent",
     "AgentError",
     "AgentStartError",
     "ApiError",

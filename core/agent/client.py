@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import httpx
 
-from .protocol import API_PREFIX, AgentCode, RunSummary
+from .protocol import API_PREFIX, PROFILE_HEADER, AgentCode, RunSummary
 
 __all__ = ["AgentClient", "AgentError"]
 
@@ -41,12 +41,18 @@ class AgentError(Exception):
 class AgentClient:
     """Typed calls to the agent listening on `socket_path`."""
 
-    def __init__(self, socket_path: Path | str, *, timeout_s: float = 30.0) -> None:
+    def __init__(self, socket_path: Path | str, *, timeout_s: float = 30.0,
+                 profile: Mapping[str, Any] | None = None) -> None:
+        """`profile`: this client's own site and trust settings (`site`, `connection`,
+        `site_key`, `ca_bundle`, `token`), sent with every request; None values are left out."""
         self.socket_path = Path(socket_path)
+        given = {k: v for k, v in (profile or {}).items() if v is not None}
+        headers = {PROFILE_HEADER: json.dumps(given)} if given else {}
         self._http = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=str(socket_path)),
             base_url=_BASE,
             timeout=timeout_s,
+            headers=headers,
         )
 
     async def __aenter__(self) -> AgentClient:
@@ -88,8 +94,25 @@ class AgentClient:
     async def cancel(self) -> dict[str, Any]:
         return cast(dict[str, Any], await self._call("POST", "/runs/current/cancel", {}))
 
-    async def resume(self) -> str:
-        return self._run_id(await self._call("POST", "/runs/current/resume", {}))
+    async def resume(self) -> tuple[str, int]:
+        """Continue the saved run now: its id, and the `seq` its new events come after."""
+        body = await self._call("POST", "/runs/current/resume", {})
+        after = body.get("after") if isinstance(body, dict) else None
+        return self._run_id(body), after if isinstance(after, int) else 0
+
+    async def catalog(self) -> tuple[bytes, dict[str, str]]:
+        """The catalog as the agent read it (exact bytes), and what the agent says of it:
+        `site_url`, `connection`, `signed` (JSON true / false / null)."""
+        try:
+            response = await self._http.get("/catalog")
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        if response.status_code >= 400:
+            raise self._error(response)
+        h = response.headers
+        return response.content, {"site_url": h.get("software-center-site-url", ""),
+                                  "connection": h.get("software-center-connection", ""),
+                                  "signed": h.get("software-center-signed", "null")}
 
     async def settings(self) -> dict[str, Any]:
         """The agent's settings (the token only as "set" / "not set")."""

@@ -70,6 +70,8 @@ def load_pointer(data_dir: Path) -> RunPointer | None:
 
 
 def save_pointer(data_dir: Path, pointer: RunPointer) -> None:
+    """Kept for the agent alone (atomic_write_bytes makes it mode 0600): a run's profile
+    may hold a token."""
     atomic_write_bytes(_pointer_path(data_dir), json.dumps(pointer).encode())
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import os
+import tempfile
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +25,7 @@ from ..events import Event
 __all__ = [
     "API_PREFIX",
     "MAX_SOCKET_PATH",
+    "PROFILE_HEADER",
     "AgentCode",
     "RunSummary",
     "default_socket_path",
@@ -31,6 +34,8 @@ __all__ = [
 ]
 
 API_PREFIX = "/v1"
+# A request's own site and trust settings (a JSON object; see core/agent/server.py).
+PROFILE_HEADER = "Software-Center-Profile"
 MAX_SOCKET_PATH = 107  # bytes: sun_path holds 108 with its terminating NUL
 
 
@@ -58,18 +63,33 @@ class RunSummary(TypedDict):
     active: bool  # the agent is executing it now
     last_seq: int  # the seq of its last event so far (0: none yet)
     started_by: int | None  # uid of the caller that started it (None: not known)
+    continued_after: int  # the seq after which its latest start or continuation's events begin
     # A restart-pending run the agent is restarting for: {"mode": "simulated" | "reboot",
     # "countdown_s", "failed": {"code", "message"} | None}; None otherwise.
     restart: dict[str, Any] | None
 
 
-def default_socket_path(data_dir: Path, environ: dict[str, str] | Any = None) -> Path:
-    """`$XDG_RUNTIME_DIR/software-center/agent.sock`, else `<data>/agent/agent.sock`."""
+def default_socket_path(data_dir: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """The user's agent socket for `data_dir`: one agent per data folder.
+
+    With `XDG_RUNTIME_DIR`: `software-center/agent.sock` there for the default data folder,
+    `software-center/agent-<hash>.sock` for another one. Without it: `<data>/agent/agent.sock`,
+    or `<tmp>/software-center-<uid>/agent-<hash>.sock` when that path is too long for a socket."""
+    from ..options import default_data_dir
+
     env = os.environ if environ is None else environ
+    data_dir = Path(os.path.abspath(data_dir))
+    digest = hashlib.sha256(os.fsencode(str(data_dir))).hexdigest()[:16]
     runtime = env.get("XDG_RUNTIME_DIR")
     if runtime:
-        return Path(runtime) / "software-center" / "agent.sock"
-    return Path(data_dir) / "agent" / "agent.sock"
+        base = Path(runtime) / "software-center"
+        if data_dir == Path(os.path.abspath(default_data_dir())):
+            return base / "agent.sock"
+        return base / f"agent-{digest}.sock"
+    path = data_dir / "agent" / "agent.sock"
+    if socket_path_problem(path) is None:
+        return path
+    return Path(tempfile.gettempdir()) / f"software-center-{os.getuid()}" / f"agent-{digest}.sock"
 
 
 def socket_path_problem(path: Path) -> str | None:

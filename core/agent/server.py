@@ -3,6 +3,7 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
 
     GET  /v1/status                      the agent, its site and connection, the current run
     GET  /v1/deployments                 the listings with their verdicts (as `list --json`)
+    GET  /v1/catalog                     the catalog as the agent read it (the exact bytes)
     POST /v1/runs                        {deployment, variables?, launch_mode?} -> {run_id}
     GET  /v1/runs/current                the current (or last) run: RunSummary
     GET  /v1/runs/{run_id}/events?after=SEQ
@@ -29,6 +30,13 @@ run again and verified content is not fetched again. A SIGTERM or SIGINT while a
 under way stops the agent as a crash would, so the next agent continues that run;
 without a run it shuts down cleanly.
 
+A request may carry a *profile* in the `Software-Center-Profile` header: a JSON object
+with any of `site`, `connection`, `site_key`, `ca_bundle` and `token`, which replace the
+agent's settings for that request (and for a run it starts, also when the run is
+continued later). This is how `list --site URL --data-dir DIR` keeps its meaning through
+the user's agent. Only the agent's own user and root may send one: the machine's agent
+serves the site its admin set.
+
 Who may do what is decided from the caller's uid (SO_PEERCRED): reading (status,
 deployments, runs, events) is open to every caller that can reach the socket; starting a
 run is for any identified user; cancelling, resuming or discarding a run is for the user
@@ -54,12 +62,12 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from ..center import SoftwareCenter
+from ..center import Listing, SoftwareCenter
 from ..cleanup import shielded
 from ..cmtrace import CMTraceHandler, install_log, remove_log
 from ..eligibility import LaunchMode
 from ..engine import RunResult, TaskSequenceRunner
-from ..errors import ErrorCode, RunError, SoftwareCenterError
+from ..errors import CatalogError, ErrorCode, RunError, SoftwareCenterError
 from ..events import Event, RestartPending, RunOutcome, RunStarted, to_json
 from ..fsutil import try_lock, unlock
 from ..options import ConnectionSetting
@@ -86,7 +94,7 @@ from .eventlog import (
     save_pointer,
 )
 from .notify import notify
-from .protocol import API_PREFIX, AgentCode, RunSummary, socket_path_problem
+from .protocol import API_PREFIX, PROFILE_HEADER, AgentCode, RunSummary, socket_path_problem
 from .restart import RestartProblem, read_boot_id, run_reboot_command
 from .settings import SITE_KEYS, SettingError, SettingsStore, parse_setting, public_settings
 
@@ -129,6 +137,34 @@ def peer_uid(request: web.Request) -> int | None:
     except OSError:
         return None
     return int(uid)
+
+
+def listing_extras(item: Listing) -> dict[str, Any]:
+    """What `GET /v1/deployments` adds to `list --json`'s fields of a listing."""
+    dep = item.deployment
+    return {"total_bytes": item.total_bytes, "high_impact": dep.high_impact,
+            "deadline": dep.deadline.isoformat() if dep.deadline is not None else None}
+
+
+def describe_site_error(exc: SoftwareCenterError) -> str:
+    """Why the site could not be opened, in the command line's words."""
+    if isinstance(exc, CatalogError):
+        return f"the site's catalog is invalid: {exc}"
+    return str(exc)
+
+
+def in_group(uid: int, group: str) -> bool:
+    """Whether the user `uid` is a member of `group` (by name or number), as its primary
+    group or a supplementary one. False for unknown users and groups."""
+    import grp
+    import pwd
+
+    try:
+        entry = grp.getgrgid(int(group)) if group.isdigit() else grp.getgrnam(group)
+        user = pwd.getpwuid(uid)
+    except (KeyError, ValueError, OverflowError):
+        return False
+    return user.pw_gid == entry.gr_gid or user.pw_name in entry.gr_mem
 
 
 def activated_socket(environ: Mapping[str, str] | None = None) -> socket.socket | None:
@@ -186,6 +222,9 @@ class Agent:
         self.settings: dict[str, Any] = settings
         self.center = self._make_center()
         self.site_error: dict[str, str] | None = None
+        # Centers opened for requests with a profile (see the module's doc), by profile.
+        self._centers: dict[str, SoftwareCenter] = {}
+        self._run_center: SoftwareCenter | None = None  # the center the run under way uses
         self.seq = 0
         self.task: asyncio.Task[None] | None = None
         self.run_log: EventLog | None = None  # the log of the run being executed
@@ -204,6 +243,8 @@ class Agent:
         self._countdown: float = 0  # the last restart step's countdown
         self._restart: asyncio.Task[None] | None = None  # carries out the restart of a waiting run
         self.restart_info: dict[str, Any] | None = None  # what that restart is doing (status shows it)
+        self._launch_profile: dict[str, Any] = {}
+        self._continued_after = 0  # the seq after which the run being launched has its new events
 
     # --- settings -------------------------------------------------------------------
 
@@ -225,19 +266,86 @@ class Agent:
         st = self.settings
         return {"site_key": st.get("site_key"), "ca_bundle": st.get("ca_bundle"), "token": st.get("token")}
 
-    def _make_center(self) -> SoftwareCenter:
-        st = self.settings
+    def _make_center(self, profile: Mapping[str, Any] | None = None) -> SoftwareCenter:
+        st = {**self.settings, **(profile or {})}
         connection = _CONNECTIONS.get(str(st.get("connection")))
-        return SoftwareCenter(self.data_dir, site=st.get("site"), connection=connection, **self._trust())
+        return SoftwareCenter(self.data_dir, site=st.get("site"), connection=connection,
+                              site_key=st.get("site_key"), ca_bundle=st.get("ca_bundle"), token=st.get("token"))
+
+    def _profile(self, request: web.Request) -> dict[str, Any]:
+        """The request's profile (see the module's doc): {} when it has none."""
+        raw = request.headers.get(PROFILE_HEADER)
+        if raw is None or not raw.strip():
+            return {}
+        try:
+            given = json.loads(raw)
+        except ValueError:
+            raise ApiError(400, AgentCode.BAD_REQUEST, f"{PROFILE_HEADER}: expected a JSON object") from None
+        if not isinstance(given, dict):
+            raise ApiError(400, AgentCode.BAD_REQUEST, f"{PROFILE_HEADER}: expected a JSON object")
+        profile: dict[str, Any] = {}
+        for key, value in given.items():
+            if key not in SITE_KEYS:
+                raise ApiError(400, AgentCode.BAD_REQUEST,
+                               f"{PROFILE_HEADER}: {key!r} is not one of {', '.join(sorted(SITE_KEYS))}")
+            try:
+                parsed = parse_setting(str(key), value)
+            except SettingError as exc:
+                raise ApiError(400, AgentCode.BAD_REQUEST, str(exc)) from None
+            if parsed is not None:
+                profile[key] = parsed
+        if profile:
+            uid = peer_uid(request)
+            if uid not in (ROOT_UID, os.getuid()):
+                raise ApiError(403, AgentCode.FORBIDDEN,
+                               "this agent serves the site and trust settings its admin chose; --site, "
+                               "--connection, --site-key, --ca-bundle and a token are for your own agent "
+                               "(give --data-dir)")
+        return profile
+
+    async def _center_for(self, profile: Mapping[str, Any]) -> SoftwareCenter:
+        """An open center for the profile: the agent's own when the profile changes nothing."""
+        effective = {k: {**self.settings, **profile}.get(k) for k in sorted(SITE_KEYS)}
+        if not profile or effective == {k: self.settings.get(k) for k in sorted(SITE_KEYS)}:
+            await self._need_site()
+            return self.center
+        key = json.dumps(effective, sort_keys=True)
+        center = self._centers.get(key)
+        if center is not None and center.catalog is not None:
+            return center
+        center = self._make_center(profile)
+        try:
+            await center.open()
+        except SoftwareCenterError as exc:
+            await center.aclose()
+            raise ApiError(503, exc.code, describe_site_error(exc)) from None
+        except OSError as exc:
+            await center.aclose()
+            raise ApiError(503, ErrorCode.DATA_FOLDER_UNWRITABLE,
+                           f"cannot use the data folder {self.data_dir}: {exc.strerror or exc}") from None
+        except BaseException:
+            await center.aclose()
+            raise
+        while len(self._centers) >= 4:  # a few sites at a time; the oldest not in use goes
+            old_key = next((k for k, c in self._centers.items() if c is not self._run_center), None)
+            if old_key is None:
+                break
+            await self._centers.pop(old_key).aclose()
+        self._centers[key] = center
+        return center
 
     async def _get_settings(self, request: web.Request) -> web.Response:
         return web.json_response(public_settings(self.settings))
 
     async def _change_settings(self, request: web.Request) -> web.Response:
         uid = self._user(request, "change the agent's settings")
-        if uid != ROOT_UID:
-            raise ApiError(403, AgentCode.FORBIDDEN, "to change the agent's settings you must be root")
+        if not self._is_admin(uid):
+            raise ApiError(403, AgentCode.FORBIDDEN, "to change the agent's settings you must be root"
+                           + (f" (or in the group {self.settings['admin_group']})" if self.settings.get("admin_group")
+                              else ""))
         body = await _json_body(request)
+        if "admin_group" in body and uid != ROOT_UID and self.mode == "system":
+            raise ApiError(403, AgentCode.FORBIDDEN, "only root may change admin_group")
         if not body:
             raise ApiError(400, AgentCode.BAD_REQUEST, "expected an object of settings to change")
         changed: dict[str, Any] = {}
@@ -325,6 +433,7 @@ class Agent:
         p = API_PREFIX
         app.router.add_get(f"{p}/status", self._status)
         app.router.add_get(f"{p}/deployments", self._deployments)
+        app.router.add_get(f"{p}/catalog", self._catalog)
         app.router.add_post(f"{p}/runs", self._start_run)
         app.router.add_get(f"{p}/settings", self._get_settings)
         app.router.add_post(f"{p}/settings", self._change_settings)
@@ -361,6 +470,9 @@ class Agent:
         try:
             if not path.parent.is_dir():
                 path.parent.mkdir(mode=0o700, parents=True)
+            owner = path.parent.stat().st_uid
+            if owner not in (os.getuid(), ROOT_UID):
+                raise AgentStartError(f"the socket's folder {path.parent} belongs to another user (uid {owner})")
             if path.exists() or path.is_symlink():
                 probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 try:
@@ -379,7 +491,7 @@ class Agent:
             await self.center.open()
             self.site_error = None
         except SoftwareCenterError as exc:
-            self.site_error = {"code": exc.code.value, "message": str(exc)}
+            self.site_error = {"code": exc.code.value, "message": describe_site_error(exc)}
             log.warning("The site cannot be opened: %s", exc)
         except OSError as exc:
             self.site_error = {"code": ErrorCode.DATA_FOLDER_UNWRITABLE.value,
@@ -425,6 +537,9 @@ class Agent:
                 with contextlib.suppress(OSError):
                     self.socket_path.unlink()
         await self.center.aclose()
+        for center in self._centers.values():
+            await center.aclose()
+        self._centers.clear()
         if self._log_handler is not None:
             remove_log(self._log_handler)
             self._log_handler = None
@@ -469,6 +584,9 @@ class Agent:
             "name": name or previous.get("name", ""),
             "started_by": self._starter,
         }
+        pointer["continued_after"] = self._continued_after
+        if self._launch_profile:  # the run's trust, for continuing it (the file is the agent's own)
+            pointer["profile"] = dict(self._launch_profile)
         self.pointer = pointer
         try:
             save_pointer(self.data_dir, pointer)
@@ -477,7 +595,8 @@ class Agent:
         prune(self.data_dir)
 
     async def _launch(self, call: Coroutine[Any, Any, RunResult], started_by: int | None,
-                      own_center: SoftwareCenter | None = None, saved: RunState | None = None) -> str:
+                      own_center: SoftwareCenter | None = None, saved: RunState | None = None,
+                      profile: Mapping[str, Any] | None = None) -> str:
         """Run `call` as the agent's task; the run's id once its first event is out.
 
         `saved`: the run being resumed, followed live from now on (a client attaching
@@ -486,6 +605,8 @@ class Agent:
         first.add_done_callback(lambda f: f.cancelled() or f.exception())  # always retrieved
         self._first = first
         self._starter = started_by
+        self._launch_profile = {k: v for k, v in (profile or {}).items() if k not in ("site", "connection")}
+        self._continued_after = self.seq
         if saved is not None:
             self.run_log = EventLog(self.data_dir, saved.run_id)
             self._run_known(saved.run_id, saved.deployment, saved.name)
@@ -532,12 +653,14 @@ class Agent:
     def _run_done(self, task: asyncio.Task[None]) -> None:
         if self.task is task:
             self.task = None
+            self._run_center = None
         if self.run_log is not None:
             self.run_log.close()
             self.run_log = None
         self._last_activity = time.monotonic()
 
-    async def _resume_saved(self, state: RunState, started_by: int | None) -> str:
+    async def _resume_saved(self, state: RunState, started_by: int | None,
+                            profile: Mapping[str, Any] | None = None) -> str:
         """Continue the saved run with the catalog it started with, as `resume` does."""
         connection = _CONNECTIONS.get(state.connection_setting)
         if connection is None:
@@ -548,7 +671,10 @@ class Agent:
         except OSError as exc:
             raise ApiError(409, ErrorCode.RUN_STATE_DAMAGED,
                            f"the saved catalog of the run cannot be read: {exc.strerror or exc}") from None
-        center = SoftwareCenter(self.data_dir, site=state.site, connection=connection, **self._trust())
+        saved = (self.pointer or {}).get("profile") if (self.pointer or {}).get("run_id") == state.run_id else None
+        profile = {**(saved if isinstance(saved, dict) else {}), **(profile or {})}
+        profile.update({"site": state.site, "connection": connection})
+        center = self._make_center(profile)
         try:
             await center.open(catalog_bytes)
         except SoftwareCenterError as exc:
@@ -558,7 +684,7 @@ class Agent:
             await center.aclose()
             raise
         runner = TaskSequenceRunner(center, self._sink)
-        return await self._launch(runner.resume(), started_by, center, state)
+        return await self._launch(runner.resume(), started_by, center, state, profile)
 
     def _owner(self, run_id: str | None) -> int | None:
         pointer = self.pointer
@@ -699,16 +825,26 @@ class Agent:
                                                      "and this connection does not say it")
         return uid
 
+    def _is_admin(self, uid: int) -> bool:
+        """The admin tier: root; the members of the `admin_group` setting; and, for a user's
+        own agent, that user (its settings are the user's options)."""
+        if uid == ROOT_UID or (self.mode != "system" and uid == os.getuid()):
+            return True
+        group = self.settings.get("admin_group")
+        return bool(group) and in_group(uid, str(group))
+
     def _may_control(self, uid: int, run_id: str | None, what: str) -> None:
-        """User tier over a run: the user who started it; admin tier: root."""
-        if uid == ROOT_UID:
+        """User tier over a run: the user who started it; admin tier: root and the admin group."""
+        if self._is_admin(uid):
             return
         owner = self._owner(run_id)
         if owner is None:
             owner = os.getuid()  # a run of unknown origin belongs to the agent's own user
         if uid != owner:
             raise ApiError(403, AgentCode.FORBIDDEN,
-                           f"to {what} this run you must be the user who started it (uid {owner}) or root")
+                           f"to {what} this run you must be the user who started it (uid {owner}) or root"
+                           + (f" (or in the group {self.settings['admin_group']})" if self.settings.get("admin_group")
+                              else ""))
 
     # --- HTTP -----------------------------------------------------------------------
 
@@ -761,6 +897,7 @@ class Agent:
             "active": active,
             "last_seq": run_log.last_seq,
             "started_by": self._owner(run_id),
+            "continued_after": int(pointer.get("continued_after") or 0),
             "restart": self.restart_info if status == RunStatus.RESTART_PENDING.value and self.restart_info else None,
         }
 
@@ -775,18 +912,28 @@ class Agent:
     async def _status(self, request: web.Request) -> web.Response:
         summary = self._summary()
         current = summary if summary is not None and (summary["active"] or self._saved(summary["run_id"])) else None
-        c = self.center
+        profile = self._profile(request)
+        c: SoftwareCenter | None = self.center
+        site_error = self.site_error
+        if profile:
+            try:
+                c = await self._center_for(profile)
+                site_error = None
+            except ApiError as exc:
+                c, site_error = None, {"code": exc.code, "message": exc.message}
+        wanted = {**self.settings, **profile}
         return web.json_response({
             "mode": self.mode,
             "pid": os.getpid(),
             "data_dir": str(self.data_dir),
             "socket": str(self.socket_path),
-            "site": c.site_setting,
-            "site_url": c.site_url,
-            "site_error": self.site_error,
-            "catalog_signed": c.catalog_signed,
-            "connection": c.connection,
-            "connection_setting": c.connection_setting,
+            "site": c.site_setting if c is not None else wanted.get("site"),
+            "site_url": c.site_url if c is not None else None,
+            "site_error": site_error,
+            "organization": c.catalog.site.organization if c is not None and c.catalog is not None else None,
+            "catalog_signed": c.catalog_signed if c is not None else None,
+            "connection": c.connection if c is not None else None,
+            "connection_setting": c.connection_setting if c is not None else wanted.get("connection") or "auto",
             "run": current,
         })
 
@@ -798,15 +945,22 @@ class Agent:
             raise ApiError(503, err["code"], err["message"])
 
     async def _deployments(self, request: web.Request) -> web.Response:
-        await self._need_site()
-        listings = self.center.listings()
+        center = await self._center_for(self._profile(request))
+        listings = center.listings()
         return web.json_response([
-            {**item.as_json(), "total_bytes": item.total_bytes, "high_impact": item.deployment.high_impact}
-            for item in listings
+            {**item.as_json(), **listing_extras(item)} for item in listings
         ])
+
+    async def _catalog(self, request: web.Request) -> web.Response:
+        center = await self._center_for(self._profile(request))
+        return web.Response(body=center.catalog_bytes, content_type="application/json",
+                            headers={"Software-Center-Site-Url": center.site_url or "",
+                                     "Software-Center-Connection": center.connection or "",
+                                     "Software-Center-Signed": json.dumps(center.catalog_signed)})
 
     async def _start_run(self, request: web.Request) -> web.Response:
         uid = self._user(request, "start a run")
+        profile = self._profile(request)
         body = await _json_body(request)
         dep_id = body.get("deployment")
         if not isinstance(dep_id, str) or not dep_id.strip():
@@ -825,14 +979,15 @@ class Agent:
             raise ApiError(400, AgentCode.BAD_REQUEST, f"launch_mode: expected one of {', '.join(modes)}")
         mode = LaunchMode(mode_value)
         self._refuse_if_running()
-        await self._need_site()
-        verdict = self.center.verdict(dep_id, mode)
+        center = await self._center_for(profile)
+        verdict = center.verdict(dep_id, mode)
         if verdict.refusal is not None:
             raise ApiError(409, verdict.refusal.value, verdict.message or "the deployment may not run here",
                            deployment=dep_id)
         self._refuse_if_running()  # checked again: nothing may start between this and the launch
-        runner = TaskSequenceRunner(self.center, self._sink)
-        run_id = await self._launch(runner.run(dep_id, mode, variables), uid)
+        runner = TaskSequenceRunner(center, self._sink)
+        self._run_center = center
+        run_id = await self._launch(runner.run(dep_id, mode, variables), uid, profile=profile)
         return web.json_response({"run_id": run_id}, status=202)
 
     def _refuse_if_running(self) -> None:
@@ -860,21 +1015,23 @@ class Agent:
 
     async def _resume(self, request: web.Request) -> web.Response:
         uid = self._user(request, "resume a run")
+        profile = self._profile(request)
         self._refuse_if_running()
         try:
             state = load_state(self.data_dir)
         except RunError as exc:
             raise ApiError(409, exc.code, str(exc)) from None
         if state is None:
-            raise ApiError(409, ErrorCode.NO_RUN, "there is no task sequence run to resume")
+            raise ApiError(409, ErrorCode.NO_RUN, f"there is no task sequence run to resume in {self.data_dir}")
         self._may_control(uid, state.run_id, "resume")
         self._refuse_if_running()
         if self._restart is not None and self._restart is not asyncio.current_task():
             self._restart.cancel()  # asked to continue now: the restart is not waited for
             self._restart = None
             self.restart_info = None
-        run_id = await self._resume_saved(state, self._owner(state.run_id) if uid == ROOT_UID else uid)
-        return web.json_response({"run_id": run_id}, status=202)
+        after = self.seq
+        run_id = await self._resume_saved(state, self._owner(state.run_id) if self._is_admin(uid) else uid, profile)
+        return web.json_response({"run_id": run_id, "after": after}, status=202)
 
     async def _discard(self, request: web.Request) -> web.Response:
         """Forget a cancelled or failed run so another can start. The content cache stays,

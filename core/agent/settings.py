@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +24,9 @@ from ..options import load_options, save_options
 __all__ = ["SETTING_KEYS", "SYSTEM_CONFIG", "SettingError", "SettingsStore", "parse_setting", "public_settings"]
 
 SYSTEM_CONFIG = Path("/etc/software-center/agent.json")
-SETTING_KEYS = ("site", "connection", "site_key", "ca_bundle", "token", "reboot_command", "restart_countdown_s")
+SETTING_KEYS = ("site", "connection", "site_key", "ca_bundle", "token", "reboot_command", "restart_countdown_s",
+                "admin_group")
+_EXTRA_KEYS = ("restart_countdown_s", "admin_group")  # kept in the options file's other keys
 SITE_KEYS = frozenset({"site", "connection", "site_key", "ca_bundle", "token"})  # the site is opened again
 
 
@@ -73,6 +76,10 @@ def parse_setting(key: str, value: Any) -> Any:
             raise SettingError(f"site_key: {exc}") from None
         path = Path(value)
         return str(path.resolve()) if path.is_absolute() and path.is_file() else value
+    if key == "admin_group":
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}", value):
+            raise SettingError("admin_group: expected the name (or number) of a local group")
+        return value
     if key == "ca_bundle":
         path = Path(value).expanduser()
         if not path.is_absolute() or not path.is_file():
@@ -102,7 +109,7 @@ class SettingsStore:
             o = load_options(self.data_dir)
             return {"site": o.site, "connection": o.connection, "site_key": o.site_key,
                     "ca_bundle": o.ca_bundle, "token": o.token, "reboot_command": o.restart_command,
-                    "restart_countdown_s": o.extra.get("restart_countdown_s")}
+                    **{k: o.extra.get(k) for k in _EXTRA_KEYS}}
         try:
             raw = json.loads(self.path.read_bytes())
         except FileNotFoundError:
@@ -125,10 +132,11 @@ class SettingsStore:
         if self.path is None:
             o = load_options(self.data_dir)
             extra = dict(o.extra)
-            if settings.get("restart_countdown_s") is None:
-                extra.pop("restart_countdown_s", None)
-            else:
-                extra["restart_countdown_s"] = settings["restart_countdown_s"]
+            for key in _EXTRA_KEYS:
+                if settings.get(key) is None:
+                    extra.pop(key, None)
+                else:
+                    extra[key] = settings[key]
             save_options(self.data_dir, replace(
                 o, site=settings.get("site"), connection=settings.get("connection") or "auto",
                 site_key=settings.get("site_key"), ca_bundle=settings.get("ca_bundle"), token=settings.get("token"),

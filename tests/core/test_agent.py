@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core import AgentClient, AgentError
+from core import AgentClient, AgentError, default_socket_path
 from tests.core.helpers.content_server import ContentServer
 from tests.core.sites import deployment, run_tool, tool_files, write_site
 from tests.core.sites.harness import Running, cli, command, start
@@ -195,9 +195,10 @@ async def test_api_lists_runs_and_streams_events_as_the_command_line_does(
     data = tmp_path / "data"
     runtime = short_dir / "rt"
     runtime.mkdir()
-    # No --socket: $XDG_RUNTIME_DIR/software-center/agent.sock, mode 0600.
+    # No --socket: $XDG_RUNTIME_DIR/software-center/agent-<hash of the data folder>.sock, mode 0600.
     args = ["--site", server.url, "--data-dir", str(data), "--connection", "internet"]
-    sock = runtime / "software-center" / "agent.sock"
+    sock = default_socket_path(data, {"XDG_RUNTIME_DIR": str(runtime)})
+    assert sock.parent == runtime / "software-center" and sock.name.startswith("agent-")
     async with agent_process(*args, socket_path=sock, extra_env={"XDG_RUNTIME_DIR": str(runtime)}) as agent:
         assert stat.S_IMODE(sock.stat().st_mode) == 0o600
         async with agent.client() as client:
