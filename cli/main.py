@@ -41,6 +41,19 @@ def _common(p: argparse.ArgumentParser, *, json_flag: bool = True, connection: b
                         "signed catalogs are refused")
 
 
+def _agent_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
+                   help="the agent's socket (default: SOFTWARE_CENTER_AGENT, else the machine's agent at "
+                        "/run/software-center/agent.sock, else your own agent for the data folder, started "
+                        "on demand)")
+
+
+def _standalone_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--standalone", action="store_true", default=argparse.SUPPRESS,
+                   help="run the engine in this process, without an agent (as a task sequence started "
+                        "from boot media does); refused while an agent serves the data folder")
+
+
 def _trust(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ca-bundle", default=argparse.SUPPRESS, metavar="FILE",
                    help="PEM file of a private CA to trust for HTTPS, on top of the system's")
@@ -80,10 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Software Center: run operating-system upgrade task sequences, over the internet too.",
     )
     _common(parser, json_flag=False)
+    _agent_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", help="every listed deployment with its eligibility on this client")
     _common(p)
+    _agent_option(p)
+    _standalone_option(p)
 
     p = sub.add_parser("run", help="run a task sequence headless")
     p.add_argument("deployment", metavar="DEPLOYMENT_ID")
@@ -92,10 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="start a high-impact deployment without asking")
     p.add_argument("--variable", action="append", metavar="NAME=VALUE",
                    help="preset a task-sequence variable (repeatable)")
-    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
-                   help="ask the agent listening on this socket to run it, instead of running it here")
+    _agent_option(p)
+    _standalone_option(p)
     p.add_argument("--detach", action="store_true", default=argparse.SUPPRESS,
-                   help="(with --agent) print the run id and return at once; the run goes on")
+                   help="print the run id and return at once; the agent goes on with the run")
 
     p = sub.add_parser("agent", help="run the agent in the foreground: it owns the data folder and "
                                      "serves its engine on a Unix socket")
@@ -126,30 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("watch", help="attach to the agent's current (or last) run: replay its events, "
                                      "follow it, exit with its code")
-    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
-                   help="the agent's socket (default: SOFTWARE_CENTER_AGENT, else the user's agent socket)")
+    _agent_option(p)
     p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
-                   help="the data folder whose default agent socket to use")
+                   help="the data folder whose agent to ask (default: the per-user data folder)")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="JSON Lines events on standard output")
 
-    p = sub.add_parser("settings", help="print the agent's settings, or change one (root only)")
+    p = sub.add_parser("settings", help="print the agent's settings, or change one (admin only)")
     p.add_argument("key", nargs="?", metavar="KEY", help="one setting: site, connection, site_key, ca_bundle, "
-                                                         "token, reboot_command, restart_countdown_s")
+                                                         "token, reboot_command, restart_countdown_s, admin_group")
     p.add_argument("value", nargs="?", metavar="VALUE",
                    help="its new value ('' unsets it; `token -` reads the token from standard input)")
-    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
-                   help="the agent's socket (default: SOFTWARE_CENTER_AGENT, else the user's agent socket)")
+    _agent_option(p)
     p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
-                   help="the data folder whose default agent socket to use")
+                   help="the data folder whose agent to ask (default: the per-user data folder)")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object")
 
     p = sub.add_parser("discard", help="forget the agent's cancelled or failed run so another can start "
                                        "(the cache and the history stay)")
-    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
-                   help="the agent's socket (default: SOFTWARE_CENTER_AGENT, else the user's agent socket)")
+    _agent_option(p)
     p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
-                   help="the data folder whose default agent socket to use")
+                   help="the data folder whose agent to ask (default: the per-user data folder)")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="one JSON line on standard output")
 
@@ -159,8 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="JSON Lines events on standard output")
     _trust(p)  # the run's remaining content may come from a site with a private CA
-    p.add_argument("--agent", default=argparse.SUPPRESS, metavar="PATH", type=Path,
-                   help="ask the agent listening on this socket to continue its saved run, and follow it")
+    _agent_option(p)
+    _standalone_option(p)
 
     p = sub.add_parser("demo-site", help="serve the bundled demo site until interrupted")
     p.add_argument("--host", default="127.0.0.1")
@@ -195,6 +208,44 @@ def _site(args: argparse.Namespace) -> str | None:
     return getattr(args, "site", None) or os.environ.get("SOFTWARE_CENTER_SITE") or None
 
 
+_CLIENT = frozenset({"list", "run", "resume", "watch", "discard", "settings"})  # through the agent
+_STANDALONE = frozenset({"list", "run", "resume"})  # ... or, with --standalone, in this process
+
+
+def _standalone(args: argparse.Namespace, data_dir: Path) -> int:
+    """`list`, `run` or `resume` with the engine in this process. It holds a shared lock on
+    the agent's lock file, so no agent starts on the data folder meanwhile, and refuses when
+    an agent serves it; between such commands the engine's own run lock decides."""
+    from core import try_lock, unlock
+
+    if getattr(args, "agent", None) is not None:
+        return _fail("--standalone runs without an agent: leave out --agent")
+    if getattr(args, "detach", False):
+        return _fail("--detach needs the agent: only the agent keeps a run going without its command")
+    try:
+        (data_dir / "agent").mkdir(parents=True, exist_ok=True)
+        lock = try_lock(data_dir / "agent" / "agent.lock", shared=True)
+    except OSError as exc:
+        return _fail(f"cannot use the data folder {data_dir}: {exc.strerror or exc}")
+    if lock is None:
+        return _fail(f"an agent serves the data folder {data_dir}; run the command without --standalone "
+                     "to go through it")
+    try:
+        args.json = getattr(args, "json", False)
+        if args.command == "list":
+            return asyncio.run(_list(args, data_dir))
+        if args.command == "run":
+            from .run import run_command
+
+            args.connection = getattr(args, "connection", None)
+            return asyncio.run(run_command(args, data_dir, _site(args)))
+        from .run import resume_command
+
+        return asyncio.run(resume_command(args, data_dir))
+    finally:
+        unlock(lock)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data_dir = _data_dir(args)
@@ -206,49 +257,14 @@ def main(argv: list[str] | None = None) -> int:
             from ui.app import run_window  # Qt only for the window
 
             return run_window(_site(args), data_dir, getattr(args, "connection", None))
-        if args.command == "list":
-            return asyncio.run(_list(args, data_dir))
-        if args.command == "run" and getattr(args, "agent", None) is not None:
-            from .run import agent_run_command
+        if args.command in _STANDALONE and getattr(args, "standalone", False):
+            return _standalone(args, data_dir)
+        if args.command in _CLIENT:
+            from .remote import client_command
 
-            args.json = getattr(args, "json", False)
-            args.detach = getattr(args, "detach", False)
-            return asyncio.run(agent_run_command(args))
-        if args.command == "run" and getattr(args, "detach", False):
-            return _fail("--detach needs --agent PATH: only an agent keeps a run going without its command")
-        if args.command == "run":
-            from .run import run_command
-
-            args.json = getattr(args, "json", False)
-            args.connection = getattr(args, "connection", None)
-            return asyncio.run(run_command(args, data_dir, _site(args)))
+            return asyncio.run(client_command(args, data_dir))
         if args.command == "agent":
             return _agent(args, data_dir)
-        if args.command == "watch":
-            from .run import watch_command
-
-            args.json = getattr(args, "json", False)
-            return asyncio.run(watch_command(args, data_dir))
-        if args.command == "settings":
-            from .run import settings_command
-
-            args.json = getattr(args, "json", False)
-            return asyncio.run(settings_command(args, data_dir))
-        if args.command == "discard":
-            from .run import discard_command
-
-            args.json = getattr(args, "json", False)
-            return asyncio.run(discard_command(args, data_dir))
-        if args.command == "resume" and getattr(args, "agent", None) is not None:
-            from .run import agent_resume_command
-
-            args.json = getattr(args, "json", False)
-            return asyncio.run(agent_resume_command(args))
-        if args.command == "resume":
-            from .run import resume_command
-
-            args.json = getattr(args, "json", False)
-            return asyncio.run(resume_command(args, data_dir))
         if args.command == "demo-site":
             return _demo_site(args, data_dir)
         if args.command == "site":
@@ -288,7 +304,7 @@ async def _list(args: argparse.Namespace, data_dir: Path) -> int:
     from .terminal import print_listing
 
     assert center.catalog is not None and center.connection is not None
-    print_listing(center.catalog, center.connection, listings)
+    print_listing(center.catalog.site.organization, center.connection, [item.as_row() for item in listings])
     return EXIT_OK
 
 

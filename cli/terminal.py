@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from datetime import UTC
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -12,7 +13,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 import core as ev
-from core import Catalog, Event, Listing, format_exit_code
+from core import Event, format_exit_code
 
 __all__ = ["TerminalView", "format_bytes", "print_listing"]
 
@@ -27,21 +28,23 @@ def format_bytes(n: int) -> str:
     raise AssertionError
 
 
-def print_listing(catalog: Catalog, connection: str, listings: Sequence[Listing]) -> None:
+def print_listing(organization: str, connection: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The listing as a table; `rows` as `Listing.as_row()` gives them (the agent's rows)."""
     console = Console()
-    table = Table(title=f"{catalog.site.organization} — Operating Systems ({connection} connection)")
+    table = Table(title=f"{organization} — Operating Systems ({connection} connection)")
     table.add_column("ID", no_wrap=True)
     table.add_column("Name")
     table.add_column("Purpose")
     table.add_column("Status")
     table.add_column("Download", justify="right", no_wrap=True)
-    for item in listings:
-        dep = item.deployment
-        purpose = dep.purpose.capitalize()
-        if dep.deadline is not None:
-            purpose += f" (deadline {dep.deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
-        status = "[green]Available[/]" if item.verdict.eligible else f"[red]Refused:[/] {item.verdict.message}"
-        table.add_row(dep.id, dep.name, purpose, status, format_bytes(item.download_bytes))
+    for row in rows:
+        purpose = str(row.get("purpose", "")).capitalize()
+        if row.get("deadline"):
+            deadline = datetime.fromisoformat(str(row["deadline"]))
+            purpose += f" (deadline {deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+        status = "[green]Available[/]" if row.get("eligible") else f"[red]Refused:[/] {row.get('message')}"
+        table.add_row(str(row.get("id")), str(row.get("name")), purpose, status,
+                      format_bytes(int(row.get("download_bytes") or 0)))
     console.print(table)
 
 

@@ -99,6 +99,7 @@ _EXPORTS: dict[str, str] = {
     "url_problem": "catalog",
     # center
     "Listing": "center",
+    "ROW_EXTRAS": "center",
     "SoftwareCenter": "center",
     "site_base_url": "center",
     # cleanup

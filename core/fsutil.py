@@ -77,9 +77,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def try_lock(path: Path) -> int | None:
+def try_lock(path: Path, *, shared: bool = False) -> int | None:
     """An exclusive lock on `path` (created if missing), held by the returned fd; None when
-    another process holds it. Release with `unlock(fd)`; process death releases it too."""
+    another process holds it. Release with `unlock(fd)`; process death releases it too.
+
+    `shared`: a lock many processes may hold at once, which excludes only an exclusive one
+    (on Windows, where there is no shared lock, it is exclusive too)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_BINARY | _O_CLOEXEC, 0o600)
     try:
@@ -90,7 +93,7 @@ def try_lock(path: Path) -> int | None:
         else:
             import fcntl
 
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
         return None

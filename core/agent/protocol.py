@@ -63,7 +63,7 @@ class RunSummary(TypedDict):
     active: bool  # the agent is executing it now
     last_seq: int  # the seq of its last event so far (0: none yet)
     started_by: int | None  # uid of the caller that started it (None: not known)
-    continued_after: int  # the seq after which its latest start or continuation's events begin
+    continued_after: int  # continued (resumed): its new events come after this seq; 0: never continued
     # A restart-pending run the agent is restarting for: {"mode": "simulated" | "reboot",
     # "countdown_s", "failed": {"code", "message"} | None}; None otherwise.
     restart: dict[str, Any] | None

@@ -62,7 +62,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from ..center import Listing, SoftwareCenter
+from ..center import SoftwareCenter
 from ..cleanup import shielded
 from ..cmtrace import CMTraceHandler, install_log, remove_log
 from ..eligibility import LaunchMode
@@ -137,13 +137,6 @@ def peer_uid(request: web.Request) -> int | None:
     except OSError:
         return None
     return int(uid)
-
-
-def listing_extras(item: Listing) -> dict[str, Any]:
-    """What `GET /v1/deployments` adds to `list --json`'s fields of a listing."""
-    dep = item.deployment
-    return {"total_bytes": item.total_bytes, "high_impact": dep.high_impact,
-            "deadline": dep.deadline.isoformat() if dep.deadline is not None else None}
 
 
 def describe_site_error(exc: SoftwareCenterError) -> str:
@@ -244,7 +237,7 @@ class Agent:
         self._restart: asyncio.Task[None] | None = None  # carries out the restart of a waiting run
         self.restart_info: dict[str, Any] | None = None  # what that restart is doing (status shows it)
         self._launch_profile: dict[str, Any] = {}
-        self._continued_after = 0  # the seq after which the run being launched has its new events
+        self._continued_after = 0  # a continued run's new events come after this seq
 
     # --- settings -------------------------------------------------------------------
 
@@ -416,7 +409,8 @@ class Agent:
         except OSError as exc:
             raise AgentStartError(f"cannot use the data folder {self.data_dir}: {exc.strerror or exc}") from None
         if self._lock_fd is None:
-            raise AgentStartError(f"another agent already serves the data folder {self.data_dir}")
+            raise AgentStartError(f"another agent, or a --standalone command, already uses the data folder "
+                                  f"{self.data_dir}")
         try:
             self._log_handler = install_log(self.data_dir, self.log_file)
             if self.settings.get("token"):
@@ -606,7 +600,7 @@ class Agent:
         self._first = first
         self._starter = started_by
         self._launch_profile = {k: v for k, v in (profile or {}).items() if k not in ("site", "connection")}
-        self._continued_after = self.seq
+        self._continued_after = self.seq if saved is not None else 0  # 0: a run from its start
         if saved is not None:
             self.run_log = EventLog(self.data_dir, saved.run_id)
             self._run_known(saved.run_id, saved.deployment, saved.name)
@@ -948,7 +942,7 @@ class Agent:
         center = await self._center_for(self._profile(request))
         listings = center.listings()
         return web.json_response([
-            {**item.as_json(), **listing_extras(item)} for item in listings
+            item.as_row() for item in listings
         ])
 
     async def _catalog(self, request: web.Request) -> web.Response:

@@ -112,7 +112,7 @@ async def ensure_agent(place: AgentPlace, data_dir: Path, *, idle_s: float = ON_
                 errors.seek(0)
                 said = errors.read().decode("utf-8", "replace").strip().splitlines()
                 reason = said[-1].removeprefix("software-center: ") if said else f"exit code {proc.returncode}"
-                raise AgentStartError(f"the agent for {data_dir} could not start: {reason}")
+                raise AgentStartError(f"cannot start the agent for {data_dir}: {reason}")
             if time.monotonic() > deadline:
                 raise AgentStartError(f"the agent for {data_dir} did not answer within {timeout_s:.0f} s")
             await asyncio.sleep(0.05)

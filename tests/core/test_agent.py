@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from core import AgentClient, AgentError, default_socket_path
+from core.agent.eventlog import is_run_id
 from tests.core.helpers.content_server import ContentServer
 from tests.core.sites import deployment, run_tool, tool_files, write_site
 from tests.core.sites.harness import Running, cli, command, start
@@ -286,7 +287,8 @@ async def test_api_lists_runs_and_streams_events_as_the_command_line_does(
 
         # A second agent for the same data folder is refused in one line.
         other = await cli("agent", *agent_args(server, data, short_dir / "b.sock"))
-        assert other.rc == 2 and "another agent already serves the data folder" in other.stderr
+        assert other.rc == 2
+        assert "another agent, or a --standalone command, already uses the data folder" in other.stderr
     long = short_dir / ("s" * 110)
     refused_path = await cli("agent", "--data-dir", str(tmp_path / "d2"), "--socket", str(long))
     assert refused_path.rc == 2 and "a Unix socket path may have at most 107" in refused_path.stderr
@@ -345,11 +347,18 @@ async def test_one_run_at_a_time_clients_come_and_go_cancel_and_resume(
                 "ts_started", "ts_finished", "ts_started", "ts_finished"]
             assert [e["status"] for e in watched.of("ts_finished")] == ["cancelled", "succeeded"]
 
-        # The human view through the agent, and `--detach` needs an agent.
+        # The human view through the agent, and `--detach` needs an agent: without --agent,
+        # the user's agent for the data folder is started on demand and keeps the run going.
         shown = await cli("run", "DEPQUICK", "--agent", sock)
         assert shown.rc == 0 and "Hello" in shown.stdout
-        detached = await cli("run", "DEPQUICK", "--site", server.url, "--data-dir", str(tmp_path / "x"), "--detach")
-        assert detached.rc == 2 and "--detach needs --agent" in detached.stderr
+        x = ["--data-dir", str(tmp_path / "x")]
+        detached = await cli("run", "DEPQUICK", "--site", server.url, *x, "--detach")
+        assert detached.rc == 0 and is_run_id(detached.stdout.strip()), detached.stderr
+        followed = await cli("watch", *x, "--json")
+        assert followed.rc == 0 and {e["run_id"] for e in followed.events} == {detached.stdout.strip()}
+        assert followed.names()[0] == "ts_started" and followed.finished is not None
+        alone = await cli("run", "DEPQUICK", "--site", server.url, *x, "--detach", "--standalone")
+        assert alone.rc == 2 and "--detach needs the agent" in alone.stderr
 
     gone = await cli("watch", "--agent", str(short_dir / "a.sock"))
     assert gone.rc == 2 and "no agent answers at" in gone.stderr

@@ -33,8 +33,9 @@ def run_args(site: Path | str, data: Path, deployment_id: str, *extra: str, json
     return [*args, *(["--json"] if json_out else []), *extra]
 
 
-def resume_args(data: Path, json_out: bool = True) -> list[str]:
-    return ["resume", "--data-dir", str(data), *(["--json"] if json_out else [])]
+def resume_args(data: Path, json_out: bool = True, standalone: bool = False) -> list[str]:
+    return ["resume", "--data-dir", str(data), *(["--json"] if json_out else []),
+            *(["--standalone"] if standalone else [])]
 
 
 def assert_cli_md_events(result: CliResult) -> None:
@@ -309,9 +310,11 @@ async def test_a_secret_never_appears_outside_the_saved_state(tmp_path: Path) ->
         deployments=[deployment("DEPSEC", "SEC")],
     )
     json_data, human_data = tmp_path / "json", tmp_path / "human"
+    # In this process (--standalone): the run must stay at its restart, where the engine
+    # saved the state this test reads (an agent would go on after a simulated restart).
     as_json, (tty_rc, on_terminal) = await asyncio.gather(
-        cli(*run_args(site, json_data, "DEPSEC")),
-        cli_tty(*run_args(site, human_data, "DEPSEC", json_out=False)),
+        cli(*run_args(site, json_data, "DEPSEC", "--standalone")),
+        cli_tty(*run_args(site, human_data, "DEPSEC", "--standalone", json_out=False)),
     )
     assert as_json.rc == tty_rc == 5
     # the live terminal view (progress bars with the program's own texts) shows the mask
@@ -334,7 +337,7 @@ async def test_a_secret_never_appears_outside_the_saved_state(tmp_path: Path) ->
                 assert secret.encode() not in path.read_bytes(), path
     assert "Set variable ProductKey = ********" in (json_data / "logs" / "smsts.log").read_text("utf-8")
 
-    resumed = await cli(*resume_args(json_data))
+    resumed = await cli(*resume_args(json_data, standalone=True))
     assert resumed.rc == 0 and secret not in resumed.stdout + resumed.stderr
     assert secret not in (json_data / "logs" / "smsts.log").read_text("utf-8")
 
@@ -358,10 +361,13 @@ async def test_one_run_per_data_folder_and_damaged_state(tmp_path: Path) -> None
     work.mkdir()
     site = slow_site(tmp_path / "site", work)
     data = tmp_path / "data"
-    running = await start(*run_args(site, data, "DEPSLOW"))
+    # The engine's own rules, in this process (--standalone); through the agent a second
+    # run is refused as "under way" (tests/core/test_agent.py).
+    standalone = "--standalone"
+    running = await start(*run_args(site, data, "DEPSLOW", standalone))
     assert await running.until(lambda e: e["event"] == "step_progress") is not None
     second, resume_meanwhile = await asyncio.gather(
-        cli(*run_args(site, data, "DEPSLOW")), cli(*resume_args(data)))
+        cli(*run_args(site, data, "DEPSLOW", standalone)), cli(*resume_args(data, standalone=True)))
     for result in (second, resume_meanwhile):
         assert result.rc == 2 and result.events == []
         assert "another Software Center process is running a task sequence" in result.stderr
@@ -369,14 +375,14 @@ async def test_one_run_per_data_folder_and_damaged_state(tmp_path: Path) -> None
     first = await running.finish()
     assert first.rc == 130 and first.finished is not None and first.finished["status"] == "cancelled"
 
-    waiting, nothing = await asyncio.gather(cli(*run_args(site, data, "DEPRST")),
-                                            cli(*resume_args(tmp_path / "empty")))
+    waiting, nothing = await asyncio.gather(cli(*run_args(site, data, "DEPRST", standalone)),
+                                            cli(*resume_args(tmp_path / "empty", standalone=True)))
     assert waiting.rc == 2 and "has not finished; continue it with `software-center resume`" in waiting.stderr
     assert nothing.rc == 2 and "there is no task sequence run to resume" in nothing.stderr
-    done = await cli(*resume_args(data))
+    done = await cli(*resume_args(data, standalone=True))
     assert done.rc == 0 and [e["name"] for e in done.of("step_started")] == ["Slow"]
 
-    pending = await cli(*run_args(site, data, "DEPRST"))
+    pending = await cli(*run_args(site, data, "DEPRST", standalone))
     assert pending.rc == 5
     good = state_file(data).read_text()
     damaged = [b"\x00\xff garbage", b"[1, 2]", good.replace('"ip": 1', '"ip": "one"').encode(),
@@ -388,9 +394,9 @@ async def test_one_run_per_data_folder_and_damaged_state(tmp_path: Path) -> None
         state_file(copy).write_bytes(content)
         copies.append(copy)
     results = await asyncio.gather(
-        *(cli(*resume_args(copy)) for copy in copies),
-        cli(*run_args(site, copies[0], "DEPRST")),  # a damaged state blocks a new run too, in words
-        cli(*resume_args(data)),  # the good one resumes
+        *(cli(*resume_args(copy, standalone=True)) for copy in copies),
+        cli(*run_args(site, copies[0], "DEPRST", standalone)),  # a damaged state blocks a new run too, in words
+        cli(*resume_args(data, standalone=True)),  # the good one resumes
     )
     for copy, resumed in zip(copies, results[: len(copies)], strict=True):
         assert resumed.rc == 2, (copy, resumed.stderr)

@@ -2,6 +2,10 @@
 process killed (SIGKILL) while a step's program runs — the program outlives it, and `resume`
 uses its result instead of running the step again. Real subprocesses, a throttled loopback
 server that counts every byte it sends.
+
+The engine runs in the command's own process here (`--standalone`), so the process that is
+interrupted or killed is the one running the run. Through the agent, a killed command
+changes nothing and the agent itself is what dies: tests/core/test_agent.py covers that.
 """
 
 from __future__ import annotations
@@ -32,11 +36,11 @@ def big_bytes() -> bytes:
 
 def args(server: ContentServer, data: Path, deployment_id: str) -> list[str]:
     return ["run", deployment_id, "--site", server.url, "--data-dir", str(data), "--connection", "internet",
-            "--json", "--yes"]
+            "--json", "--yes", "--standalone"]
 
 
 def resume(data: Path) -> list[str]:
-    return ["resume", "--data-dir", str(data), "--json"]
+    return ["resume", "--data-dir", str(data), "--json", "--standalone"]
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -281,7 +285,7 @@ async def test_ctrl_c_twice_still_stops_a_program_that_ignores_term(tmp_path: Pa
     )
     data = tmp_path / "data"
     run = await start("run", "DEPSTB", "--site", str(site), "--data-dir", str(data), "--connection", "internet",
-                      "--json", "--yes")
+                      "--json", "--yes", "--standalone")
     assert await run.until(lambda e: e["event"] == "step_progress") is not None
     pid = int(pidfile.read_text())
     run.kill(signal.SIGINT)

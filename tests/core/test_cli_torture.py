@@ -179,9 +179,10 @@ class Chain:
 
     def args(self) -> list[str]:
         if state_file(self.data).exists():
-            return ["resume", "--data-dir", str(self.data), "--json"]
+            return ["resume", "--data-dir", str(self.data), "--json", "--standalone"]
+        # --standalone: the killed process is the one running the engine (see the module's doc)
         return ["run", "DEPTORTURE", "--site", self.server.url, "--data-dir", str(self.data), "--connection",
-                "internet", "--json", "--yes", "--variable", "DemoSetupSeconds=0.8",
+                "internet", "--json", "--yes", "--standalone", "--variable", "DemoSetupSeconds=0.8",
                 "--variable", "SMSTSDownloadRetryDelay=0"]
 
     async def run(self) -> None:

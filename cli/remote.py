@@ -1,0 +1,308 @@
+"""The commands as clients of the agent (docs/AGENT.md): `list`, `run`, `resume`, `watch`,
+`discard` and `settings` find the agent (`--agent`, else SOFTWARE_CENTER_AGENT, else the
+machine's agent, else the user's agent for the data folder, started on demand), ask it,
+and show what it says exactly as the engine in this process would have shown it.
+
+The command's own `--site`, `--connection`, `--site-key`, `--ca-bundle` (and, for the
+user's own agent, SOFTWARE_CENTER_SITE, _SITE_KEY, _CA_BUNDLE and _TOKEN) travel with each
+request as its profile: they apply to this command only, as they always did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core import (
+    ROW_EXTRAS,
+    AgentClient,
+    AgentCode,
+    AgentError,
+    AgentPlace,
+    AgentStartError,
+    ErrorCode,
+    Refusal,
+    RunRefused,
+    ensure_agent,
+    event_from_json,
+    locate_agent,
+)
+
+from .exits import EXIT_CANCELLED, EXIT_OK, EXIT_REFUSED
+from .exits import fail as _fail
+from .run import confirm_high_impact, event_sink, json_line, parse_variables
+
+__all__ = ["client_command"]
+
+RECONNECT_S = 30.0  # how long `run` and `watch` wait for a lost agent to come back
+_EXITS = {"succeeded": 0, "failed": 4, "restart_pending": 5, "cancelled": EXIT_CANCELLED}
+_REFUSALS = frozenset(r.value for r in Refusal)
+
+
+def _profile(args: argparse.Namespace, place: AgentPlace) -> dict[str, Any]:
+    """This command's own site and trust settings. The environment's count only for the
+    user's own agent: the machine's agent serves the site its admin set."""
+    env = os.environ
+    own = place.startable
+    site = getattr(args, "site", None) or (env.get("SOFTWARE_CENTER_SITE") if own else None)
+    given_key = getattr(args, "site_key", None) is not None
+    given_bundle = getattr(args, "ca_bundle", None) is not None
+    return {
+        "site": site or None,
+        "connection": getattr(args, "connection", None),
+        # --site-key and --ca-bundle were checked and put in the environment (cli.main)
+        "site_key": env.get("SOFTWARE_CENTER_SITE_KEY") if given_key or own else None,
+        "ca_bundle": env.get("SOFTWARE_CENTER_CA_BUNDLE") if given_bundle or own else None,
+        "token": env.get("SOFTWARE_CENTER_TOKEN") if own else None,
+    }
+
+
+async def _connect(args: argparse.Namespace, data_dir: Path) -> AgentClient:
+    place = locate_agent(getattr(args, "agent", None), data_dir, data_dir_given=hasattr(args, "data_dir"))
+    await ensure_agent(place, data_dir)
+
+    async def revive() -> None:
+        """A user agent that died is started again (it continues the run by itself)."""
+        with contextlib.suppress(AgentStartError):
+            await ensure_agent(place, data_dir)
+
+    args.revive = revive if place.startable else None
+    return AgentClient(place.socket, profile=_profile(args, place))
+
+
+async def client_command(args: argparse.Namespace, data_dir: Path) -> int:
+    """Run `args.command` through the agent; its exit code."""
+    args.json = getattr(args, "json", False)
+    try:
+        agent = await _connect(args, data_dir)
+    except AgentStartError as exc:
+        return _fail(str(exc))
+    async with agent:
+        try:
+            return await _COMMANDS[args.command](agent, args)
+        except AgentError as exc:
+            if exc.code == AgentCode.AGENT_UNREACHABLE and getattr(args, "agent", None) is None \
+                    and not os.environ.get("SOFTWARE_CENTER_AGENT"):
+                return _fail(f"{exc.message}; is the agent running? (`systemctl status software-center-agent`)")
+            return _fail(exc.message)
+
+
+async def _list(agent: AgentClient, args: argparse.Namespace) -> int:
+    rows = await agent.deployments()
+    if args.json:
+        for row in rows:
+            json_line({"event": "deployment", **{k: v for k, v in row.items() if k not in ROW_EXTRAS}})
+        return EXIT_OK
+    from .terminal import print_listing
+
+    status = await agent.status()
+    print_listing(str(status.get("organization") or ""), str(status.get("connection") or ""), rows)
+    return EXIT_OK
+
+
+async def _run(agent: AgentClient, args: argparse.Namespace) -> int:
+    """The agent runs it; this command starts it and shows it (or, with --detach, returns)."""
+    variables = parse_variables(args.variable)
+    if isinstance(variables, str):
+        return _fail(variables)
+    if not args.yes:
+        listed = {d.get("id"): d for d in await agent.deployments()}
+        dep = listed.get(args.deployment)
+        if dep is not None and dep.get("eligible") and dep.get("high_impact"):
+            try:
+                ok = confirm_high_impact(str(dep.get("name")))
+            except KeyboardInterrupt:
+                print("\nCancelled; nothing was started.", file=sys.stderr)
+                return EXIT_CANCELLED
+            if ok is None:
+                return _fail(
+                    f"{args.deployment} is a high-impact deployment and there is no terminal to confirm "
+                    "it on; pass --yes to start it anyway"
+                )
+            if not ok:
+                return _fail("not started: the high-impact deployment was not confirmed")
+    try:
+        run_id = await agent.start_run(args.deployment, variables, args.launch_mode)
+    except AgentError as exc:
+        if exc.code in _REFUSALS:
+            event_sink(args.json)(RunRefused(args.deployment, exc.code, exc.message))
+            return EXIT_REFUSED
+        raise
+    if getattr(args, "detach", False):
+        if args.json:
+            json_line({"event": "detached", "run_id": run_id})
+        else:
+            print(run_id)
+        return EXIT_OK
+    return await _follow(agent, run_id, args)
+
+
+async def _resume(agent: AgentClient, args: argparse.Namespace) -> int:
+    """The agent continues its saved run now; this command shows it from there. A run the
+    agent already continued by itself (after a restart, or after a crash of the agent) is
+    shown from where it was continued instead."""
+    try:
+        run_id, after = await agent.resume()
+    except AgentError as exc:
+        if exc.code not in (AgentCode.RUN_ACTIVE, ErrorCode.NO_RUN):
+            raise
+        # Already continued by the agent (after a restart, or after it was restarted
+        # itself): show that continuation, as if this command had started it.
+        summary = await agent.current()
+        if summary is None or not summary["continued_after"] or (
+                exc.code == AgentCode.RUN_ACTIVE and summary["run_id"] != exc.extra.get("run_id")):
+            raise
+        run_id, after = summary["run_id"], summary["continued_after"]
+    return await _follow(agent, run_id, args, after)
+
+
+async def _watch(agent: AgentClient, args: argparse.Namespace) -> int:
+    """The agent's current (or last) run, from its first event, followed to its end."""
+    summary = await agent.current()
+    if summary is None:
+        return _fail("the agent has no run to watch")
+    return await _follow(agent, summary["run_id"], args)
+
+
+async def _discard(agent: AgentClient, args: argparse.Namespace) -> int:
+    """Forget the agent's cancelled or failed run (exit 0)."""
+    try:
+        answer = await agent.discard()
+    except AgentError as exc:
+        if exc.code == ErrorCode.NO_RUN.value:
+            return _fail("the agent has no cancelled or failed run to discard")
+        raise
+    if args.json:
+        json_line({"event": "discarded", "run_id": answer.get("run_id")})
+    else:
+        print(f"Discarded the run {answer.get('run_id')}; another can start now.")
+    return EXIT_OK
+
+
+async def _settings(agent: AgentClient, args: argparse.Namespace) -> int:
+    """The agent's settings (the token only as set / not set), or change one (admin tier;
+    `token -` reads the token from standard input)."""
+    key, value = args.key, args.value
+    if value == "-" and key == "token":
+        value = sys.stdin.readline().strip()
+        if not value:
+            return _fail("token -: standard input gave no token")
+    settings = await agent.settings() if value is None else await agent.change_settings({key: value})
+    if key is not None and key not in settings:
+        return _fail(f"{key}: not a setting (the settings are {', '.join(settings)})")
+    shown = {key: settings[key]} if key is not None else settings
+    if args.json:
+        json_line({"event": "settings", **shown})
+        return EXIT_OK
+    for name, setting in shown.items():
+        if isinstance(setting, list):
+            setting = " ".join(setting)
+        print(f"{name}: {'(not set)' if setting is None else setting}")
+    return EXIT_OK
+
+
+_COMMANDS = {"list": _list, "run": _run, "resume": _resume, "watch": _watch, "discard": _discard,
+             "settings": _settings}
+
+
+def _agent_sink(json_out: bool) -> Callable[[dict[str, Any]], None]:
+    """Events from the agent, shown exactly as an in-process run shows them (`seq` is the
+    agent's numbering, for reconnecting, and is not part of the command's output)."""
+    if json_out:
+        def emit(obj: dict[str, Any]) -> None:
+            json_line({k: v for k, v in obj.items() if k != "seq"})
+
+        return emit
+    view = event_sink(False)
+
+    def show(obj: dict[str, Any]) -> None:
+        event = event_from_json(obj)
+        if event is not None:
+            view(event)
+
+    return show
+
+
+async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, after: int = 0) -> int:
+    """Show the run's events after `after` until it finishes; its exit code. Ctrl-C (or
+    SIGTERM) asks the agent to cancel the run, and the events say when it has. A lost
+    agent is waited for, or started again when it is the user's own (its successor
+    continues the run); no event is shown twice."""
+    show = _agent_sink(args.json)
+    revive = getattr(args, "revive", None)
+    loop = asyncio.get_running_loop()
+    refused: list[AgentError] = []
+    follow = asyncio.current_task()
+    asked: list[asyncio.Task[None]] = []
+
+    async def cancel() -> None:
+        try:
+            await agent.cancel()
+        except AgentError as exc:
+            if exc.code == "no_run":
+                return  # it ended meanwhile: its last events say how
+            refused.append(exc)
+            if follow is not None:
+                follow.cancel()
+
+    def ask_cancel() -> None:
+        if not asked:
+            print("Cancelling the run (the agent stops it and saves it)...", file=sys.stderr)
+            asked.append(asyncio.ensure_future(cancel()))
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, ask_cancel)
+        except (NotImplementedError, RuntimeError):
+            pass
+    status: str | None = None
+    last_seq = after
+    lost_at: float | None = None
+    try:
+        while True:
+            try:
+                async for obj in agent.events(run_id, after=last_seq):
+                    lost_at = None
+                    seq = obj.get("seq")
+                    last_seq = seq if isinstance(seq, int) else last_seq
+                    show(obj)
+                    if obj.get("event") == "ts_finished":
+                        status = str(obj.get("status"))
+                break
+            except AgentError as exc:
+                # The agent went away mid-run (it died, or its service restarted): the run
+                # goes on with the next agent, and the events continue after the last seen.
+                if exc.code != AgentCode.AGENT_UNREACHABLE or last_seq == after:
+                    return _fail(exc.message)
+                if lost_at is None:
+                    lost_at = loop.time()
+                    print("software-center: lost the agent; waiting for it to come back...", file=sys.stderr)
+                elif loop.time() - lost_at > RECONNECT_S:
+                    return _fail(exc.message)
+                if revive is not None:
+                    await revive()
+                await asyncio.sleep(0.2)
+    except asyncio.CancelledError:
+        if not refused:
+            raise
+        return _fail(refused[0].message)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+        for task in asked:
+            if not task.done():
+                await asyncio.wait([task], timeout=5)
+    if status is None:
+        return _fail(f"the agent stopped sending the events of the run {run_id} before it finished; "
+                     "`software-center watch` follows it again")
+    return _EXITS.get(status, 1)
