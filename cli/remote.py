@@ -28,7 +28,6 @@ from core import (
     AgentPlace,
     AgentStartError,
     ErrorCode,
-    Refusal,
     RunRefused,
     ensure_agent,
     event_from_json,
@@ -37,13 +36,12 @@ from core import (
 
 from .exits import EXIT_CANCELLED, EXIT_OK, EXIT_REFUSED
 from .exits import fail as _fail
-from .run import confirm_high_impact, event_sink, json_line, parse_variables
+from .output import confirm_high_impact, event_sink, json_line, parse_variables
 
 __all__ = ["client_command"]
 
 RECONNECT_S = 30.0  # how long `run` and `watch` wait for a lost agent to come back
 _EXITS = {"succeeded": 0, "failed": 4, "restart_pending": 5, "cancelled": EXIT_CANCELLED}
-_REFUSALS = frozenset(r.value for r in Refusal)
 
 
 def _profile(args: argparse.Namespace, place: AgentPlace) -> dict[str, Any]:
@@ -131,7 +129,7 @@ async def _run(agent: AgentClient, args: argparse.Namespace) -> int:
     try:
         run_id = await agent.start_run(args.deployment, variables, args.launch_mode)
     except AgentError as exc:
-        if exc.code in _REFUSALS:
+        if exc.extra.get("refusal"):
             event_sink(args.json)(RunRefused(args.deployment, exc.code, exc.message))
             return EXIT_REFUSED
         raise

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import os
 import signal
 import sys
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +19,6 @@ from core import (
     CatalogError,
     CMTraceHandler,
     ConnectionSetting,
-    Event,
-    EventSink,
     LaunchMode,
     RunError,
     RunResult,
@@ -33,13 +29,13 @@ from core import (
     load_state,
     remove_log,
     state_dir,
-    to_json,
 )
 
 from .exits import EXIT_CANCELLED
 from .exits import fail as _fail
+from .output import confirm_high_impact, event_sink, parse_variables
 
-__all__ = ["confirm_high_impact", "event_sink", "json_line", "parse_variables", "resume_command", "run_command"]
+__all__ = ["resume_command", "run_command"]
 
 _CONNECTION_SETTINGS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
 
@@ -56,61 +52,6 @@ def _install_log(data_dir: Path) -> CMTraceHandler:
 
     handler.handleError = handle_error  # type: ignore[method-assign]
     return handler
-
-
-def json_line(obj: Mapping[str, Any]) -> None:
-    """One JSON line on standard output. A reader that went away changes nothing: the run
-    goes on (the log still records it)."""
-    try:
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
-def _json_sink(event: Event) -> None:
-    json_line(to_json(event))
-
-
-def event_sink(json_out: bool) -> EventSink:
-    if json_out:
-        return _json_sink
-    from .terminal import TerminalView  # rich: only for the human view
-
-    return TerminalView()
-
-
-def parse_variables(pairs: list[str] | None) -> dict[str, str] | str:
-    out: dict[str, str] = {}
-    for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            return f"--variable expects NAME=VALUE, got {pair!r}"
-        out[name.strip()] = value
-    return out
-
-
-def confirm_high_impact(name: str) -> bool | None:
-    """Ask on the terminal. None when there is no terminal to ask on."""
-    if not sys.stdin or not sys.stdin.isatty():
-        return None
-    print(
-        f"'{name}' is a high-impact deployment: it upgrades the operating system and restarts "
-        "this computer. Save your work first.",
-        file=sys.stderr,
-    )
-    # input() blocks the loop, and asyncio's own Ctrl-C handling only schedules a cancel:
-    # give Ctrl-C its plain meaning while asking, so it stops the prompt at once.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        answer = input("Type 'yes' to start it now: ")
-    except EOFError:
-        return None
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    return answer.strip().lower() in ("yes", "y", "sí", "si")
 
 
 async def _drive(runner_call: asyncio.Future[RunResult] | asyncio.Task[RunResult]) -> int:

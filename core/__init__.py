@@ -14,7 +14,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what a type checker sees; at run time `__getattr__` below loads on use
-    from .agent import *  # noqa: F403
+    from .agent.client import *  # noqa: F403
+    from .agent.notify import *  # noqa: F403
+    from .agent.protocol import *  # noqa: F403
+    from .agent.restart import *  # noqa: F403
+    from .agent.server import *  # noqa: F403
+    from .agent.settings import *  # noqa: F403
+    from .agent.spawn import *  # noqa: F403
     from .attempts import *  # noqa: F403
     from .catalog import *  # noqa: F403
     from .center import *  # noqa: F403
@@ -47,18 +53,14 @@ _EXPORTS: dict[str, str] = {
     "AgentPlace": "agent",
     "ON_DEMAND_IDLE_S": "agent",
     "PROFILE_HEADER": "agent",
+    "ROW_EXTRAS": "agent",
     "SYSTEM_SOCKET": "agent",
     "ensure_agent": "agent",
     "locate_agent": "agent",
-    "AgentError": "agent",
-    "AgentStartError": "agent",
     "ApiError": "agent",
-    "RestartCode": "agent",
-    "RestartProblem": "agent",
     "RunSummary": "agent",
     "SETTING_KEYS": "agent",
     "SYSTEM_CONFIG": "agent",
-    "SettingError": "agent",
     "SettingsStore": "agent",
     "default_socket_path": "agent",
     "event_from_json": "agent",
@@ -99,7 +101,6 @@ _EXPORTS: dict[str, str] = {
     "url_problem": "catalog",
     # center
     "Listing": "center",
-    "ROW_EXTRAS": "center",
     "SoftwareCenter": "center",
     "site_base_url": "center",
     # cleanup
@@ -140,6 +141,11 @@ _EXPORTS: dict[str, str] = {
     "flatten": "engine",
     "step_type": "engine",
     # errors
+    "AgentError": "errors",
+    "AgentStartError": "errors",
+    "RestartCode": "errors",
+    "RestartProblem": "errors",
+    "SettingError": "errors",
     "Aborted": "errors",
     "CacheError": "errors",
     "CatalogError": "errors",

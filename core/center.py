@@ -45,7 +45,7 @@ from .signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, parse_public_key, veri
 if TYPE_CHECKING:
     from .demo import DemoServer
 
-__all__ = ["ROW_EXTRAS", "Listing", "SoftwareCenter", "site_base_url"]
+__all__ = ["Listing", "SoftwareCenter", "site_base_url"]
 
 log = logging.getLogger("software_center.center")
 
@@ -84,14 +84,12 @@ class Listing:
         }
 
     def as_row(self) -> dict[str, Any]:
-        """`as_json()` plus what a listing shows beside it (`ROW_EXTRAS`): the agent's
-        `GET /v1/deployments` rows."""
+        """`as_json()` plus what a listing shows beside it: the agent's `GET /v1/deployments`
+        rows (their added keys are `core.agent.protocol.ROW_EXTRAS`)."""
         dep = self.deployment
         return {**self.as_json(), "total_bytes": self.total_bytes, "high_impact": dep.high_impact,
                 "deadline": dep.deadline.isoformat() if dep.deadline is not None else None}
 
-
-ROW_EXTRAS = ("total_bytes", "high_impact", "deadline")  # the keys as_row() adds to as_json()
 
 
 def site_base_url(site: str) -> str:

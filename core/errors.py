@@ -43,14 +43,29 @@ The exception tree (each line: when it is raised, and its default code):
         │                          `resume` (run_pending), nothing to resume (no_run), its
         │                          saved state or catalog is damaged (run_state_damaged)
         └── ProgramError           a step's program could not be started (program_not_started)
+
+The agent's errors stand beside that tree: their codes cross the socket as text, and not
+all of them are `ErrorCode`s.
+
+    AgentError        client side: what the agent refused (`code`: an ErrorCode value, a
+                      refusal of eligibility, or an AgentCode), or why it could not be asked
+                      (agent_unreachable, protocol); `status` is the HTTP status
+    AgentStartError   the agent cannot start, or a client could not start the user's agent
+    SettingError      a setting's value is not one the agent takes (a ValueError; the
+                      message names the key)
+    RestartProblem    the reboot command did not reboot the machine; `code` is a RestartCode
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
     "Aborted",
+    "AgentError",
+    "AgentStartError",
     "CacheError",
     "CatalogError",
     "ContentError",
@@ -60,7 +75,10 @@ __all__ = [
     "KeyFileError",
     "ProgramError",
     "RedirectError",
+    "RestartCode",
+    "RestartProblem",
     "RunError",
+    "SettingError",
     "SignInRequiredError",
     "SiteBuildError",
     "SiteUnreachableError",
@@ -280,3 +298,46 @@ class ProgramError(RunError):
         self.program = program
         self.problem = problem
         super().__init__(f"cannot start {program!r}: {problem}", ErrorCode.PROGRAM_NOT_STARTED)
+
+
+# --- the agent's ------------------------------------------------------------------------
+
+
+class AgentError(Exception):
+    """What the agent refused, or why it could not be asked. `status` is the HTTP status
+    (None when no answer came)."""
+
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 extra: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.extra = dict(extra or {})
+
+
+
+class AgentStartError(Exception):
+    """The agent cannot start (the message says why, in one sentence)."""
+
+
+
+class SettingError(ValueError):
+    """A setting's value is not one the agent takes (the message names the key)."""
+
+
+
+class RestartCode(enum.StrEnum):
+    """Why the reboot command did not reboot the machine (a `restart_failed` event's `code`)."""
+
+    NOT_STARTED = "reboot_command_not_started"  # the command could not be started
+    FAILED = "reboot_command_failed"  # it exited non-zero (or ran too long)
+
+
+class RestartProblem(Exception):
+    """The reboot command failed: `code` is stable, the message says why in one sentence."""
+
+    def __init__(self, code: RestartCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -11,52 +11,64 @@ clients (the command line now, the window later) over a Unix socket, as HTTP+JSO
     client     `AgentClient`: the typed httpx client every command uses
     spawn      which agent a client talks to; the user's agent started on demand
 
-docs/AGENT.md describes the API as built.
+docs/AGENT.md describes the API as built. The names below load lazily, as `core`'s do:
+a client (`AgentClient`, `ensure_agent`) never loads aiohttp, which only the agent's
+server needs.
 """
 
-from .client import AgentClient, AgentError
-from .notify import notify
-from .protocol import (
-    API_PREFIX,
-    PROFILE_HEADER,
-    AgentCode,
-    RunSummary,
-    default_socket_path,
-    event_from_json,
-    socket_path_problem,
-)
-from .restart import RestartCode, RestartProblem, read_boot_id, run_reboot_command
-from .server import Agent, AgentStartError, ApiError
-from .settings import SETTING_KEYS, SYSTEM_CONFIG, SettingError, SettingsStore, parse_setting, public_settings
-from .spawn import ON_DEMAND_IDLE_S, SYSTEM_SOCKET, AgentPlace, ensure_agent, locate_agent
+from __future__ import annotations
 
-__all__ = [
-    "API_PREFIX",
-    "Agent",
-    "AgentClient",
-    "AgentCode",
-    "AgentPlace",
-    "ON_DEMAND_IDLE_S",
-    "PROFILE_HEADER",
-    "SYSTEM_SOCKET",
-    "ensure_agent",
-    "locate_agent",
-    "AgentError",
-    "AgentStartError",
-    "ApiError",
-    "RestartCode",
-    "SETTING_KEYS",
-    "SYSTEM_CONFIG",
-    "SettingError",
-    "SettingsStore",
-    "parse_setting",
-    "public_settings",
-    "RestartProblem",
-    "RunSummary",
-    "default_socket_path",
-    "event_from_json",
-    "notify",
-    "read_boot_id",
-    "run_reboot_command",
-    "socket_path_problem",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import *  # noqa: F403
+    from .notify import *  # noqa: F403
+    from .protocol import *  # noqa: F403
+    from .restart import *  # noqa: F403
+    from .server import *  # noqa: F403
+    from .settings import *  # noqa: F403
+    from .spawn import *  # noqa: F403
+
+# name -> the module of this package that defines it
+_EXPORTS = {
+    "API_PREFIX": "protocol",
+    "Agent": "server",
+    "AgentClient": "client",
+    "AgentCode": "protocol",
+    "AgentPlace": "spawn",
+    "ApiError": "server",
+    "ON_DEMAND_IDLE_S": "spawn",
+    "PROFILE_HEADER": "protocol",
+    "ROW_EXTRAS": "protocol",
+    "RunSummary": "protocol",
+    "SETTING_KEYS": "settings",
+    "SYSTEM_CONFIG": "settings",
+    "SYSTEM_SOCKET": "spawn",
+    "SettingsStore": "settings",
+    "default_socket_path": "protocol",
+    "ensure_agent": "spawn",
+    "event_from_json": "protocol",
+    "locate_agent": "spawn",
+    "notify": "notify",
+    "parse_setting": "settings",
+    "public_settings": "settings",
+    "read_boot_id": "restart",
+    "run_reboot_command": "restart",
+    "socket_path_problem": "protocol",
+}
+
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core.agent' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

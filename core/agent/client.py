@@ -18,24 +18,12 @@ from typing import Any, cast
 
 import httpx
 
+from ..errors import AgentError
 from .protocol import API_PREFIX, PROFILE_HEADER, AgentCode, RunSummary
 
-__all__ = ["AgentClient", "AgentError"]
+__all__ = ["AgentClient"]
 
 _BASE = "http://agent" + API_PREFIX
-
-
-class AgentError(Exception):
-    """What the agent refused, or why it could not be asked. `status` is the HTTP status
-    (None when no answer came)."""
-
-    def __init__(self, code: str, message: str, status: int | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.extra = dict(extra or {})
 
 
 class AgentClient:

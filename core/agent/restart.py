@@ -14,31 +14,16 @@ or exits non-zero, is reported with a stable code (`RestartCode`) and tried agai
 from __future__ import annotations
 
 import asyncio
-import enum
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["BOOT_ID_FILE", "RestartCode", "RestartProblem", "read_boot_id", "run_reboot_command"]
+from ..errors import RestartCode, RestartProblem
+
+__all__ = ["BOOT_ID_FILE", "read_boot_id", "run_reboot_command"]
 
 BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
 REBOOT_COMMAND_TIMEOUT_S = 120.0
-
-
-class RestartCode(enum.StrEnum):
-    """Why the reboot command did not reboot the machine (a `restart_failed` event's `code`)."""
-
-    NOT_STARTED = "reboot_command_not_started"  # the command could not be started
-    FAILED = "reboot_command_failed"  # it exited non-zero (or ran too long)
-
-
-class RestartProblem(Exception):
-    """The reboot command failed: `code` is stable, the message says why in one sentence."""
-
-    def __init__(self, code: RestartCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def read_boot_id(environ: dict[str, str] | None = None) -> str | None:

@@ -67,7 +67,15 @@ from ..cleanup import shielded
 from ..cmtrace import CMTraceHandler, install_log, remove_log
 from ..eligibility import LaunchMode
 from ..engine import RunResult, TaskSequenceRunner
-from ..errors import CatalogError, ErrorCode, RunError, SoftwareCenterError
+from ..errors import (
+    AgentStartError,
+    CatalogError,
+    ErrorCode,
+    RestartProblem,
+    RunError,
+    SettingError,
+    SoftwareCenterError,
+)
 from ..events import Event, RestartPending, RunOutcome, RunStarted, to_json
 from ..fsutil import try_lock, unlock
 from ..options import ConnectionSetting
@@ -95,10 +103,10 @@ from .eventlog import (
 )
 from .notify import notify
 from .protocol import API_PREFIX, PROFILE_HEADER, AgentCode, RunSummary, socket_path_problem
-from .restart import RestartProblem, read_boot_id, run_reboot_command
-from .settings import SITE_KEYS, SettingError, SettingsStore, parse_setting, public_settings
+from .restart import read_boot_id, run_reboot_command
+from .settings import SITE_KEYS, SettingsStore, parse_setting, public_settings
 
-__all__ = ["Agent", "AgentStartError", "ApiError"]
+__all__ = ["Agent", "ApiError"]
 
 log = logging.getLogger("software_center.agent")
 
@@ -106,10 +114,6 @@ ROOT_UID = 0
 _CONNECTIONS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
 _WAITING = (RunStatus.CANCELLED, RunStatus.RESTART_PENDING)
 SYSTEM_REBOOT_COMMAND = ("systemctl", "reboot")
-
-
-class AgentStartError(Exception):
-    """The agent cannot start (the message says why, in one sentence)."""
 
 
 class ApiError(Exception):
@@ -627,7 +631,7 @@ class Agent:
                 self._restart_pending(self.run_log.run_id, asyncio.current_task())
             if result.status is RunOutcome.REFUSED:
                 refuse(ApiError(409, result.refusal.value if result.refusal else AgentCode.FORBIDDEN,
-                                result.error or "the deployment may not run here"))
+                                result.error or "the deployment may not run here", refusal=True))
         except RunError as exc:
             refuse(ApiError(409, exc.code, str(exc)))
         except OSError as exc:
@@ -977,7 +981,7 @@ class Agent:
         verdict = center.verdict(dep_id, mode)
         if verdict.refusal is not None:
             raise ApiError(409, verdict.refusal.value, verdict.message or "the deployment may not run here",
-                           deployment=dep_id)
+                           deployment=dep_id, refusal=True)
         self._refuse_if_running()  # checked again: nothing may start between this and the launch
         runner = TaskSequenceRunner(center, self._sink)
         self._run_center = center

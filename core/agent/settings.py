@@ -18,20 +18,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import SettingError
 from ..fsutil import atomic_write_bytes
 from ..options import load_options, save_options
 
-__all__ = ["SETTING_KEYS", "SYSTEM_CONFIG", "SettingError", "SettingsStore", "parse_setting", "public_settings"]
+__all__ = ["SETTING_KEYS", "SYSTEM_CONFIG", "SettingsStore", "parse_setting", "public_settings"]
 
 SYSTEM_CONFIG = Path("/etc/software-center/agent.json")
 SETTING_KEYS = ("site", "connection", "site_key", "ca_bundle", "token", "reboot_command", "restart_countdown_s",
                 "admin_group")
 _EXTRA_KEYS = ("restart_countdown_s", "admin_group")  # kept in the options file's other keys
 SITE_KEYS = frozenset({"site", "connection", "site_key", "ca_bundle", "token"})  # the site is opened again
-
-
-class SettingError(ValueError):
-    """A setting's value is not one the agent takes (the message names the key)."""
 
 
 def parse_setting(key: str, value: Any) -> Any:

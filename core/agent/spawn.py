@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .client import AgentClient, AgentError
+from ..errors import AgentError, AgentStartError
+from .client import AgentClient
 from .protocol import default_socket_path
-from .server import AgentStartError
 
 __all__ = ["ON_DEMAND_IDLE_S", "SYSTEM_SOCKET", "AgentPlace", "ensure_agent", "locate_agent"]
 

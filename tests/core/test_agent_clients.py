@@ -51,6 +51,23 @@ def test_the_agent_a_client_asks(tmp_path: Path) -> None:
     assert len(os.fsencode(str(default_socket_path(deep, {})))) <= 107
 
 
+@pytest.mark.asyncio
+async def test_a_listing_row_is_list_json_plus_the_documented_extras(tmp_path: Path) -> None:
+    from core import ROW_EXTRAS, SoftwareCenter
+
+    site = write_site(tmp_path / "site", packages={"TOOLS": tool_files()},
+                      task_sequences={"ONE": [run_tool("One")]}, deployments=[deployment("DEP1", "ONE")])
+    center = SoftwareCenter(tmp_path / "data", site=str(site), connection="internet")
+    try:
+        await center.open()
+        (item,) = center.listings()
+    finally:
+        await center.aclose()
+    row = item.as_row()
+    assert [k for k in row if k not in item.as_json()] == list(ROW_EXTRAS)
+    assert {k: row[k] for k in item.as_json()} == item.as_json()
+
+
 async def _agent_pid(data: Path) -> int:
     async with AgentClient(default_socket_path(data)) as agent:
         return int((await agent.status())["pid"])

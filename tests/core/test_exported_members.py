@@ -53,6 +53,9 @@ def test_importing_core_loads_no_module_until_a_name_is_used() -> None:
         "assert 'core.sitebuild' not in sys.modules and 'core.demo' not in sys.modules\n"
         "from core import TaskSequenceRunner\n"
         "assert 'core.sitebuild' not in sys.modules\n"
+        # a client of the agent never loads the agent's server (aiohttp)
+        "from core import AgentClient, AgentError, ensure_agent, locate_agent, event_from_json\n"
+        "assert 'aiohttp' not in sys.modules and 'core.agent.server' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 

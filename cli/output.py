@@ -1,0 +1,72 @@
+"""What the run commands print and ask, in this process or through the agent: JSON lines,
+the terminal view, `--variable` pairs, the high-impact question. Light on imports (the
+terminal view loads rich only when it is used), so a client of the agent starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from core import Event, EventSink, to_json
+
+__all__ = ["confirm_high_impact", "event_sink", "json_line", "parse_variables"]
+
+
+def json_line(obj: Mapping[str, Any]) -> None:
+    """One JSON line on standard output. A reader that went away changes nothing: the run
+    goes on (the log still records it)."""
+    try:
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _json_sink(event: Event) -> None:
+    json_line(to_json(event))
+
+
+def event_sink(json_out: bool) -> EventSink:
+    if json_out:
+        return _json_sink
+    from .terminal import TerminalView  # rich: only for the human view
+
+    return TerminalView()
+
+
+def parse_variables(pairs: list[str] | None) -> dict[str, str] | str:
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            return f"--variable expects NAME=VALUE, got {pair!r}"
+        out[name.strip()] = value
+    return out
+
+
+def confirm_high_impact(name: str) -> bool | None:
+    """Ask on the terminal. None when there is no terminal to ask on."""
+    if not sys.stdin or not sys.stdin.isatty():
+        return None
+    print(
+        f"'{name}' is a high-impact deployment: it upgrades the operating system and restarts "
+        "this computer. Save your work first.",
+        file=sys.stderr,
+    )
+    # input() blocks the loop, and asyncio's own Ctrl-C handling only schedules a cancel:
+    # give Ctrl-C its plain meaning while asking, so it stops the prompt at once.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        answer = input("Type 'yes' to start it now: ")
+    except EOFError:
+        return None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return answer.strip().lower() in ("yes", "y", "sí", "si")
