@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "AgentPlace": "agent",
     "ON_DEMAND_IDLE_S": "agent",
     "PROFILE_HEADER": "agent",
+    "RemoteEngine": "agent",
     "SYSTEM_SOCKET": "agent",
     "ensure_agent": "agent",
     "locate_agent": "agent",
@@ -121,9 +122,12 @@ _EXPORTS: dict[str, str] = {
     "ordered_locations": "content",
     "parse_retry_after": "content",
     # demo
+    "DEFAULT_DEMO_RATE_MBPS": "demo",
+    "DEMO_RATE_ENV": "demo",
     "DEMO_SPEC_DIR": "demo",
     "DemoServer": "demo",
     "build_demo_site": "demo",
+    "demo_rate_bps": "demo",
     "serve_forever": "demo",
     # eligibility
     "ConnectionType": "eligibility",

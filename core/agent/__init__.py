@@ -10,6 +10,8 @@ clients (the command line now, the window later) over a Unix socket, as HTTP+JSO
     server     `Agent`: the aiohttp application, the run it executes, the caller tiers
     client     `AgentClient`: the typed httpx client every command uses
     spawn      which agent a client talks to; the user's agent started on demand
+    remote     `RemoteEngine`: the window's engine host over the socket (attach, follow,
+               cancel, reconnect)
 
 docs/AGENT.md describes the API as built.
 """
@@ -25,6 +27,7 @@ from .protocol import (
     event_from_json,
     socket_path_problem,
 )
+from .remote import RemoteEngine
 from .restart import RestartCode, RestartProblem, read_boot_id, run_reboot_command
 from .server import Agent, AgentStartError, ApiError
 from .settings import SETTING_KEYS, SYSTEM_CONFIG, SettingError, SettingsStore, parse_setting, public_settings
@@ -51,6 +54,7 @@ __all__ = [
     "SettingsStore",
     "parse_setting",
     "public_settings",
+    "RemoteEngine",
     "RestartProblem",
     "RunSummary",
     "default_socket_path",
