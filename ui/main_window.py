@@ -58,11 +58,11 @@ from .deployment_delegate import ViewMode
 from .details_page import Action
 from .i18n import apply_language
 from .options_page import OptionsPage
+from .prefs import load_prefs, save_prefs
 from .progress_view import ProgressView
 from .resume_banner import ResumeBanner
 from .run_controller import RunController
 from .status_page import StatusPage
-from .prefs import WindowPrefs, load_prefs, save_prefs
 from .style import Accent, IconLabel, app_style_sheet, emphasize, icon, named, text_label
 from .wording import agent_error_text, connection_text, error_words, fill
 

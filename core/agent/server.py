@@ -69,9 +69,9 @@ from aiohttp import web
 from ..center import Listing, SoftwareCenter
 from ..cleanup import shielded
 from ..cmtrace import CMTraceHandler, install_log, remove_log
+from ..demo import demo_rate_bps
 from ..eligibility import LaunchMode
 from ..engine import RunResult, TaskSequenceRunner
-from ..demo import demo_rate_bps
 from ..errors import CatalogError, ErrorCode, RunError, SoftwareCenterError
 from ..events import Event, RestartPending, RunOutcome, RunStarted, to_json
 from ..fsutil import try_lock, unlock
