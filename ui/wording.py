@@ -709,6 +709,6 @@ _RESTART_FAILED_OTHER = QT_TRANSLATE_NOOP(
 def restart_failed_text(code: str | None) -> str:
     """The agent's reboot command failed (its code says how): what the person does."""
     try:
-        return _t(_RESTART_FAILED[RestartCode(code)])
+        return _t(_RESTART_FAILED[RestartCode(code or "")])
     except (ValueError, KeyError):
         return _t(_RESTART_FAILED_OTHER)
