@@ -27,7 +27,7 @@ from ui import create_main_window
 from ui.confirm_dialog import ConfirmInstallDialog
 from ui.main_window import Page
 
-from .conftest import wait_for_signal
+from .conftest import stop_agent, wait_for_signal
 
 pytestmark = pytest.mark.asyncio
 
@@ -58,6 +58,7 @@ async def test_create_main_window_returns_at_once_and_lists_in_the_background(da
     finally:
         window.close()
         await window.shutdown()
+        await stop_agent(data_dir)  # the user's agent the window started for its data folder
 
 
 async def test_unreachable_site_shows_a_message_and_retry(make_window: Any, tmp_path: Path, demo_site: Path) -> None:
