@@ -254,9 +254,14 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(problem)
     try:
         if args.command is None:
+            from core import locate_agent
             from ui.app import run_window  # Qt only for the window
 
-            return run_window(_site(args), data_dir, getattr(args, "connection", None))
+            # The window of the machine's agent, when one is installed and no data folder
+            # was named; else of the user's agent for the data folder.
+            place = locate_agent(getattr(args, "agent", None), data_dir, data_dir_given=hasattr(args, "data_dir"))
+            return run_window(getattr(args, "site", None), data_dir, getattr(args, "connection", None),
+                              None if place.startable else place.socket)
         if args.command in _STANDALONE and getattr(args, "standalone", False):
             return _standalone(args, data_dir)
         if args.command in _CLIENT:

@@ -29,6 +29,7 @@ from core import (
     AgentStartError,
     ErrorCode,
     RunRefused,
+    client_profile,
     ensure_agent,
     event_from_json,
     locate_agent,
@@ -44,22 +45,12 @@ RECONNECT_S = 30.0  # how long `run` and `watch` wait for a lost agent to come b
 _EXITS = {"succeeded": 0, "failed": 4, "restart_pending": 5, "cancelled": EXIT_CANCELLED}
 
 
-def _profile(args: argparse.Namespace, place: AgentPlace) -> dict[str, Any]:
-    """This command's own site and trust settings. The environment's count only for the
-    user's own agent: the machine's agent serves the site its admin set."""
-    env = os.environ
-    own = place.startable
-    site = getattr(args, "site", None) or (env.get("SOFTWARE_CENTER_SITE") if own else None)
-    given_key = getattr(args, "site_key", None) is not None
-    given_bundle = getattr(args, "ca_bundle", None) is not None
-    return {
-        "site": site or None,
-        "connection": getattr(args, "connection", None),
-        # --site-key and --ca-bundle were checked and put in the environment (cli.main)
-        "site_key": env.get("SOFTWARE_CENTER_SITE_KEY") if given_key or own else None,
-        "ca_bundle": env.get("SOFTWARE_CENTER_CA_BUNDLE") if given_bundle or own else None,
-        "token": env.get("SOFTWARE_CENTER_TOKEN") if own else None,
-    }
+def _profile(args: argparse.Namespace, place: AgentPlace) -> dict[str, str]:
+    env = os.environ  # --site-key and --ca-bundle were checked and put there (cli.main)
+    return client_profile(
+        place, site=getattr(args, "site", None), connection=getattr(args, "connection", None),
+        site_key=env.get("SOFTWARE_CENTER_SITE_KEY") if getattr(args, "site_key", None) is not None else None,
+        ca_bundle=env.get("SOFTWARE_CENTER_CA_BUNDLE") if getattr(args, "ca_bundle", None) is not None else None)
 
 
 async def _connect(args: argparse.Namespace, data_dir: Path) -> AgentClient:

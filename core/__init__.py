@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # what a type checker sees; at run time `__getattr__` below l
     from .agent.client import *  # noqa: F403
     from .agent.notify import *  # noqa: F403
     from .agent.protocol import *  # noqa: F403
+    from .agent.remote import *  # noqa: F403
     from .agent.restart import *  # noqa: F403
     from .agent.server import *  # noqa: F403
     from .agent.settings import *  # noqa: F403
@@ -54,7 +55,9 @@ _EXPORTS: dict[str, str] = {
     "ON_DEMAND_IDLE_S": "agent",
     "PROFILE_HEADER": "agent",
     "ROW_EXTRAS": "agent",
+    "RemoteEngine": "agent",
     "SYSTEM_SOCKET": "agent",
+    "client_profile": "agent",
     "ensure_agent": "agent",
     "locate_agent": "agent",
     "ApiError": "agent",
@@ -123,9 +126,12 @@ _EXPORTS: dict[str, str] = {
     "ordered_locations": "content",
     "parse_retry_after": "content",
     # demo
+    "DEFAULT_DEMO_RATE_MBPS": "demo",
+    "DEMO_RATE_ENV": "demo",
     "DEMO_SPEC_DIR": "demo",
     "DemoServer": "demo",
     "build_demo_site": "demo",
+    "demo_rate_bps": "demo",
     "serve_forever": "demo",
     # eligibility
     "ConnectionType": "eligibility",

@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
@@ -58,9 +59,12 @@ if TYPE_CHECKING:
 # ~0.3 s of imports, and the window would otherwise pay it before it can show anything.
 
 __all__ = [
+    "DEFAULT_DEMO_RATE_MBPS",
+    "DEMO_RATE_ENV",
     "DEMO_SPEC_DIR",
     "DemoServer",
     "build_demo_site",
+    "demo_rate_bps",
     "serve_forever",
 ]
 
@@ -72,6 +76,28 @@ access_log = logging.getLogger("software_center.demo.access")
 access_log.propagate = False
 
 DEMO_SPEC_DIR = RESOURCES / "demo_site"
+
+# The agent serves the embedded demo site at a limited rate so a download can be watched
+# (about 15 s for the upgrade's 288 MiB); the variable overrides it in megabytes (10^6
+# bytes) per second, 0 meaning unlimited (tests use that).
+DEFAULT_DEMO_RATE_MBPS = 20.0
+DEMO_RATE_ENV = "SOFTWARE_CENTER_DEMO_RATE"
+
+
+def demo_rate_bps(environ: Mapping[str, str] | None = None) -> float | None:
+    """The embedded demo site's serving rate in bytes per second; None: unlimited."""
+    raw = (os.environ if environ is None else environ).get(DEMO_RATE_ENV, "").strip()
+    mbps = DEFAULT_DEMO_RATE_MBPS
+    if raw:
+        try:
+            mbps = float(raw)
+            if not mbps >= 0 or mbps == float("inf"):
+                raise ValueError(raw)
+        except ValueError:
+            log.warning("%s=%r is not a number of megabytes per second; using %s", DEMO_RATE_ENV, raw,
+                        DEFAULT_DEMO_RATE_MBPS)
+            mbps = DEFAULT_DEMO_RATE_MBPS
+    return None if mbps == 0 else mbps * 1_000_000
 
 # Bump when the same spec would build different bytes (stamps of older builds then miss).
 _BUILDER_VERSION = "1"

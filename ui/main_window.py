@@ -1,11 +1,16 @@
 """The main window: heading, connection type, navigation, the pages, and the run's lifecycle.
 
-It owns one `core.SoftwareCenter` and opens it without blocking: the window shows at
-once with a progress indicator, then the catalog; a site that is down shows the reason
-and Retry. Installing goes: details button → confirmation dialog (opened with `open()`,
-never `exec()`) → `RunController.start` → the Progress page. Closing during a run asks
-first; a confirmed close cancels the run cleanly (it stays resumable) and then closes.
-A saved, unfinished run is offered for resume in a banner.
+It is a client of the agent (`core.RemoteEngine`): the agent at the socket it was given,
+else the user's agent for its data folder, started on demand. Only the window's explicit
+site and connection travel to the agent, as the requests' profile. It opens without
+blocking: the window shows at once with a progress indicator, then the catalog the agent
+read; a site that is down (or an agent that cannot start) shows the reason and Retry.
+On open it attaches to the agent's current run: the Progress page shows it, every step
+so far and the live download. Installing goes: details button → confirmation dialog
+(opened with `open()`, never `exec()`) → `RunController.start` → the Progress page.
+A run belongs to the agent: closing the window never affects it, Cancel asks the agent.
+A cancelled run is offered for resume in a banner. The connection choice in Options is
+the agent's `connection` setting; the cache and the history are the agent's.
 """
 
 from __future__ import annotations
@@ -36,16 +41,16 @@ from PySide6.QtWidgets import (
 )
 
 from core import (
+    AgentError,
+    AgentStartError,
     ConnectionSetting,
     ErrorCode,
-    LocalEngine,
-    RunError,
+    HistoryEntry,
+    RemoteEngine,
     RunState,
     RunStatus,
-    SoftwareCenter,
-    SoftwareCenterError,
-    load_state,
-    save_options,
+    client_profile,
+    locate_agent,
 )
 
 from .catalog_page import CatalogPage
@@ -54,12 +59,13 @@ from .deployment_delegate import ViewMode
 from .details_page import Action
 from .i18n import apply_language
 from .options_page import OptionsPage
+from .prefs import load_prefs, save_prefs
 from .progress_view import ProgressView
 from .resume_banner import ResumeBanner
 from .run_controller import RunController
 from .status_page import StatusPage
 from .style import Accent, IconLabel, app_style_sheet, emphasize, icon, named, text_label
-from .wording import connection_text, error_words, fill
+from .wording import agent_error_text, connection_text, error_words, fill
 
 if TYPE_CHECKING:
     from core import RunResult
@@ -71,6 +77,7 @@ log = logging.getLogger("software_center.ui")
 _CONNECTION_SETTINGS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
 
 _UNFINISHED = ("running", "restart_pending", "cancelled")
+_OFFERED = (RunStatus.CANCELLED, RunStatus.FAILED)  # a saved run that waits for the person's Resume
 
 
 class Page(enum.IntEnum):
@@ -95,12 +102,17 @@ class MainWindow(QMainWindow):
         data_dir: Path,
         connection: ConnectionSetting | None,
         *,
-        demo_rate_bps: float | None = None,
+        agent: Path | str | None = None,
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
-        self.center = SoftwareCenter(data_dir, site=site, connection=connection, demo_rate_bps=demo_rate_bps)
-        apply_language(self.center.options.language)
+        place = locate_agent(agent, data_dir, data_dir_given=True)
+        self.engine = RemoteEngine(place, data_dir, profile=client_profile(place, site=site, connection=connection))
+        self.center = self.engine  # what the pages read: catalog, connection, listings
+        self.prefs = load_prefs(data_dir)
+        apply_language(self.prefs.language)
+        self._history: list[HistoryEntry] = []
+        self._attached = False  # the agent's current run was looked for (once, at the first listing)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._open_task: asyncio.Task[None] | None = None
         self._close_confirmed = False
@@ -153,9 +165,9 @@ class MainWindow(QMainWindow):
         self.catalog_area.addWidget(self._error_page())
         self.catalog_page = CatalogPage()
         self.catalog_page.action_requested.connect(self._action_requested)
-        self.catalog_page.view_changed.connect(lambda mode: self._save_options(view=mode))
+        self.catalog_page.view_changed.connect(lambda mode: self._save_prefs(view=mode))
         self.catalog_area.addWidget(self.catalog_page)
-        self.status_page = StatusPage(data_dir)
+        self.status_page = StatusPage()
         self.options_page = OptionsPage()
         self.options_page.connection_changed.connect(self.set_connection)
         self.options_page.language_changed.connect(self.set_language)
@@ -164,10 +176,11 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.status_page)
         self.pages.addWidget(self.options_page)
 
-        self.controller = RunController(LocalEngine(self.center), self)
+        self.controller = RunController(self.engine, self)
         self.controller.started.connect(self._run_started)
         self.controller.finished.connect(self._run_finished)
         self.controller.runningChanged.connect(self._running_changed)
+        self.controller.linkChanged.connect(self._link_changed)
         self.progress_page = ProgressView(self.controller)
         self.pages.addWidget(self.progress_page)
         content.addWidget(self.pages, 1)
@@ -180,13 +193,11 @@ class MainWindow(QMainWindow):
         self._shortcuts()
         self.setTabOrder(self.navigation, self.catalog_page.search_box)
 
-        view = self.center.options.view
-        self.catalog_page.set_view(ViewMode.TILES if view == "tiles" else ViewMode.LIST)
-        self.options_page.set_connection(self.center.connection_setting, None)
-        self.options_page.set_language(self.center.options.language)
+        self.catalog_page.set_view(ViewMode.TILES if self.prefs.view == "tiles" else ViewMode.LIST)
+        self.options_page.set_connection(self.engine.connection_setting, None)
+        self.options_page.set_language(self.prefs.language)
         self.options_page.set_site(self._site_text(), str(data_dir))
         self.retranslate()
-        self._offer_resume()
         self._open_task = self._spawn(self._open())
 
     # --- building -----------------------------------------------------------------------
@@ -279,7 +290,7 @@ class MainWindow(QMainWindow):
         page = Page(row)
         self.pages.setCurrentIndex(page)
         if page is Page.STATUS:
-            self.status_page.refresh()
+            self._spawn(self._load_history())
         elif page is Page.OPTIONS:
             self._spawn(self._measure_cache())
 
@@ -290,6 +301,8 @@ class MainWindow(QMainWindow):
     # --- the catalog ------------------------------------------------------------------------
 
     def _site_text(self) -> str:
+        if not self.engine.status:
+            return ""
         if self.center.is_demo:
             where = self.center.site_url or ""
             return fill(self.tr("Embedded demo site %1"), where).strip()
@@ -306,26 +319,31 @@ class MainWindow(QMainWindow):
         self.options_page.set_connection(c.connection_setting, c.connection)
 
     async def _open(self) -> None:
+        try:
+            await self._list()
+        finally:
+            if not self.loaded.done():
+                self.loaded.set_result(None)
+
+    async def _list(self) -> None:
         self.catalog_area.setCurrentIndex(0)
         try:
-            if self.center.site_url is None:
-                await self.center.open()
-            else:
-                await self.center.reload()
-        except (SoftwareCenterError, OSError) as exc:
-            # The failure's code decides the words; the engine's message is the detail after them.
-            cause, advice = error_words(
-                exc.code if isinstance(exc, SoftwareCenterError) else ErrorCode.SITE_UNREACHABLE
-            )
-            self._show_error(cause, fill(self.tr("%1 (%2)"), advice, exc) if advice else str(exc))
+            await self.engine.open()
+        except AgentStartError as exc:
+            self._show_error(self.tr("The Software Center service could not be started."), str(exc))
+            return
+        except AgentError as exc:
+            # The failure's code decides the words; the agent's message is the detail after them.
+            try:
+                cause, advice = error_words(ErrorCode(exc.code))
+            except (ValueError, KeyError):
+                cause, advice = agent_error_text(exc.code), ""
+            self._show_error(cause, fill(self.tr("%1 (%2)"), advice, exc.message) if advice else exc.message)
             return
         except Exception as exc:
             # A bug, not a site problem: say so calmly, keep Retry, and let the loop's handler report it.
             self._show_error(self.tr("Something went wrong while reading the catalog."), str(exc))
             raise
-        finally:
-            if not self.loaded.done():
-                self.loaded.set_result(None)
         catalog = self.center.catalog
         assert catalog is not None
         self.heading.setText(catalog.site.organization)
@@ -333,10 +351,34 @@ class MainWindow(QMainWindow):
         self.options_page.set_site(self._site_text(), str(self.data_dir))
         self._show_connection()
         self._show_trust()
-        self.relist()
+        await self._load_history()
         self.catalog_area.setCurrentWidget(self.catalog_page)
         self.banner.resume_button.setEnabled(True)
         self.listed.emit()
+        if not self._attached:
+            self._attached = True
+            self.controller.attach()  # the agent's run under way (or waiting for its restart), if any
+
+    async def _load_history(self) -> None:
+        """The agent's history and saved run: Installation status, the banner, the listing."""
+        try:
+            entries, saved = await self.engine.history()
+        except AgentError as exc:
+            log.warning("The history could not be read from the agent: %s", exc.message)
+            self.relist()
+            return
+        self._history = entries
+        self._pending = saved if saved is not None and saved.status is not RunStatus.SUCCEEDED else None
+        self.status_page.show_history(entries, self._pending)
+        self._offer_resume()
+        self.relist()
+
+    async def _refresh_listings(self) -> None:
+        try:
+            await self.engine.refresh_listings()
+        except AgentError as exc:
+            log.warning("The listings could not be read from the agent: %s", exc.message)
+        await self._load_history()
 
     def _show_trust(self) -> None:
         """Whether the catalog's signature was verified against a pinned site key."""
@@ -362,10 +404,8 @@ class MainWindow(QMainWindow):
         c = self.center
         if c.catalog is None or c.connection is None:
             return
-        history = self.status_page.refresh()
-        self._pending = self._load_pending()
         last: dict[str, str] = {}
-        for entry in history:  # oldest first: the newest run of each deployment wins
+        for entry in self._history:  # oldest first: the newest run of each deployment wins
             if entry.status in _UNFINISHED:
                 continue
             last[entry.deployment] = entry.status
@@ -373,7 +413,8 @@ class MainWindow(QMainWindow):
         if self._pending is not None:
             last[self._pending.deployment] = self._pending.status.value
         self.catalog_page.set_last_runs(last)
-        self.catalog_page.set_listings(c.listings(), c.catalog, c.connection, c.options.allow_cloud_content)
+        # Cloud content is the agent's business; the details list every location it may use.
+        self.catalog_page.set_listings(c.listings(), c.catalog, c.connection, True)
         self.catalog_page.set_run_context(active, self._pending.name if self._pending and not active else None)
 
     def _show_error(self, title: str, detail: str) -> None:
@@ -396,18 +437,17 @@ class MainWindow(QMainWindow):
 
     # --- options ----------------------------------------------------------------------------
 
-    def _save_options(self, **changes: Any) -> None:
-        options = replace(self.center.options, **changes)
-        self.center.options = options
+    def _save_prefs(self, **changes: Any) -> None:
+        self.prefs = replace(self.prefs, **changes)
         try:
-            save_options(self.data_dir, options)
+            save_prefs(self.prefs)
         except OSError as exc:
-            log.warning("The options could not be saved: %s", exc)
+            log.warning("The window's preferences could not be saved: %s", exc)
             self.statusBar().showMessage(self.tr("Your choice applies now but could not be saved for next time."),
                                          8000)
 
     def set_connection(self, setting: str) -> None:
-        """Options' connection type changed: remember it, detect again, list again."""
+        """Options' connection type changed: the agent's setting; detect again, list again."""
         if self._run_active():
             self._show_connection()
             return
@@ -415,21 +455,34 @@ class MainWindow(QMainWindow):
         if value is None:
             log.warning("Unknown connection type %r ignored", setting)
             return
-        self._save_options(connection=value)
-        self.center.connection_setting = value
-        self.center.connection = None
-        self._show_connection()
         if self._open_task is not None and not self._open_task.done():
             self._open_task.cancel()
-        self._open_task = self._spawn(self._open())
+        previous = (self.engine.connection_setting, self.engine.connection)
+        self.engine.connection_setting = value
+        self.engine.connection = None
+        self._show_connection()
+        self._open_task = self._spawn(self._change_connection(value, previous))
+
+    async def _change_connection(self, value: ConnectionSetting, previous: tuple[ConnectionSetting, Any]) -> None:
+        try:
+            await self.engine.set_connection(value)
+        except AgentError as exc:
+            self.engine.connection_setting, self.engine.connection = previous
+            self._show_connection()
+            self.statusBar().showMessage(agent_error_text(exc.code), 15000)
+            return
+        await self._open()
 
     def set_language(self, language: str | None) -> None:
         """Options' language changed: applied at once (every page retranslates itself)."""
-        self._save_options(language=language)
+        self._save_prefs(language=language)
         apply_language(language)
 
     async def _measure_cache(self) -> None:
-        self.options_page.set_cache_usage(await asyncio.to_thread(self.center.store.usage_bytes))
+        try:
+            self.options_page.set_cache_usage(await self.engine.cache_usage())
+        except AgentError as exc:
+            log.warning("The agent did not say how much its cache holds: %s", exc.message)
 
     def _ask_clear_cache(self) -> None:
         if self._run_active():
@@ -447,9 +500,13 @@ class MainWindow(QMainWindow):
     async def _clear_cache(self) -> None:
         if self._run_active():
             return
-        await asyncio.to_thread(self.center.store.clear)
-        await self._measure_cache()
-        self.relist()
+        try:
+            self.options_page.set_cache_usage(await self.engine.clear_cache())
+        except AgentError as exc:
+            self.statusBar().showMessage(agent_error_text(exc.code), 15000)
+            await self._measure_cache()
+            return
+        await self._refresh_listings()
 
     def _question(self, text: str, detail: str, yes: str, no: str) -> tuple[QMessageBox, QPushButton]:
         """A window-modal question (opened by the caller with `open()`); returns it and its Yes button."""
@@ -476,16 +533,9 @@ class MainWindow(QMainWindow):
         """A run's engine task is going, or its restart countdown (it continues by itself)."""
         return self.controller.running or self.controller.counting_down
 
-    def _load_pending(self) -> RunState | None:
-        try:
-            return load_state(self.data_dir)
-        except RunError as exc:
-            log.warning("The saved run cannot be resumed: %s", exc)
-            return None
-
     def _offer_resume(self) -> None:
-        pending = self._load_pending()
-        if pending is not None and pending.status is not RunStatus.SUCCEEDED and not self._run_active():
+        pending = self._pending
+        if pending is not None and pending.status in _OFFERED and not self._run_active():
             self.banner.offer(pending)
         else:
             self.banner.withdraw()
@@ -527,56 +577,40 @@ class MainWindow(QMainWindow):
         active = self._run_active()
         if active:
             self.banner.withdraw()
-            self.navigation.item(Page.PROGRESS).setHidden(False)
         self.options_page.set_run_active(active)
         self.relist()
 
     def _run_started(self, _deployment_id: str) -> None:
-        self.relist()  # the history has the new run now
+        if self.navigation.item(Page.PROGRESS).isHidden():  # a run the agent had under way
+            self._show_progress()
+        self.banner.withdraw()
+        self._spawn(self._load_history())  # the history has the new run now
 
     def _run_finished(self, _result: RunResult) -> None:
-        self.relist()  # sizes (now cached), Reinstall / Retry, the history
+        self._spawn(self._refresh_listings())  # sizes (now cached), Reinstall / Retry, the history
+
+    def _link_changed(self, up: bool) -> None:
+        if up:
+            self.statusBar().clearMessage()
+        else:
+            self.statusBar().showMessage(self.tr("Reconnecting…"))
 
     # --- closing --------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        if self._run_active() and not self._close_confirmed:
-            event.ignore()
-            self._ask_close()
-            return
+        """Closing never affects a run: it is the agent's, and goes on without a window."""
         if self._open_task is not None and not self._open_task.done():
             self._open_task.cancel()
         super().closeEvent(event)
 
-    def _ask_close(self) -> None:
-        if self.question is not None and self.question.isVisible():
-            return
-        box, yes = self._question(
-            self.tr("An installation is running. Stop it and close?"),
-            self.tr("It stops safely and nothing is lost: the next time you open Software Center "
-                    "you can resume it where it stopped."),
-            self.tr("&Stop and close"),
-            self.tr("&Keep running"),
-        )
-        box.setObjectName("closeQuestion")
-        yes.clicked.connect(lambda: self._spawn(self._stop_and_close()))
-        box.open()
-
-    async def _stop_and_close(self) -> None:
-        if self._run_active():
-            await self.controller.cancel()
-        self._close_confirmed = True
-        self.close()
-
     async def shutdown(self) -> None:
-        """Stop background work and release the engine (session, embedded site)."""
+        """Stop background work and following the run (it goes on), and close the connection."""
         for task in list(self._tasks):
             task.cancel()
-        if self._run_active():
-            await self.controller.cancel()
+        await self.controller.detach()
         self.controller.close()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.center.aclose()
+        await self.engine.aclose()
 
     # --- helpers --------------------------------------------------------------------------
 

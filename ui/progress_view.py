@@ -121,6 +121,10 @@ class ProgressView(QWidget):
         self.overall.setTextVisible(False)  # the percent is in words above, in the current language
         outer.addWidget(self.overall)
 
+        self.link_label = text_label("reconnectingLabel", wrap=True)
+        self.link_label.setVisible(False)
+        outer.addWidget(self.link_label)
+
         self.countdown = RestartCountdown(controller, self)
         outer.addWidget(self.countdown)
         self.failure = FailureView(controller.log_path, self)
@@ -184,6 +188,7 @@ class ProgressView(QWidget):
         controller.restartPending.connect(lambda _e: self._update_buttons())
         controller.countdownChanged.connect(lambda _s: self._update_buttons())
         controller.restartCommandRan.connect(self._on_restart_command)
+        controller.linkChanged.connect(self._on_link)
         self._retranslate()
         self._update_buttons()
         if controller.running:
@@ -238,7 +243,14 @@ class ProgressView(QWidget):
         self._set_banner("problem")
         self._update_buttons()
 
+    def _on_link(self, up: bool) -> None:
+        self.link_label.setVisible(not up)
+        self._update_buttons()
+
     def _on_restart_command(self, ok: bool) -> None:
+        if self.controller.restart_by_agent:
+            self._update_buttons()  # the countdown says it; the agent tries again by itself
+            return
         if not ok:
             self._set_banner("resumable")
         self._update_buttons()
@@ -247,7 +259,7 @@ class ProgressView(QWidget):
 
     def ask_cancel(self) -> None:
         """Ask before cancelling (a window-modal dialog opened with open(), answered by signal)."""
-        if self.controller.counting_down:
+        if self.controller.counting_down and not self.controller.restart_by_agent:
             # Nothing runs: stop the countdown; the run stays saved for later.
             self._cancel_task = asyncio.ensure_future(self.controller.cancel())
             self._set_banner("resumable")
@@ -334,7 +346,8 @@ class ProgressView(QWidget):
 
     def _update_buttons(self) -> None:
         c = self.controller
-        self.cancel_button.setEnabled(c.running or c.counting_down)
+        self.cancel_button.setEnabled((c.running and not c.reconnecting)
+                                      or (c.counting_down and not c.restart_by_agent))
         resumable = (
             not c.running
             and not c.counting_down
@@ -382,6 +395,9 @@ class ProgressView(QWidget):
         self.refresh_log()
 
     def _retranslate(self) -> None:
+        self.link_label.setText(self.tr("Reconnecting… The Software Center service stopped answering; the "
+                                        "upgrade goes on, and this page follows it again as soon as the "
+                                        "service answers."))
         self.steps_heading.setText(self.tr("Steps"))
         self.log_heading.setText(self.tr("Log (smsts.log)"))
         self.cancel_button.setText(self.tr("&Cancel"))

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from core import RestartPending
 
 from .style import Accent, icon, named, text_label
+from .wording import restart_failed_text
 
 if TYPE_CHECKING:
     from .run_controller import RunController
@@ -105,6 +106,19 @@ class RestartCountdown(QFrame):
                    self.tr("Your computer restarts to continue the upgrade."))
         self.message_label.setText(message)
         command = self._controller.uses_restart_command
+        if self._controller.restart_by_agent:
+            # The agent restarts the computer (or, for a user's agent, simulates it) and
+            # the run continues by itself; Restart now asks it to continue at once.
+            self.restart_button.setVisible(True)
+            if self._command_result is False:
+                self.countdown_label.setText(self.tr("Restart your computer to continue"))
+                self.note_label.setText(restart_failed_text(self._controller.restart_failure))
+                return
+            seconds = self._seconds if self._seconds is not None else (ev.countdown_s if ev is not None else 0)
+            self.countdown_label.setText(self.tr("Restarting in %n s", "", max(0, seconds)) if seconds > 0
+                                         else self.tr("Restarting…"))
+            self.note_label.setText(self.tr("Save your work. The upgrade then continues from where it stopped."))
+            return
         if self._command_result is not None:
             self.countdown_label.setText(self.tr("Restarting…") if self._command_result
                                          else self.tr("The computer could not be restarted"))

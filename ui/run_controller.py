@@ -18,13 +18,21 @@ Signals, in the order a run produces them:
     runningChanged(bool)       the engine task began / ended (`running`)
     restartCommandRan(bool)    the admin's restart command ran (or could not)
 
-Closing the window during a run: `await cancel()` (the run is saved and resumable), then
-`close()` (detaches the smsts.log handler this controller installed).
+With a `core.RemoteEngine` (the window as a client of the agent) a run belongs to the
+agent: `detach()` only stops following it (closing the window), `cancel()` asks the agent
+and the run then ends with its own events, `attach()` follows the agent's current run
+from its first event, and a lost agent is `linkChanged(False)` until it answers again.
+The agent also carries out a run's restart: the countdown shown here is the one the
+restart step asked for, at zero nothing runs here, and the run is followed again once
+the agent continues it; `restartCommandRan(False)` says the agent's reboot command
+failed (the person restarts the computer); Restart now asks the agent to continue now.
 
-Restart: this app does not reboot. When the countdown reaches zero (or `restart_now()`),
-`resume()` continues the run from its persisted state, exactly as after a reboot. When
-`Options.restart_command` is set, that command runs instead and nothing resumes here:
-the run continues at the next `software-center resume` (e.g. at login).
+With a `LocalEngine` (in-process; the bridge's and controller's own tests) the old rules
+hold: `await cancel()` stops the engine task (the run is saved and resumable), `close()`
+detaches the smsts.log handler this controller installed, and at the countdown's end
+`resume()` continues the run from its persisted state, exactly as after a reboot (or the
+admin's `Options.restart_command` runs instead and the run continues at the next
+`software-center resume`).
 """
 
 from __future__ import annotations
@@ -38,10 +46,12 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import (
+    AgentError,
     CMTraceHandler,
     EngineHost,
     ErrorCode,
     Refusal,
+    RemoteEngine,
     RestartPending,
     RunError,
     RunOutcome,
@@ -57,7 +67,7 @@ from core import (
 
 from .bridge import EventBridge, RunHeader
 from .step_model import StepModel
-from .wording import fill, refusal_detail, run_error_text
+from .wording import agent_error_text, fill, refusal_detail, run_error_text
 
 __all__ = ["RunController"]
 
@@ -76,10 +86,17 @@ class RunController(QObject):
     countdownChanged = Signal(int)  # seconds left before the (simulated) restart
     restartCommandRan = Signal(bool)  # the admin's restart command ran (True) or failed (False)
     runningChanged = Signal(bool)
+    linkChanged = Signal(bool)  # False: the agent was lost and is being waited for; True: it answers again
+
+    RESTART_POLL_S = 0.5  # how often the agent is asked about a restart it carries out
 
     def __init__(self, center: EngineHost, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.center = center
+        self.remote = center if isinstance(center, RemoteEngine) else None
+        if self.remote is not None:
+            self.remote.on_link = self._on_link
+        self._run_id: str | None = None
         self.model = StepModel(self)
         self.bridge = EventBridge(center, self.model, self)
         self.bridge.runStarted.connect(self._on_run_started)
@@ -94,6 +111,9 @@ class RunController(QObject):
         self._countdown.timeout.connect(self._tick)
         self._seconds_left = 0
         self.last_result: RunResult | None = None
+        self._saved_status: RunStatus | None = None  # with an agent: what it last said of its run
+        self._attach_task: asyncio.Future[None] | None = None
+        self.restart_failure: str | None = None  # with an agent: the code of its failed reboot command
 
     # --- state -----------------------------------------------------------------------
 
@@ -128,8 +148,20 @@ class RunController(QObject):
     def uses_restart_command(self) -> bool:
         return bool(self.center.restart_command)
 
+    @property
+    def reconnecting(self) -> bool:
+        """The agent was lost; the run is followed again once it answers."""
+        return self.remote is not None and not self.remote.linked
+
+    @property
+    def restart_by_agent(self) -> bool:
+        """The agent carries out the restart (the countdown only shows it)."""
+        return self.remote is not None
+
     def saved_run_status(self) -> RunStatus | None:
         """The status of a saved run waiting in the data folder (None when there is none)."""
+        if self.remote is not None:
+            return self._saved_status
         try:
             state = load_state(self.center.data_dir)
         except RunError:
@@ -148,13 +180,49 @@ class RunController(QObject):
     def resume(self) -> None:
         """Continue the saved run (interrupted, cancelled or restart pending). Returns at once."""
         self._stop_countdown()
+        if self.remote is not None:
+            self._stop_watching_restart()
         if not self._can_begin():
             return
         self._begin(lambda: self.center.resume(self.bridge.sink))
 
+    def attach(self) -> None:
+        """Follow the agent's current run (from its first event, then live) if one is under
+        way or waits for its restart. Returns at once; nothing happens without an agent.
+        The controller counts as running only once such a run is found."""
+        remote = self.remote
+        if remote is None or self.running:
+            return
+        self._attach_task = asyncio.ensure_future(self._look_for_run(remote))
+
+    async def _look_for_run(self, remote: RemoteEngine) -> None:
+        try:
+            summary = await remote.current()
+        except AgentError as exc:
+            log.warning("The agent's current run could not be read: %s", exc.message)
+            return
+        if summary is None:
+            return
+        if summary["active"] or summary["status"] == RunStatus.RESTART_PENDING.value:
+            if not self.running:
+                run_id = summary["run_id"]
+                self._begin(lambda: remote.follow(run_id, self.bridge.sink))
+        else:
+            await self._note_saved()
+
     async def cancel(self) -> None:
-        """Stop the run cleanly and wait until it has stopped; the run stays resumable."""
+        """Stop the run cleanly; the run stays resumable. With an agent: ask it to cancel
+        (the run then ends with its own events, which this controller shows)."""
         self._stop_countdown()
+        if self.remote is not None:
+            if not self.running:
+                return
+            try:
+                await self.remote.cancel()
+            except AgentError as exc:
+                log.warning("The agent did not cancel the run: %s", exc.message)
+                self.problem.emit(agent_error_text(exc.code))
+            return
         tasks = [t for t in (self._task, self._restart_task) if t is not None and not t.done()]
         for t in tasks:
             t.cancel()
@@ -162,11 +230,29 @@ class RunController(QObject):
             await asyncio.wait(tasks)  # never raises their CancelledError; our own cancel still propagates
 
     def restart_now(self) -> None:
-        """The user does not want to wait for the countdown."""
+        """The user does not want to wait for the countdown (with an agent: it is asked to
+        continue the run now)."""
         if self._pending_restart is None or self.running:
             return
         self._stop_countdown()
+        if self.remote is not None:
+            self._pending_restart = None
+            self.resume()
+            return
         self._restart()
+
+    async def detach(self) -> None:
+        """Stop following (the window closes). With an agent the run goes on; in process
+        there is no run without its follower, so this cancels it."""
+        if self.remote is None:
+            await self.cancel()
+            return
+        self._stop_countdown()
+        tasks = [t for t in (self._task, self._restart_task, self._attach_task) if t is not None and not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
 
     def close(self) -> None:
         """Release what the controller holds outside itself (the log handler). Call after `cancel()`."""
@@ -184,7 +270,7 @@ class RunController(QObject):
         if self.center.catalog is None or self.center.connection is None:
             self.problem.emit(self.tr("The software catalog is not loaded yet. Try again in a moment."))
             return False
-        if self._log_handler is None:
+        if self._log_handler is None and self.remote is None:  # the agent writes its own log
             try:
                 self._log_handler = install_log(self.center.data_dir)
             except OSError as exc:
@@ -193,8 +279,9 @@ class RunController(QObject):
                 return False
         return True
 
-    def _begin(self, work: Callable[[], Coroutine[Any, Any, RunResult]]) -> None:
+    def _begin(self, work: Callable[[], Coroutine[Any, Any, RunResult | None]]) -> None:
         self._pending_restart = None
+        self.restart_failure = None
         self.last_result = None
         # The engine's coroutine is made inside the task, so a task cancelled before its
         # first step leaves no coroutine that was never awaited.
@@ -209,14 +296,19 @@ class RunController(QObject):
                                    task.exception()))
         self.runningChanged.emit(False)
 
-    async def _drive(self, work: Callable[[], Coroutine[Any, Any, RunResult]]) -> None:
+    async def _drive(self, work: Callable[[], Coroutine[Any, Any, RunResult | None]]) -> None:
         try:
             result = await work()
         except asyncio.CancelledError:
             self.bridge.flush()
-            self._finish(RunResult(RunOutcome.CANCELLED, "cancelled by the user", Win32Code.CANCELLED,
-                                   reason=ErrorCode.CANCELLED))
+            if self.remote is None:  # with an agent, this only stopped following: the run goes on
+                self._finish(RunResult(RunOutcome.CANCELLED, "cancelled by the user", Win32Code.CANCELLED,
+                                       reason=ErrorCode.CANCELLED))
             raise
+        except AgentError as exc:
+            log.warning("The agent could not start or continue the run: %s", exc.message)
+            self.problem.emit(agent_error_text(exc.code))
+            return
         except RunError as exc:
             log.warning("The run could not start or continue: %s", exc)
             self.problem.emit(run_error_text(exc.code))
@@ -227,9 +319,29 @@ class RunController(QObject):
                                    self.center.data_dir, exc.strerror or exc))
             return
         self.bridge.flush()
+        if result is None:  # nothing to follow
+            return
+        if self.remote is not None:
+            await self._note_saved()
         self._finish(result)
         if result.status is RunOutcome.RESTART_PENDING and self._pending_restart is not None:
             self._start_countdown(self._pending_restart)
+            if self.remote is not None and self._run_id is not None:
+                self._restart_task = asyncio.ensure_future(self._watch_restart(self.remote, self._run_id))
+
+    async def _note_saved(self) -> None:
+        """With an agent: whether its run waits to be resumed (for Resume buttons)."""
+        assert self.remote is not None
+        try:
+            summary = await self.remote.current()
+        except AgentError:
+            return
+        try:
+            status = RunStatus(summary["status"]) if summary is not None else None
+        except ValueError:
+            status = None
+        self._saved_status = status if status in (RunStatus.CANCELLED, RunStatus.RESTART_PENDING,
+                                                   RunStatus.FAILED) else None
 
     def _finish(self, result: RunResult) -> None:
         self.last_result = result
@@ -238,7 +350,12 @@ class RunController(QObject):
     # --- bridge signals --------------------------------------------------------------
 
     def _on_run_started(self, event: RunStarted) -> None:
+        self._run_id = event.run_id
+        self._saved_status = None
         self.started.emit(event.deployment)
+
+    def _on_link(self, up: bool) -> None:
+        self.linkChanged.emit(up)
 
     def _on_refused(self, event: RunRefused) -> None:
         try:
@@ -274,6 +391,8 @@ class RunController(QObject):
             self._restart()
 
     def _restart(self) -> None:
+        if self.remote is not None:
+            return  # the agent restarts; _watch_restart follows the run when it continues
         command = self.center.restart_command
         if command:
             self._restart_task = asyncio.ensure_future(self._run_restart_command(list(command)))
@@ -281,6 +400,36 @@ class RunController(QObject):
             self._pending_restart = None
             log.info("Simulated restart: the task sequence continues from its saved state")
             self.resume()
+
+    def _stop_watching_restart(self) -> None:
+        if self._restart_task is not None and not self._restart_task.done():
+            self._restart_task.cancel()
+        self._restart_task = None
+
+    async def _watch_restart(self, remote: RemoteEngine, run_id: str) -> None:
+        """The agent restarts for the run: say when its reboot command failed, and follow
+        the run again once the agent continues it."""
+        failed_shown: str | None = None
+        while True:
+            await asyncio.sleep(self.RESTART_POLL_S)
+            try:
+                info = await remote.restart_state(run_id)
+            except AgentError as exc:
+                log.warning("The agent's restart state could not be read: %s", exc.message)
+                continue
+            if info is None:
+                break  # continued (or resumed, or discarded) by the agent
+            failed = info.get("failed")
+            code = str(failed.get("code")) if isinstance(failed, dict) else None
+            if code is not None and code != failed_shown:
+                failed_shown = code
+                self.restart_failure = code
+                self._stop_countdown()
+                self.restartCommandRan.emit(False)
+        self._stop_countdown()
+        self._pending_restart = None
+        self._restart_task = None
+        self._begin(lambda: remote.follow(run_id, self.bridge.sink))
 
     async def _run_restart_command(self, command: list[str]) -> None:
         log.info("Running the restart command %s; the run continues at the next `software-center resume`",

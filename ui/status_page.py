@@ -1,12 +1,10 @@
 """The Installation status page: every run this computer started, newest first, with its result.
 
-Reads the history the engine keeps in the data folder (core.runstate.load_history); the
-window calls `refresh()` when a run starts or ends and whenever the page is shown.
+Shows the history the agent keeps (GET /v1/history): the window passes it to
+`show_history()` when a run starts or ends and whenever the page is shown.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
@@ -17,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import HistoryEntry, RunError, load_history, load_state
+from core import HistoryEntry, RunState
 
 from .history_model import HistoryDelegate, HistoryModel
 from .style import named, page_title, text_label
@@ -26,10 +24,9 @@ __all__ = ["StatusPage"]
 
 
 class StatusPage(QWidget):
-    def __init__(self, data_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusPage")
-        self._data_dir = data_dir
         self.model = HistoryModel(self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -51,16 +48,10 @@ class StatusPage(QWidget):
         self.model.modelReset.connect(self._show)
         self.retranslate()
 
-    def refresh(self) -> list[HistoryEntry]:
-        """Read the history again; returns it (oldest first), for callers that need it too."""
-        entries = load_history(self._data_dir)
-        try:
-            saved = load_state(self._data_dir)  # where an unfinished run stands: in no history entry
-        except RunError:
-            saved = None
+    def show_history(self, entries: list[HistoryEntry], saved: RunState | None) -> None:
+        """The runs (oldest first), and where an unfinished run stands (it is in no entry)."""
         self.model.set_entries(entries, saved)
         self._show()
-        return entries
 
     def _show(self) -> None:
         self.stack.setCurrentWidget(self.list_view if self.model.rowCount() else self.empty_label)

@@ -21,10 +21,12 @@ from datetime import datetime
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale, QObject
 
-from core import DownloadStatus, ErrorCode, Refusal, RunStatus, Win32Code, format_exit_code
+from core import AgentCode, DownloadStatus, ErrorCode, Refusal, RestartCode, RunStatus, Win32Code, format_exit_code
 
 __all__ = [
     "ERROR_WORDS",
+    "agent_error_text",
+    "restart_failed_text",
     "connection_name",
     "connection_text",
     "content_source_text",
@@ -658,3 +660,55 @@ def run_error_text(code: ErrorCode) -> str:
     """Why a run could not start or continue, in one or two sentences (the problem banner)."""
     cause, advice = error_words(code)
     return fill(QCoreApplication.translate("RunController", "%1 %2"), cause, advice) if advice else cause
+
+
+# What the agent alone says (core.AgentCode), in words. Codes of the engine and refusals
+# keep their own sentences (run_error_text, refusal_detail).
+_AGENT_WORDS = {
+    AgentCode.RUN_ACTIVE: QT_TRANSLATE_NOOP(
+        "Words", "Another installation is already running on this computer. Wait until it has finished."),
+    AgentCode.RESTART_PENDING: QT_TRANSLATE_NOOP(
+        "Words", "The installation is waiting for a restart of the computer; it continues after the restart."),
+    AgentCode.FORBIDDEN: QT_TRANSLATE_NOOP(
+        "Words", "You are not allowed to do this on this computer. Ask your IT department."),
+    AgentCode.SITE_NOT_OPEN: QT_TRANSLATE_NOOP(
+        "Words", "The software catalog could not be read. Try again in a moment."),
+    AgentCode.AGENT_UNREACHABLE: QT_TRANSLATE_NOOP(
+        "Words", "The Software Center service does not answer. Try again in a moment; if it still does not "
+                 "answer, restart the computer or contact your IT department."),
+}
+_AGENT_MISMATCH = QT_TRANSLATE_NOOP(
+    "Words", "Software Center and its service did not understand each other (%1). Contact your IT department.")
+
+
+def agent_error_text(code: str) -> str:
+    """Why the agent refused or could not do what the window asked, from its stable code
+    (an engine failure code, a refusal code, or one of the agent's own)."""
+    try:
+        return run_error_text(ErrorCode(code))
+    except (ValueError, KeyError):
+        pass
+    try:
+        return refusal_detail(Refusal(code))
+    except (ValueError, KeyError):
+        pass
+    try:
+        return _t(_AGENT_WORDS[AgentCode(code)])
+    except (ValueError, KeyError):
+        return fill(_t(_AGENT_MISMATCH), code)
+
+
+_RESTART_FAILED = {
+    RestartCode.NOT_STARTED: QT_TRANSLATE_NOOP(
+        "Words", "Software Center could not restart the computer. Restart your computer to continue."),
+}
+_RESTART_FAILED_OTHER = QT_TRANSLATE_NOOP(
+    "Words", "The computer did not restart. Restart your computer to continue.")
+
+
+def restart_failed_text(code: str | None) -> str:
+    """The agent's reboot command failed (its code says how): what the person does."""
+    try:
+        return _t(_RESTART_FAILED[RestartCode(code or "")])
+    except (ValueError, KeyError):
+        return _t(_RESTART_FAILED_OTHER)

@@ -10,6 +10,8 @@ clients (the command line now, the window later) over a Unix socket, as HTTP+JSO
     server     `Agent`: the aiohttp application, the run it executes, the caller tiers
     client     `AgentClient`: the typed httpx client every command uses
     spawn      which agent a client talks to; the user's agent started on demand
+    remote     `RemoteEngine`: the window's engine host over the socket (attach, follow,
+               cancel, reconnect)
 
 docs/AGENT.md describes the API as built. The names below load lazily, as `core`'s do:
 a client (`AgentClient`, `ensure_agent`) never loads aiohttp, which only the agent's
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from .client import *  # noqa: F403
     from .notify import *  # noqa: F403
     from .protocol import *  # noqa: F403
+    from .remote import *  # noqa: F403
     from .restart import *  # noqa: F403
     from .server import *  # noqa: F403
     from .settings import *  # noqa: F403
@@ -41,11 +44,13 @@ _EXPORTS = {
     "ON_DEMAND_IDLE_S": "spawn",
     "PROFILE_HEADER": "protocol",
     "ROW_EXTRAS": "protocol",
+    "RemoteEngine": "remote",
     "RunSummary": "protocol",
     "SETTING_KEYS": "settings",
     "SYSTEM_CONFIG": "settings",
     "SYSTEM_SOCKET": "spawn",
     "SettingsStore": "settings",
+    "client_profile": "spawn",
     "default_socket_path": "protocol",
     "ensure_agent": "spawn",
     "event_from_json": "protocol",

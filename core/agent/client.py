@@ -114,6 +114,22 @@ class AgentClient:
         """Forget the cancelled or failed run so another can start: `{"run_id", "status"}`."""
         return cast(dict[str, Any], await self._call("POST", "/runs/current/discard", {}))
 
+    async def history(self) -> dict[str, Any]:
+        """`{"entries": [...], "saved": {...} | None}`: the runs, oldest first, and where a
+        saved run stands."""
+        return cast(dict[str, Any], await self._call("GET", "/history"))
+
+    async def cache_usage(self) -> int:
+        """The bytes the agent's content cache holds."""
+        body = await self._call("GET", "/cache")
+        if not isinstance(body, dict) or not isinstance(body.get("bytes"), int):
+            raise AgentError(AgentCode.PROTOCOL, "the agent's answer to GET /cache has no bytes")
+        return int(body["bytes"])
+
+    async def clear_cache(self) -> dict[str, Any]:
+        """Empty the content cache (admin tier): `{"freed", "bytes"}`."""
+        return cast(dict[str, Any], await self._call("POST", "/cache/clear", {}))
+
     async def events(self, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
         """The run's events after `after` (its `seq`), then live until it finishes."""
         try:

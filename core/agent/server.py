@@ -14,6 +14,9 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
     POST /v1/runs/current/discard        forget a cancelled or failed run (its history stays)
     GET  /v1/settings                    the settings, the token only as set / not set
     POST /v1/settings                    {KEY: VALUE, ...}: change settings (root only)
+    GET  /v1/history                     the run history, and where a saved run stands
+    GET  /v1/cache                       how many bytes the content cache holds
+    POST /v1/cache/clear                 empty the content cache (admin; not during a run)
 
 A run that stops for a restart is continued by the agent: after a simulated restart (the
 step's countdown) in user mode, or once the boot id has changed after the reboot command
@@ -48,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -65,6 +69,7 @@ from aiohttp import web
 from ..center import SoftwareCenter
 from ..cleanup import shielded
 from ..cmtrace import CMTraceHandler, install_log, remove_log
+from ..demo import demo_rate_bps
 from ..eligibility import LaunchMode
 from ..engine import RunResult, TaskSequenceRunner
 from ..errors import (
@@ -267,7 +272,8 @@ class Agent:
         st = {**self.settings, **(profile or {})}
         connection = _CONNECTIONS.get(str(st.get("connection")))
         return SoftwareCenter(self.data_dir, site=st.get("site"), connection=connection,
-                              site_key=st.get("site_key"), ca_bundle=st.get("ca_bundle"), token=st.get("token"))
+                              site_key=st.get("site_key"), ca_bundle=st.get("ca_bundle"), token=st.get("token"),
+                              demo_rate_bps=demo_rate_bps())
 
     def _profile(self, request: web.Request) -> dict[str, Any]:
         """The request's profile (see the module's doc): {} when it has none."""
@@ -440,6 +446,9 @@ class Agent:
         app.router.add_post(f"{p}/runs/current/resume", self._resume)
         app.router.add_post(f"{p}/runs/current/discard", self._discard)
         app.router.add_get(p + "/runs/{run_id}/events", self._events)
+        app.router.add_get(f"{p}/history", self._history)
+        app.router.add_get(f"{p}/cache", self._cache)
+        app.router.add_post(f"{p}/cache/clear", self._clear_cache)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site: web.BaseSite
@@ -1135,6 +1144,51 @@ class Agent:
         finally:
             if live is not None and queue is not None:
                 live.followers.discard(queue)
+
+    # --- history and the content cache ----------------------------------------------
+
+    async def _history(self, request: web.Request) -> web.Response:
+        """Read tier: the runs of this data folder (oldest first) and, for a run that did
+        not finish (under way, cancelled, waiting for a restart), where it stands."""
+        entries = [dataclasses.asdict(e) for e in load_history(self.data_dir)]
+        try:
+            state = load_state(self.data_dir)
+        except RunError:
+            state = None
+        saved: dict[str, Any] | None = None
+        if state is not None and state.status is not RunStatus.SUCCEEDED:
+            saved = {k: getattr(state, k) for k in SAVED_RUN_FIELDS}
+            saved["status"] = state.status.value
+        return web.json_response({"entries": entries, "saved": saved})
+
+    async def _cache(self, request: web.Request) -> web.Response:
+        """Read tier: the bytes the content cache holds (records and partial files included)."""
+        usage = await asyncio.to_thread(self.center.store.usage_bytes)
+        return web.json_response({"bytes": usage})
+
+    async def _clear_cache(self, request: web.Request) -> web.Response:
+        """Admin tier: remove every cached package; refused while a run is under way (it
+        uses the cache). A saved run fetches what it needs again when it continues."""
+        uid = self._user(request, "clear the content cache")
+        if not self._is_admin(uid):
+            raise ApiError(403, AgentCode.FORBIDDEN, "to clear the content cache you must be root"
+                           + (f" (or in the group {self.settings['admin_group']})" if self.settings.get("admin_group")
+                              else ""))
+        self._refuse_if_running()
+        try:
+            freed = await asyncio.to_thread(self.center.store.clear)
+        except OSError as exc:
+            raise ApiError(500, ErrorCode.DATA_FOLDER_UNWRITABLE,
+                           f"cannot clear the content cache in {self.data_dir}: {exc.strerror or exc}") from None
+        usage = await asyncio.to_thread(self.center.store.usage_bytes)
+        log.info("The content cache was cleared (uid %s): %d bytes freed", uid, freed)
+        return web.json_response({"freed": freed, "bytes": usage})
+
+
+# What GET /v1/history tells of a saved run (not its variables: they may hold secrets).
+SAVED_RUN_FIELDS = ("run_id", "deployment", "task_sequence", "name", "site", "connection_setting",
+                    "launch_mode", "started_at", "ip", "executed", "total", "status", "error",
+                    "error_code", "error_reason", "bytes_transferred")
 
 
 async def _json_body(request: web.Request) -> Mapping[str, Any]:

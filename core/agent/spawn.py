@@ -26,7 +26,7 @@ from ..errors import AgentError, AgentStartError
 from .client import AgentClient
 from .protocol import default_socket_path
 
-__all__ = ["ON_DEMAND_IDLE_S", "SYSTEM_SOCKET", "AgentPlace", "ensure_agent", "locate_agent"]
+__all__ = ["ON_DEMAND_IDLE_S", "SYSTEM_SOCKET", "AgentPlace", "client_profile", "ensure_agent", "locate_agent"]
 
 SYSTEM_SOCKET = Path("/run/software-center/agent.sock")
 ON_DEMAND_IDLE_S = 60.0  # an agent a client started stops after this long with nothing to do
@@ -57,6 +57,25 @@ def locate_agent(explicit: Path | str | None, data_dir: Path, *, data_dir_given:
     if not data_dir_given and system_socket.exists():
         return AgentPlace(system_socket, False, True)
     return AgentPlace(default_socket_path(data_dir, env), True)
+
+
+def client_profile(place: AgentPlace, *, site: str | None = None, connection: str | None = None,
+                   site_key: str | None = None, ca_bundle: str | None = None,
+                   environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A client's own site and trust settings for its requests (the agent's profile): what
+    it was given, and, for the user's own agent only, SOFTWARE_CENTER_SITE, _SITE_KEY,
+    _CA_BUNDLE and _TOKEN. The machine's agent serves the site its admin set, so the
+    environment is not sent to it (a user's shell variables would only get refused)."""
+    env = os.environ if environ is None else environ
+    own = place.startable
+    given = {
+        "site": site or (env.get("SOFTWARE_CENTER_SITE") if own else None),
+        "connection": connection,
+        "site_key": site_key or (env.get("SOFTWARE_CENTER_SITE_KEY") if own else None),
+        "ca_bundle": ca_bundle or (env.get("SOFTWARE_CENTER_CA_BUNDLE") if own else None),
+        "token": env.get("SOFTWARE_CENTER_TOKEN") if own else None,
+    }
+    return {k: v for k, v in given.items() if v}
 
 
 async def _answers(socket_path: Path) -> bool:

@@ -565,6 +565,10 @@
         <translation>El Centro de software no puede conectar ahora con el sitio de su organización.</translation>
     </message>
     <message>
+        <source>The Software Center service could not be started.</source>
+        <translation>No se pudo iniciar el servicio de Centro de software.</translation>
+    </message>
+    <message>
         <source>%1 (%2)</source>
         <translation>%1 (%2)</translation>
     </message>
@@ -617,20 +621,8 @@
         <translation>&amp;Conservar</translation>
     </message>
     <message>
-        <source>An installation is running. Stop it and close?</source>
-        <translation>Hay una instalación en curso. ¿Detenerla y cerrar?</translation>
-    </message>
-    <message>
-        <source>It stops safely and nothing is lost: the next time you open Software Center you can resume it where it stopped.</source>
-        <translation>Se detiene de forma segura y no se pierde nada: la próxima vez que abra el Centro de software podrá reanudarla donde se detuvo.</translation>
-    </message>
-    <message>
-        <source>&amp;Stop and close</source>
-        <translation>&amp;Detener y cerrar</translation>
-    </message>
-    <message>
-        <source>&amp;Keep running</source>
-        <translation>&amp;Seguir</translation>
+        <source>Reconnecting…</source>
+        <translation>Reconectando…</translation>
     </message>
     <message>
         <source>Operating Systems</source>
@@ -845,6 +837,10 @@
         <translation>La actualización está esperando para continuar. Elija Reanudar para continuarla ahora.</translation>
     </message>
     <message>
+        <source>Reconnecting… The Software Center service stopped answering; the upgrade goes on, and this page follows it again as soon as the service answers.</source>
+        <translation>Reconectando… El servicio de Centro de software dejó de responder; la actualización continúa, y esta página vuelve a seguirla en cuanto el servicio responda.</translation>
+    </message>
+    <message>
         <source>Steps</source>
         <translation>Pasos</translation>
     </message>
@@ -894,6 +890,10 @@
     <message>
         <source>Your computer restarts to continue the upgrade.</source>
         <translation>Su equipo se reinicia para continuar la actualización.</translation>
+    </message>
+    <message>
+        <source>Restart your computer to continue</source>
+        <translation>Reinicie el equipo para continuar</translation>
     </message>
     <message>
         <source>Restarting…</source>
@@ -1263,6 +1263,38 @@
     <message>
         <source>%1 h %2 min</source>
         <translation>%1 h %2 min</translation>
+    </message>
+    <message>
+        <source>Another installation is already running on this computer. Wait until it has finished.</source>
+        <translation>Ya hay otra instalación en curso en este equipo. Espere a que termine.</translation>
+    </message>
+    <message>
+        <source>The installation is waiting for a restart of the computer; it continues after the restart.</source>
+        <translation>La instalación está esperando un reinicio del equipo; continuará después del reinicio.</translation>
+    </message>
+    <message>
+        <source>You are not allowed to do this on this computer. Ask your IT department.</source>
+        <translation>No tiene permiso para hacer esto en este equipo. Consulte a su departamento de TI.</translation>
+    </message>
+    <message>
+        <source>The software catalog could not be read. Try again in a moment.</source>
+        <translation>No se pudo leer el catálogo de software. Vuelva a intentarlo dentro de un momento.</translation>
+    </message>
+    <message>
+        <source>The Software Center service does not answer. Try again in a moment; if it still does not answer, restart the computer or contact your IT department.</source>
+        <translation>El servicio de Centro de software no responde. Vuelva a intentarlo dentro de un momento; si sigue sin responder, reinicie el equipo o póngase en contacto con su departamento de TI.</translation>
+    </message>
+    <message>
+        <source>Software Center and its service did not understand each other (%1). Contact your IT department.</source>
+        <translation>Centro de software y su servicio no se entendieron (%1). Póngase en contacto con su departamento de TI.</translation>
+    </message>
+    <message>
+        <source>Software Center could not restart the computer. Restart your computer to continue.</source>
+        <translation>Centro de software no pudo reiniciar el equipo. Reinicie el equipo para continuar.</translation>
+    </message>
+    <message>
+        <source>The computer did not restart. Restart your computer to continue.</source>
+        <translation>El equipo no se reinició. Reinicie el equipo para continuar.</translation>
     </message>
 </context>
 </TS>

@@ -1,6 +1,11 @@
 """Fixtures for window tests: the real demo site (built once, shared), a data folder per test,
 windows that are shut down cleanly, and awaiting a Qt signal from a qasync-loop test.
 
+Windows are clients of the agent: the first window of a data folder starts the user's
+agent for it (a real `software-center agent` process, as `scripts/bootstrap app` does),
+later windows of the test reuse it, and `stop_agents` ends every agent a test's data
+folders had when the test ends. The window's preferences file is the test's own.
+
 Inside a qasync-loop test never use qtbot.wait*/waitSignal: they nest an event loop, and
 qasync then hangs forever; `await wait_for_signal(sig)` or `await until(cond)` instead.
 
@@ -11,9 +16,12 @@ qasync then hangs forever; `await wait_for_signal(sig)` or `await until(cond)` i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import gc
 import json
+import os
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -77,13 +85,48 @@ def _closing_a_window_does_not_quit() -> None:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, demo_site: Path) -> Path:
-    """A fresh data folder whose demo-site is the shared, already built one; English pinned."""
+def data_dir(tmp_path: Path, demo_site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data folder whose demo-site is the shared, already built one; English pinned
+    (in the test's own window preferences)."""
     d = tmp_path / "data"
     d.mkdir()
     (d / "demo-site").symlink_to(demo_site, target_is_directory=True)
     (d / "options.json").write_text(json.dumps({"language": "en"}))
+    prefs = tmp_path / "window.json"
+    prefs.write_text(json.dumps({"language": "en"}))
+    monkeypatch.setenv("SOFTWARE_CENTER_WINDOW_PREFS", str(prefs))
     return d
+
+
+async def stop_agent(data: Path, timeout: float = 20.0) -> None:
+    """Stop the user's agent of the data folder `data`, if one answers (SIGTERM, then wait)."""
+    from core import AgentClient, AgentError, default_socket_path
+
+    sock = default_socket_path(data)
+    if not sock.exists():
+        return
+    try:
+        async with AgentClient(sock, timeout_s=5.0) as agent:
+            pid = int((await agent.status())["pid"])
+    except AgentError:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)  # our child when a window started it
+            if done:
+                return
+        except ChildProcessError:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        await asyncio.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 async def wait_for_signal(signal: Any, timeout: float = 10.0) -> tuple[Any, ...]:
@@ -125,9 +168,12 @@ async def make_window(data_dir: Path) -> AsyncIterator[MakeWindow]:
 
     windows: list[Any] = []
 
+    folders: set[Path] = set()
+
     async def make(connection: ConnectionSetting | None = "internet", site: str | None = None,
-                   data: Path | None = None, wait: bool = True) -> Any:
-        window = create_main_window(site, data or data_dir, connection)
+                   data: Path | None = None, wait: bool = True, agent: Path | None = None) -> Any:
+        window = create_main_window(site, data or data_dir, connection, agent)
+        folders.add(data or data_dir)
         windows.append(window)
         window.show()
         if wait:
@@ -136,9 +182,18 @@ async def make_window(data_dir: Path) -> AsyncIterator[MakeWindow]:
 
     yield make
     for window in windows:
-        window._close_confirmed = True  # a test that left a run going: just stop it
-        window.close()
+        if window.isVisible():
+            window.close()
         await window.shutdown()
         window.deleteLater()
+    for folder in folders:
+        await stop_agent(folder)
     apply_language("en")
     await asyncio.sleep(0)
+
+
+def prefs_file() -> Path:
+    """The window preferences file of the running test (see `data_dir`)."""
+    from ui.prefs import prefs_path
+
+    return prefs_path()

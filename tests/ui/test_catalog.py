@@ -14,7 +14,7 @@ from core.eligibility import Refusal
 from ui.deployment_model import Roles, SortKey
 from ui.wording import refusal_detail, refusal_summary
 
-from .conftest import until
+from .conftest import prefs_file, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -145,13 +145,13 @@ async def test_list_and_tile_views_and_the_choice_is_remembered(make_window: Any
     assert view.viewMode() is QListView.ViewMode.ListMode
     window.catalog_page.tile_button.click()
     assert view.viewMode() is QListView.ViewMode.IconMode
-    assert json.loads((data_dir / "options.json").read_text())["view"] == "tiles"
+    assert json.loads(prefs_file().read_text())["view"] == "tiles"
     # The rows are painted (not widgets) in both modes and have a size.
     assert view.visualRect(window.catalog_page.proxy.index(0, 0)).height() > 0
     again = await make_window(connection="internet")
     assert again.findChild(QListView, "deploymentList").viewMode() is QListView.ViewMode.IconMode
     again.catalog_page.list_button.click()
-    assert json.loads((data_dir / "options.json").read_text())["view"] == "list"
+    assert json.loads(prefs_file().read_text())["view"] == "list"
 
 
 @pytest.mark.parametrize("which", ["model", "proxy"])

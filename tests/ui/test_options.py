@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QComboBox, QPushButton
 
+from core import ContentStore, HttpSession
 from core.eligibility import Refusal
 from ui.deployment_model import Roles
 from ui.main_window import Page
 
-from .conftest import until, wait_for_signal
+from .conftest import prefs_file, until, wait_for_signal
 
 pytestmark = pytest.mark.asyncio
 
@@ -47,13 +48,17 @@ async def test_changing_the_connection_detects_again_and_lists_again(make_window
     assert refusals(window)["NWT20002"] == Refusal.INTRANET_ONLY
 
 
-async def test_cache_use_and_clear_asks_first(make_window: Any) -> None:
+async def test_cache_use_and_clear_asks_first(make_window: Any, data_dir: Path) -> None:
     window = await make_window(connection="internet")
-    center = window.center
-    catalog = center.catalog
-    # Put a small package in the cache the way a run would.
-    await center.store.fetch("NWT00018", catalog.packages["NWT00018"], catalog.url, "internet",
-                             on_event=lambda _e: None)
+    engine = window.engine
+    catalog = engine.catalog
+    # Put a small package in the agent's cache the way a run would.
+    session = HttpSession()
+    try:
+        await ContentStore(data_dir / "cache", session).fetch(
+            "NWT00018", catalog.packages["NWT00018"], catalog.url, "internet", on_event=lambda _e: None)
+    finally:
+        await session.aclose()
     window.show_page(Page.OPTIONS)
     page = window.options_page
     clear = window.findChild(QPushButton, "clearCacheButton")
@@ -64,7 +69,8 @@ async def test_cache_use_and_clear_asks_first(make_window: Any) -> None:
     assert question is not None and question.isVisible()
     question.findChild(QPushButton, "questionYesButton").click()
     await until(lambda: not clear.isEnabled(), what="the cache is cleared")
-    assert center.store.usage_bytes() == 0 or "0 " in page.cache_value.text()
+    assert await engine.cache_usage() == 0  # the agent cleared it
+    assert page.cache_value.text().startswith("0")
 
 
 async def test_clear_and_connection_are_refused_while_a_run_is_active(make_window: Any) -> None:
@@ -84,7 +90,7 @@ async def test_switching_to_spanish_translates_the_window_at_once(make_window: A
     index = languages.findText("Español")
     languages.setCurrentIndex(index)
     languages.activated.emit(index)
-    assert json.loads((data_dir / "options.json").read_text())["language"] == "es"
+    assert json.loads(prefs_file().read_text())["language"] == "es"
     await until(lambda: window.navigation.item(Page.CATALOG).text() == "Sistemas operativos",
                 what="the navigation in Spanish")
     page = window.catalog_page
@@ -101,4 +107,5 @@ async def test_switching_to_spanish_translates_the_window_at_once(make_window: A
     languages.setCurrentIndex(0)
     languages.activated.emit(0)
     await until(lambda: window.navigation.item(Page.CATALOG).text() == "Operating Systems", what="English again")
-    assert json.loads((data_dir / "options.json").read_text())["language"] is None
+    assert json.loads(prefs_file().read_text())["language"] is None
+    assert json.loads((data_dir / "options.json").read_text())["language"] == "en"  # the agent's file: untouched

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.runstate import RunState, RunStatus, load_state, save_state
+from core.runstate import RunState, RunStatus, save_state
 from ui import create_main_window
 from ui.confirm_dialog import ConfirmInstallDialog
 from ui.main_window import Page
 
-from .conftest import until, wait_for_signal
+from .conftest import stop_agent, wait_for_signal
 
 pytestmark = pytest.mark.asyncio
 
@@ -59,6 +58,7 @@ async def test_create_main_window_returns_at_once_and_lists_in_the_background(da
     finally:
         window.close()
         await window.shutdown()
+        await stop_agent(data_dir)  # the user's agent the window started for its data folder
 
 
 async def test_unreachable_site_shows_a_message_and_retry(make_window: Any, tmp_path: Path, demo_site: Path) -> None:
@@ -167,51 +167,13 @@ async def test_keyboard_pages_and_accessible_names(make_window: Any) -> None:
     assert unnamed == []
 
 
-async def test_closing_during_a_run_asks_and_a_confirmed_close_leaves_it_resumable(
-    make_window: Any, data_dir: Path
-) -> None:
-    window = await make_window(connection="internet")
-    controller = window.controller
-    controller.start("NWT20001", {"DemoSetupSeconds": "60"})
-    await until(lambda: controller.running and controller.header.number >= 2, 30, "the run is under way")
-
-    # The window stays usable during the run; nothing else may start, and it says why.
-    assert not window.navigation.item(Page.PROGRESS).isHidden()
-    window.show_page(Page.CATALOG)
-    window.catalog_page.select("NWT20005")
-    assert not window.findChild(QPushButton, "installButton").isEnabled()
-    assert "running" in window.findChild(QWidget, "refusalLabel").text()
-    assert not window.findChild(QComboBox, "connectionSelector").isEnabled()
-    window.showMinimized()
-    window.showNormal()
-
-    window.close()  # asks, and the window stays
-    await until(lambda: window.question is not None and window.question.isVisible(), what="the close question")
-    assert window.isVisible() and controller.running
-    window.question.findChild(QPushButton, "questionNoButton").click()  # Keep running
-    await asyncio.sleep(0.05)
-    assert window.isVisible() and controller.running
-
-    window.close()
-    await until(lambda: window.question is not None and window.question.isVisible(), what="the close question")
-    window.question.findChild(QPushButton, "questionYesButton").click()  # Stop and close
-    await until(lambda: not window.isVisible(), 20, "the window closes")
-    assert not controller.running
-    state = load_state(data_dir)
-    assert state is not None and state.status is RunStatus.CANCELLED  # resumable
-
-    again = await make_window(connection="internet")
-    assert again.banner.isVisible()
-    assert json.loads((data_dir / "options.json").read_text())["language"] == "en"
-
-
 @pytest.mark.parametrize(("value", "expected"), [
     (None, 20e6), ("0", None), ("12.5", 12.5e6), ("fast", 20e6), ("-3", 20e6),
 ])
 async def test_demo_site_rate_is_watchable_by_default_and_overridable(
     monkeypatch: pytest.MonkeyPatch, value: str | None, expected: float | None
 ) -> None:
-    from ui.app import demo_rate_bps
+    from core import demo_rate_bps
 
     if value is None:
         monkeypatch.delenv("SOFTWARE_CENTER_DEMO_RATE", raising=False)
