@@ -7,7 +7,10 @@ window  process start → main window shown with the catalog listed (embedded de
         the demo site once). The window is a client of the user's agent for its data
         folder: measured with that agent already running, and with the agent started on
         demand by the window (no agent answers before each run; it is stopped after).
-        Peer in the same run: a bare PySide6 window shown.
+        Peer in the same run: a bare PySide6 window shown. The project's modules are
+        byte-compiled first (`compileall`), as an installed app's are: with
+        PYTHONDONTWRITEBYTECODE set and an editable install, every start would otherwise
+        compile them again (~0.1 s).
 filter  5,000 deployments (bench/catalog.py's generator, real verdicts) in the real
         Operating Systems page, list and tile views: a query typed keystroke by keystroke
         and erased again; per keystroke the proxy's re-filter alone (its rows mapped), and the whole
@@ -16,7 +19,8 @@ filter  5,000 deployments (bench/catalog.py's generator, real verdicts) in the r
 The third window figure, a 10 ms timer's lateness during a 512 MiB download, is
 bench/ui_responsiveness.py.
 
-Targets: window <= 1.0 s median; filter <= 30 ms per keystroke (judged on the 95th
+Targets: window <= 0.5 s median with the agent running (<= 1.0 s when the window starts
+the agent itself); filter <= 30 ms per keystroke (judged on the 95th
 percentile: the machines are shared and noisy; the maximum is printed too). Not a test;
 run by hand.
 """
@@ -41,7 +45,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["SOFTWARE_CENTER_DEMO_RATE"] = "0"
 
 FILTER_TARGET_MS = 30.0
-WINDOW_TARGET_S = 1.0
+WINDOW_TARGET_S = 0.5  # the agent already running
+WINDOW_ON_DEMAND_TARGET_S = 1.0  # the window starts the user's agent
 
 # --- time to window ------------------------------------------------------------------------
 
@@ -128,15 +133,18 @@ def _start_agent(data: Path) -> subprocess.Popen[bytes]:
     raise SystemExit("the agent did not start")
 
 
-def _median_row(label: str, values: list[float], peer: float) -> list[tuple[str, str, str]]:
+def _median_row(label: str, values: list[float], peer: float,
+                target: float = WINDOW_TARGET_S) -> list[tuple[str, str, str]]:
     med = statistics.median(values)
     return [
-        (label, f"{med:.3f} s", f"≤ {WINDOW_TARGET_S:.1f} s: " + ("met" if med <= WINDOW_TARGET_S else "MISSED")),
+        (label, f"{med:.3f} s", f"≤ {target:.1f} s: " + ("met" if med <= target else "MISSED")),
         ("  min / max", f"{min(values):.3f} / {max(values):.3f} s", f"ours = {med / peer:.1f} × peer"),
     ]
 
 
 def bench_window(runs: int) -> list[tuple[str, str, str]]:
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "core", "ui", "cli"], cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL)
     data = Path(tempfile.mkdtemp(prefix="sc-bench-window-"))
     _spawn_timed(_CHILD_WINDOW, str(data))  # warm-up: builds the demo site, fills OS caches
     _stop_agent(data)
@@ -154,7 +162,8 @@ def bench_window(runs: int) -> list[tuple[str, str, str]]:
     peer = statistics.median(bare)
     return [
         *_median_row("time to window, catalog listed, agent running (median)", running, peer),
-        *_median_row("time to window, catalog listed, agent started on demand (median)", on_demand, peer),
+        *_median_row("time to window, catalog listed, agent started on demand (median)", on_demand, peer,
+                     WINDOW_ON_DEMAND_TARGET_S),
         ("  peer: bare PySide6 window shown (median)", f"{peer:.3f} s", ""),
     ]
 
@@ -165,8 +174,7 @@ def bench_window(runs: int) -> list[tuple[str, str, str]]:
 def _listings(n: int) -> list[Any]:
     from bench.catalog import build_catalog
     from core.catalog import parse_catalog, referenced_packages
-    from core.center import Listing
-    from core.eligibility import check_eligibility
+    from core.eligibility import Listing, check_eligibility
 
     catalog = parse_catalog(json.dumps(build_catalog(n)).encode(), "https://sc.example/site/catalog.json")
     out = []

@@ -103,7 +103,6 @@ _EXPORTS: dict[str, str] = {
     "referenced_packages": "catalog",
     "url_problem": "catalog",
     # center
-    "Listing": "center",
     "SoftwareCenter": "center",
     "site_base_url": "center",
     # cleanup
@@ -136,13 +135,13 @@ _EXPORTS: dict[str, str] = {
     # eligibility
     "ConnectionType": "eligibility",
     "LaunchMode": "eligibility",
+    "Listing": "eligibility",
     "Refusal": "eligibility",
     "Verdict": "eligibility",
     "check_eligibility": "eligibility",
     "is_listed": "eligibility",
     # engine
     "Instruction": "engine",
-    "RunResult": "engine",
     "TaskSequenceRunner": "engine",
     "flatten": "engine",
     "step_type": "engine",
@@ -184,6 +183,7 @@ _EXPORTS: dict[str, str] = {
     "RestartPending": "events",
     "RunFinished": "events",
     "RunOutcome": "events",
+    "RunResult": "events",
     "RunRefused": "events",
     "RunStarted": "events",
     "SkipReason": "events",

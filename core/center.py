@@ -22,14 +22,13 @@ import asyncio
 import logging
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .catalog import MAX_CATALOG_BYTES, Catalog, Deployment, parse_catalog, referenced_packages, url_problem
+from .catalog import MAX_CATALOG_BYTES, Catalog, parse_catalog, referenced_packages, url_problem
 from .content import ContentStore
-from .eligibility import ConnectionType, LaunchMode, Verdict, check_eligibility, is_listed
+from .eligibility import ConnectionType, LaunchMode, Listing, Verdict, check_eligibility, is_listed
 from .errors import (
     CatalogError,
     KeyFileError,
@@ -45,7 +44,7 @@ from .signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, parse_public_key, veri
 if TYPE_CHECKING:
     from .demo import DemoServer
 
-__all__ = ["Listing", "SoftwareCenter", "site_base_url"]
+__all__ = ["SoftwareCenter", "site_base_url"]
 
 log = logging.getLogger("software_center.center")
 
@@ -60,36 +59,6 @@ def _setting(explicit: str | None, env: str, saved: str | None) -> str | None:
         if value is not None and value.strip():
             return value.strip()
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """One listed deployment with its verdict on this client and its content sizes."""
-
-    deployment: Deployment
-    verdict: Verdict
-    total_bytes: int  # every package the task sequence references
-    download_bytes: int  # of those, what is not already complete in the cache
-
-    def as_json(self) -> dict[str, Any]:
-        """The fields of `list --json` (without its "event" key)."""
-        return {
-            "id": self.deployment.id,
-            "name": self.deployment.name,
-            "purpose": self.deployment.purpose,
-            "eligible": self.verdict.eligible,
-            "reason": self.verdict.refusal.value if self.verdict.refusal else None,
-            "message": self.verdict.message,
-            "download_bytes": self.download_bytes,
-        }
-
-    def as_row(self) -> dict[str, Any]:
-        """`as_json()` plus what a listing shows beside it: the agent's `GET /v1/deployments`
-        rows (their added keys are `core.agent.protocol.ROW_EXTRAS`)."""
-        dep = self.deployment
-        return {**self.as_json(), "total_bytes": self.total_bytes, "high_impact": dep.high_impact,
-                "deadline": dep.deadline.isoformat() if dep.deadline is not None else None}
-
 
 
 def site_base_url(site: str) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from .catalog import Catalog, Deployment
 
 __all__ = [
     "ConnectionType",
     "LaunchMode",
+    "Listing",
     "Refusal",
     "Verdict",
     "check_eligibility",
@@ -170,3 +171,32 @@ def check_eligibility(
                 missing,
             )
     return Verdict(did)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One listed deployment with its verdict on this client and its content sizes."""
+
+    deployment: Deployment
+    verdict: Verdict
+    total_bytes: int  # every package the task sequence references
+    download_bytes: int  # of those, what is not already complete in the cache
+
+    def as_json(self) -> dict[str, Any]:
+        """The fields of `list --json` (without its "event" key)."""
+        return {
+            "id": self.deployment.id,
+            "name": self.deployment.name,
+            "purpose": self.deployment.purpose,
+            "eligible": self.verdict.eligible,
+            "reason": self.verdict.refusal.value if self.verdict.refusal else None,
+            "message": self.verdict.message,
+            "download_bytes": self.download_bytes,
+        }
+
+    def as_row(self) -> dict[str, Any]:
+        """`as_json()` plus what a listing shows beside it: the agent's `GET /v1/deployments`
+        rows (their added keys are `core.agent.protocol.ROW_EXTRAS`)."""
+        dep = self.deployment
+        return {**self.as_json(), "total_bytes": self.total_bytes, "high_impact": dep.high_impact,
+                "deadline": dep.deadline.isoformat() if dep.deadline is not None else None}

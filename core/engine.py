@@ -55,7 +55,7 @@ from .catalog import (
 from .cleanup import shielded
 from .cmtrace import CMTraceHandler
 from .content import RetryPolicy, ordered_locations
-from .eligibility import LaunchMode, Refusal
+from .eligibility import LaunchMode
 from .errors import CatalogError, ContentError, ErrorCode, RunError, Win32Code
 from .events import (
     DownloadFinished,
@@ -65,6 +65,7 @@ from .events import (
     RunFinished,
     RunOutcome,
     RunRefused,
+    RunResult,
     RunStarted,
     SkipReason,
     StepFinished,
@@ -93,7 +94,7 @@ from .variables import Variables, evaluate_condition
 if TYPE_CHECKING:
     from .center import SoftwareCenter
 
-__all__ = ["Instruction", "RunResult", "TaskSequenceRunner", "flatten", "step_type"]
+__all__ = ["Instruction", "TaskSequenceRunner", "flatten", "step_type"]
 
 log = logging.getLogger("software_center.engine")
 
@@ -140,23 +141,7 @@ def step_type(step: Step) -> str:
     return str(type(step).__struct_config__.tag)
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """How a run (or resume) ended; `reason` is the stable failure code (None on success)."""
 
-    status: RunOutcome
-    error: str | None = None
-    error_code: int | None = None
-    refusal: Refusal | None = None
-    reason: ErrorCode | None = None
-
-    @property
-    def exit_code(self) -> int:
-        """The command line's exit code for this result."""
-        return {
-            RunOutcome.SUCCEEDED: 0, RunOutcome.REFUSED: 3, RunOutcome.FAILED: 4,
-            RunOutcome.RESTART_PENDING: 5, RunOutcome.CANCELLED: 130,
-        }[self.status]
 
 
 class TaskSequenceRunner:

@@ -16,13 +16,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ErrorCode
+
+if TYPE_CHECKING:
+    from .eligibility import Refusal
 
 __all__ = [
     "DownloadStatus",
     "RunOutcome",
+    "RunResult",
     "SkipReason",
     "StepOutcome",
     "RestartPending",
@@ -252,3 +256,20 @@ def to_json(event: Event) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run (or resume) ended; `reason` is the stable failure code (None on success)."""
+
+    status: RunOutcome
+    error: str | None = None
+    error_code: int | None = None
+    refusal: Refusal | None = None
+    reason: ErrorCode | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """The command line's exit code for this result."""
+        return {
+            RunOutcome.SUCCEEDED: 0, RunOutcome.REFUSED: 3, RunOutcome.FAILED: 4,
+            RunOutcome.RESTART_PENDING: 5, RunOutcome.CANCELLED: 130,
+        }[self.status]

@@ -22,8 +22,7 @@ if TYPE_CHECKING:
     from .catalog import Catalog
     from .center import SoftwareCenter
     from .eligibility import ConnectionType, Verdict
-    from .engine import RunResult
-    from .events import EventSink
+    from .events import EventSink, RunResult
 
 __all__ = ["EngineHost", "LocalEngine", "RunSource"]
 

@@ -107,7 +107,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.data_dir = data_dir
         place = locate_agent(agent, data_dir, data_dir_given=True)
-        self.engine = RemoteEngine(place, data_dir, profile=client_profile(place, site=site, connection=connection))
+        self.engine = RemoteEngine(place, data_dir, profile=client_profile(place, site=site, connection=connection),
+                                   prefetch=True)
         self.center = self.engine  # what the pages read: catalog, connection, listings
         self.prefs = load_prefs(data_dir)
         apply_language(self.prefs.language)

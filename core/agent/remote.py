@@ -41,11 +41,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..catalog import Catalog, parse_catalog
-from ..center import Listing
-from ..eligibility import ConnectionType, Refusal, Verdict, check_eligibility
-from ..engine import RunResult
+from ..eligibility import ConnectionType, Listing, Refusal, Verdict, check_eligibility
 from ..errors import AgentError, AgentStartError, ErrorCode
-from ..events import Event, EventSink, RunFinished, RunOutcome, RunRefused, RunStarted
+from ..events import Event, EventSink, RunFinished, RunOutcome, RunRefused, RunResult, RunStarted
 from ..options import ConnectionSetting
 from ..runstate import HistoryEntry, RunState, RunStatus
 from .client import AgentClient
@@ -110,13 +108,15 @@ class RemoteEngine:
     `profile`: this client's own site and trust settings (`site`, `connection`,
     `site_key`, `ca_bundle`, `token`; only what was given explicitly), sent with each
     request. `on_link(bool)`: called with False when a follower lost the agent, True when
-    it answers again."""
+    it answers again. `prefetch`: begin the first `open()` at once, in the background
+    (a window does, so the agent's answers arrive while it builds its widgets)."""
 
     owns_runs = True  # a run outlives its follower; cancel() asks the agent
     restart_command = None  # the agent carries out restarts itself
 
     def __init__(self, place: AgentPlace, data_dir: Path, *, profile: Mapping[str, Any] | None = None,
-                 reconnect_s: float = 0.25, on_link: Callable[[bool], None] | None = None) -> None:
+                 reconnect_s: float = 0.25, on_link: Callable[[bool], None] | None = None,
+                 prefetch: bool = False) -> None:
         self.place = place
         self._data_dir = Path(os.path.abspath(data_dir))
         self.profile = {k: v for k, v in (profile or {}).items() if v is not None}
@@ -135,6 +135,10 @@ class RemoteEngine:
         self.linked = True
         self._io = _IoThread()
         self._caller: asyncio.AbstractEventLoop | None = None  # where events and link changes go
+        # The first open() starts now, on the socket's thread, while the caller builds its
+        # window: the agent's answers and the catalog's parsing overlap with that.
+        self._early: concurrent.futures.Future[Catalog] | None = (
+            asyncio.run_coroutine_threadsafe(self._do_open(), self._io.loop) if prefetch else None)
 
     # --- what the window reads ------------------------------------------------------
 
@@ -173,8 +177,13 @@ class RemoteEngine:
     async def _do_connect(self) -> dict[str, Any]:
         """Make sure the agent answers (starting the user's agent when it may); its status.
         Raises AgentStartError, or AgentError (`agent_unreachable`)."""
-        await ensure_agent(self.place, self._data_dir)
-        self.status = await self.client.status()
+        try:
+            self.status = await self.client.status()  # it usually answers: one round trip
+        except AgentError as exc:
+            if exc.code != AgentCode.AGENT_UNREACHABLE:
+                raise
+            await ensure_agent(self.place, self._data_dir)
+            self.status = await self.client.status()
         return self.status
 
     async def _do_open(self) -> Catalog:
@@ -230,6 +239,9 @@ class RemoteEngine:
         return out
 
     async def aclose(self) -> None:
+        if self._early is not None:
+            self._early.cancel()
+            self._early = None
         if not self._io.loop.is_closed():
             await self._io.call(self.client.aclose())
         self._io.close()
@@ -256,6 +268,10 @@ class RemoteEngine:
     async def open(self) -> Catalog:
         """Connect, read the agent's catalog and its listings. Raises AgentStartError, or
         AgentError with the site's code (e.g. `site_unreachable`, `untrusted_site`)."""
+        early, self._early = self._early, None
+        if early is not None:  # the one started with this object
+            self._caller = _this_loop()
+            return await asyncio.wrap_future(early, loop=self._caller)
         return await self._call(self._do_open())
 
     async def refresh_listings(self) -> list[Listing]:

@@ -71,7 +71,7 @@ from ..cleanup import shielded
 from ..cmtrace import CMTraceHandler, install_log, remove_log
 from ..demo import demo_rate_bps
 from ..eligibility import LaunchMode
-from ..engine import RunResult, TaskSequenceRunner
+from ..engine import TaskSequenceRunner
 from ..errors import (
     AgentStartError,
     CatalogError,
@@ -81,7 +81,7 @@ from ..errors import (
     SettingError,
     SoftwareCenterError,
 )
-from ..events import Event, RestartPending, RunOutcome, RunStarted, to_json
+from ..events import Event, RestartPending, RunOutcome, RunResult, RunStarted, to_json
 from ..fsutil import try_lock, unlock
 from ..options import ConnectionSetting
 from ..runstate import (

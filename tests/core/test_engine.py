@@ -18,7 +18,7 @@ import pytest_asyncio
 from core.center import SoftwareCenter
 from core.demo import build_demo_site
 from core.eligibility import LaunchMode
-from core.engine import RunResult, TaskSequenceRunner
+from core.engine import TaskSequenceRunner
 from core.errors import ErrorCode, RunError
 from core.events import (
     DownloadFailed,
@@ -30,6 +30,7 @@ from core.events import (
     RunFinished,
     RunOutcome,
     RunRefused,
+    RunResult,
     RunStarted,
     StepFinished,
     StepOutcome,

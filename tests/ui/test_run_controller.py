@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, SignalInstance
 
 from core.center import SoftwareCenter
 from core.demo import DemoServer, build_demo_site
-from core.engine import RunResult
+from core.events import RunResult
 from core.options import Options
 from core.protocols import LocalEngine
 from core.runstate import RunStatus, load_history, load_state
