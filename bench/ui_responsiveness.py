@@ -2,7 +2,7 @@
 
 Builds the demo site at scale 2 (the OS image `sources/install.wim` is 512 MiB, the driver
 pack 64 MiB; built once into a cache folder), serves it on loopback with no rate limit,
-and runs the real engine on deployment NWT20001 through `RunController` with a
+and runs deployment NWT20001 through `RunController` with a
 `ProgressView` shown (offscreen by default), exactly as the window runs it: a qasync
 loop, the engine's events through the bridge, the step list painting the download's
 figures, the log tail refreshing. A 10 ms `QTimer` (Qt.PreciseTimer) measures how late
@@ -26,12 +26,18 @@ hashing writer otherwise take the CPU the window's thread needs to paint on time
 
 Target: during the download, p99 lateness <= 16 ms and worst <= 50 ms.
 Not a test; run by hand.
+
+`--engine agent` (the default) runs it as the window does now: a real `software-center
+agent` process downloads, and its events reach the view over the agent's socket
+(`RemoteEngine`). `--engine local` runs the engine in this process, as the window did
+before the agent.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import shutil
@@ -57,6 +63,8 @@ import qasync  # noqa: E402
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402  (before qasync)
 
+from core.agent.remote import RemoteEngine  # noqa: E402
+from core.agent.spawn import AgentPlace  # noqa: E402
 from core.center import SoftwareCenter  # noqa: E402
 from core.demo import build_demo_site  # noqa: E402
 from core.events import DownloadFinished, DownloadProgressed, DownloadStarted, Event  # noqa: E402
@@ -174,11 +182,37 @@ def nice_other_threads(niceness: int) -> None:
                 pass
 
 
-async def one_run(site: str, n: int, *, shown: bool, verbose: bool, nice: int | None) -> tuple[Phase, Phase]:
-    with tempfile.TemporaryDirectory(prefix="sc-bench-ui-") as tmp:
-        center = SoftwareCenter(Path(tmp), site=site, connection="internet")
+@contextmanager
+def agent_process(data: Path, site: str) -> Iterator[Path]:
+    """`software-center agent` for `data`, serving `site` (the window's agent); its socket."""
+    sock = data / "agent.sock"
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "agent", "--data-dir", str(data), "--socket", str(sock),
+                             "--site", site, "--connection", "internet"], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the agent did not start")
+            time.sleep(0.05)
+        yield sock
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+async def one_run(site: str, n: int, *, shown: bool, verbose: bool, nice: int | None,
+                  engine: str = "agent") -> tuple[Phase, Phase]:
+    with tempfile.TemporaryDirectory(prefix="sc-bench-ui-") as tmp, contextlib.ExitStack() as stack:
+        host: LocalEngine | RemoteEngine
+        if engine == "agent":  # as the window runs it: the download is the agent's, in its own process
+            sock = stack.enter_context(agent_process(Path(tmp), site))
+            host = center = RemoteEngine(AgentPlace(sock, False), Path(tmp))
+        else:
+            center = SoftwareCenter(Path(tmp), site=site, connection="internet")
+            host = LocalEngine(center)
         await center.open()
-        controller = RunController(LocalEngine(center))
+        controller = RunController(host)
         view = ProgressView(controller)
         view.resize(900, 820)
         if shown:
@@ -266,7 +300,8 @@ async def main(args: argparse.Namespace) -> int:
               f"other threads' niceness: {args.nice_workers if args.nice_workers is not None else 'unchanged'}; "
               f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
         for n in range(1, args.runs + 1):
-            idle, dl = await one_run(url, n, shown=not args.hidden, verbose=args.verbose, nice=args.nice_workers)
+            idle, dl = await one_run(url, n, shown=not args.hidden, verbose=args.verbose, nice=args.nice_workers,
+                                     engine=args.engine)
             rows += [(f"run {n}: idle", idle), (f"run {n}: download", dl)]
     table(rows)
     downloads = [ph for name, ph in rows if name.endswith("download")]
@@ -287,6 +322,8 @@ def run() -> int:
     parser.add_argument("--scale", type=float, default=2.0, help="demo site scale (2: the OS image is 512 MiB)")
     parser.add_argument("--server", choices=["nginx", "embedded"], help="default: nginx when installed")
     parser.add_argument("--site-dir", help="where to build (and keep) the demo site")
+    parser.add_argument("--engine", choices=["agent", "local"], default="agent",
+                        help="agent (default): the run is the agent's, as in the window; local: in this process")
     parser.add_argument("--hidden", action="store_true", help="do not show the view (engine and bridge only)")
     parser.add_argument("--nice-workers", type=int, metavar="N",
                         help="Linux: give every other thread niceness N during the download (experiment)")

@@ -432,7 +432,10 @@ class Agent:
             self._prepare_socket_path()
         self.seq = last_seq_on_disk(self.data_dir)
         self.pointer = load_pointer(self.data_dir)
-        await self._open_site()
+        if self.settings.get("site"):
+            # The embedded demo site (no site set) is built and served on first use: an
+            # agent a client started for its own site never builds it.
+            await self._open_site()
         app = web.Application(middlewares=[self._middleware])
         p = API_PREFIX
         app.router.add_get(f"{p}/status", self._status)
