@@ -243,8 +243,17 @@ class RemoteEngine:
             self._early.cancel()
             self._early = None
         if not self._io.loop.is_closed():
-            await self._io.call(self.client.aclose())
+            await self._io.call(self._do_close())
         self._io.close()
+
+    async def _do_close(self) -> None:
+        """Stop following (a follower must not reconnect through a closed client), then close."""
+        me = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not me]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.client.aclose()
 
     # --- the calls (each runs on the socket's thread) -------------------------------
 
