@@ -160,3 +160,29 @@ async def test_profiles_and_the_admin_group(server: ContentServer, tmp_path: Pat
         rc, out, err = await run_as(65533, "settings", "restart_countdown_s", "6", "--agent", str(sock))
         assert rc == 2 and "you must be root (or in the group nogroup)" in err
         await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio
+async def test_closing_a_remote_engine_stops_its_follower_and_leaves_the_run(server: ContentServer, tmp_path: Path,
+                                                                             short_dir: Path, work: Path) -> None:
+    """A window that closes mid-run closes its engine: the follow ends (cancelled, never an
+    error from a closed client, even when the agent then goes away) and the run goes on."""
+    from core import AgentPlace, RemoteEngine
+
+    sock = short_dir / "a.sock"
+    async with agent_process(*agent_args(server, tmp_path / "data", sock)) as agent:
+        engine = RemoteEngine(AgentPlace(sock, False), tmp_path / "data")
+        await engine.open()
+        seen: list[str] = []
+        following = asyncio.ensure_future(engine.run("DEPWAIT", lambda e: seen.append(e.event)))
+        while "step_started" not in seen:
+            await asyncio.sleep(0.02)
+        await engine.aclose()
+        with pytest.raises(asyncio.CancelledError):
+            await following
+        async with agent.client() as client:
+            current = await client.current()
+            assert current is not None and current["active"] is True  # the run goes on
+        agent.kill()
+        await asyncio.sleep(0.5)  # a follower still reconnecting would fail here, on the loop
+    (work / "go").touch()
