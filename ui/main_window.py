@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -74,6 +74,8 @@ __all__ = ["MainWindow", "Page"]
 
 log = logging.getLogger("software_center.ui")
 
+RUN_WATCH_MS = 2000  # how often an idle window asks the agent whether a run started elsewhere
+
 _CONNECTION_SETTINGS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
 
 _UNFINISHED = ("running", "restart_pending", "cancelled")
@@ -114,6 +116,9 @@ class MainWindow(QMainWindow):
         apply_language(self.prefs.language)
         self._history: list[HistoryEntry] = []
         self._attached = False  # the agent's current run was looked for (once, at the first listing)
+        self._run_watch = QTimer(self)
+        self._run_watch.setInterval(RUN_WATCH_MS)
+        self._run_watch.timeout.connect(self._look_for_new_run)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._open_task: asyncio.Task[None] | None = None
         self._close_confirmed = False
@@ -359,6 +364,8 @@ class MainWindow(QMainWindow):
         if not self._attached:
             self._attached = True
             self.controller.attach()  # the agent's run under way (or waiting for its restart), if any
+            # ... and later, one another client starts (or the agent goes on with) meanwhile
+            self._run_watch.start()
 
     async def _load_history(self) -> None:
         """The agent's history and saved run: Installation status, the banner, the listing."""
@@ -581,6 +588,9 @@ class MainWindow(QMainWindow):
         self.options_page.set_run_active(active)
         self.relist()
 
+    def _look_for_new_run(self) -> None:
+        self.controller.look_for_new_run()
+
     def _run_started(self, _deployment_id: str) -> None:
         if self.navigation.item(Page.PROGRESS).isHidden():  # a run the agent had under way
             self._show_progress()
@@ -606,6 +616,7 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self) -> None:
         """Stop background work and following the run (it goes on), and close the connection."""
+        self._run_watch.stop()
         for task in list(self._tasks):
             task.cancel()
         await self.controller.detach()

@@ -195,6 +195,26 @@ class RunController(QObject):
             return
         self._attach_task = asyncio.ensure_future(self._look_for_run(remote))
 
+    def look_for_new_run(self) -> None:
+        """Follow a run that became active in the agent while nothing is followed here: one
+        another client started (`run --detach`, another window), or one the agent went on
+        with by itself. Returns at once; a window calls it every few seconds."""
+        remote = self.remote
+        busy = (self._attach_task, self._restart_task)
+        if remote is None or self.running or self._pending_restart is not None \
+                or any(t is not None and not t.done() for t in busy):
+            return
+        self._attach_task = asyncio.ensure_future(self._look_for_active(remote))
+
+    async def _look_for_active(self, remote: RemoteEngine) -> None:
+        try:
+            summary = await remote.current()
+        except AgentError:
+            return  # the agent is away: the next look may find it
+        if summary is not None and summary["active"] and not self.running and self._pending_restart is None:
+            run_id = summary["run_id"]
+            self._begin(lambda: remote.follow(run_id, self.bridge.sink))
+
     async def _look_for_run(self, remote: RemoteEngine) -> None:
         try:
             summary = await remote.current()

@@ -187,3 +187,23 @@ async def test_a_reboot_command_that_fails_says_restart_your_computer(
             agent.wait()
         assert agent.stderr is not None
         agent.stderr.close()
+
+
+async def test_an_open_window_follows_a_run_another_client_starts(make_window: Any, data_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run started from the command line while the window is open shows in the window."""
+    monkeypatch.setenv("SOFTWARE_CENTER_DEMO_RATE", "60")
+    window = await make_window()
+    assert not window.controller.running
+    started = subprocess.run(
+        [sys.executable, "-m", "cli.main", "run", "NWT20001", "--agent", str(window.engine.place.socket),
+         "--yes", "--detach", "--variable", "DemoSetupSeconds=2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    await until(lambda: window.controller.running and window.current_page() is Page.PROGRESS, 20,
+                "the window follows the run started elsewhere")
+    run = await agent_run(window)
+    assert run is not None and run["run_id"] == started.stdout.strip()
+    await window.controller.cancel()
+    await until(lambda: not window.controller.running, 30, "the cancelled run ends in the window")
+    assert window.controller.header.status is RunStatus.CANCELLED
