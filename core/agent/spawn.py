@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,7 @@ START_TIMEOUT_S = 30.0
 # not through the environment the agent inherits.
 _CLIENT_ONLY = frozenset({"SOFTWARE_CENTER_AGENT", "SOFTWARE_CENTER_SITE", "SOFTWARE_CENTER_SITE_KEY",
                           "SOFTWARE_CENTER_CA_BUNDLE", "SOFTWARE_CENTER_TOKEN"})
-_started: list[subprocess.Popen[bytes]] = []  # agents this process started, reaped when they exit
+_started: list[int] = []  # pids of the agents this process started, reaped once they exit
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,42 @@ async def _answers(socket_path: Path) -> bool:
     return True
 
 
+def _exit_code(pid: int) -> int | None:
+    """The started agent's exit code once it has exited (reaping it); None while it runs."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        done, status = pid, 0  # reaped already
+    if done == 0:
+        return None
+    if pid in _started:
+        _started.remove(pid)
+    return os.waitstatus_to_exitcode(status) if done == pid and status else 0
+
+
 def _reap() -> None:
-    for proc in list(_started):
-        if proc.poll() is not None:
-            _started.remove(proc)
+    for pid in list(_started):
+        _exit_code(pid)
+
+
+def _start(command: list[str], env: dict[str, str], errors: int) -> Callable[[], int | None]:
+    """Start the agent in a session of its own (so a terminal's Ctrl-C does not reach it),
+    standard error to `errors`; a function giving its exit code once it has exited.
+
+    POSIX: posix_spawn and a bare pid, so an agent that outlives this process leaves no
+    `Popen` behind to warn about it."""
+    if hasattr(os, "posix_spawn"):
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            pid = os.posix_spawn(command[0], command, env, setsid=True, file_actions=[
+                (os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, errors, 2)])
+        finally:
+            os.close(null)
+        _started.append(pid)
+        return lambda: _exit_code(pid)
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, env=env,
+                            start_new_session=True, close_fds=True)
+    return proc.poll
 
 
 async def ensure_agent(place: AgentPlace, data_dir: Path, *, idle_s: float = ON_DEMAND_IDLE_S,
@@ -114,23 +146,22 @@ async def ensure_agent(place: AgentPlace, data_dir: Path, *, idle_s: float = ON_
     env = {k: v for k, v in os.environ.items() if k not in _CLIENT_ONLY}
     errors = tempfile.TemporaryFile()  # what it says before it answers (it logs to smsts.log after)
     try:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
-                                env=env, cwd="/", start_new_session=True, close_fds=True)
+        exit_code = _start(command, env, errors.fileno())
     except OSError as exc:
         errors.close()
         raise AgentStartError(f"the agent could not be started: {exc.strerror or exc}") from None
-    _started.append(proc)
     deadline = time.monotonic() + timeout_s
     try:
         while True:
             if await _answers(place.socket):
                 return
-            if proc.poll() is not None:
+            code = exit_code()
+            if code is not None:
                 if await _answers(place.socket):  # another client's agent was first
                     return
                 errors.seek(0)
                 said = errors.read().decode("utf-8", "replace").strip().splitlines()
-                reason = said[-1].removeprefix("software-center: ") if said else f"exit code {proc.returncode}"
+                reason = said[-1].removeprefix("software-center: ") if said else f"exit code {code}"
                 raise AgentStartError(f"cannot start the agent for {data_dir}: {reason}")
             if time.monotonic() > deadline:
                 raise AgentStartError(f"the agent for {data_dir} did not answer within {timeout_s:.0f} s")
