@@ -84,7 +84,7 @@ async def client_command(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 async def _list(agent: AgentClient, args: argparse.Namespace) -> int:
-    rows = await agent.deployments()
+    rows = await agent.deployments(refresh=True)  # the site as it is now, as the command always read it
     if args.json:
         for row in rows:
             json_line({"event": "deployment", **{k: v for k, v in row.items() if k not in ROW_EXTRAS}})

@@ -165,13 +165,13 @@ class SoftwareCenter:
             data, signed = await self._read_catalog(url)
         else:
             data, signed = catalog_bytes, None
-        self.catalog_bytes = data
-        self.catalog_signed = signed
-        # A big catalog is decoded off the loop so the window keeps painting.
+        # A big catalog is decoded off the loop so the window keeps painting. Nothing is
+        # replaced until the new one has parsed: a bad catalog leaves the last good one.
         if len(data) > 1 << 20:
-            self.catalog = await asyncio.to_thread(parse_catalog, data, url)
+            catalog = await asyncio.to_thread(parse_catalog, data, url)
         else:
-            self.catalog = parse_catalog(data, url)
+            catalog = parse_catalog(data, url)
+        self.catalog_bytes, self.catalog_signed, self.catalog = data, signed, catalog
         self.connection = await self.detect_connection()
         log.info("Catalog of site %s read: %d deployments; connection %s",
                  self.catalog.site.code, len(self.catalog.deployments), self.connection)

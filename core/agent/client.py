@@ -60,8 +60,10 @@ class AgentClient:
     async def status(self) -> dict[str, Any]:
         return cast(dict[str, Any], await self._call("GET", "/status"))
 
-    async def deployments(self) -> list[dict[str, Any]]:
-        return cast(list[dict[str, Any]], await self._call("GET", "/deployments"))
+    async def deployments(self, *, refresh: bool = False) -> list[dict[str, Any]]:
+        """The listings; `refresh`: the agent reads the site's catalog again first."""
+        path = "/deployments?refresh=1" if refresh else "/deployments"
+        return cast(list[dict[str, Any]], await self._call("GET", path))
 
     async def start_run(self, deployment: str, variables: Mapping[str, str] | None = None,
                         launch_mode: str | None = None) -> str:
@@ -91,11 +93,11 @@ class AgentClient:
         after = body.get("after") if isinstance(body, dict) else None
         return self._run_id(body), after if isinstance(after, int) else 0
 
-    async def catalog(self) -> tuple[bytes, dict[str, str]]:
+    async def catalog(self, *, refresh: bool = False) -> tuple[bytes, dict[str, str]]:
         """The catalog as the agent read it (exact bytes), and what the agent says of it:
         `site_url`, `connection`, `signed` (JSON true / false / null)."""
         try:
-            response = await self._http.get("/catalog")
+            response = await self._http.get("/catalog", params={"refresh": "1"} if refresh else None)
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
         if response.status_code >= 400:

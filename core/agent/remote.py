@@ -194,7 +194,7 @@ class RemoteEngine:
         setting = _SETTINGS.get(str(status.get("connection_setting")))
         if setting is not None:
             self.connection_setting = setting
-        data, about = await self.client.catalog()
+        data, about = await self.client.catalog(refresh=True)  # the site as it is now, as before the agent
         self.site_url = about.get("site_url") or None
         url = (self.site_url or "") + "catalog.json"
         try:

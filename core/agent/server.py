@@ -2,8 +2,8 @@
 as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
 
     GET  /v1/status                      the agent, its site and connection, the current run
-    GET  /v1/deployments                 the listings with their verdicts (as `list --json`)
-    GET  /v1/catalog                     the catalog as the agent read it (the exact bytes)
+    GET  /v1/deployments[?refresh=1]     the listings with their verdicts (as `list --json`)
+    GET  /v1/catalog[?refresh=1]         the catalog as the agent read it (the exact bytes)
     POST /v1/runs                        {deployment, variables?, launch_mode?} -> {run_id}
     GET  /v1/runs/current                the current (or last) run: RunSummary
     GET  /v1/runs/{run_id}/events?after=SEQ
@@ -306,15 +306,22 @@ class Agent:
                                "(give --data-dir)")
         return profile
 
-    async def _center_for(self, profile: Mapping[str, Any]) -> SoftwareCenter:
-        """An open center for the profile: the agent's own when the profile changes nothing."""
+    async def _center_for(self, profile: Mapping[str, Any], *, refresh: bool = False) -> SoftwareCenter:
+        """An open center for the profile: the agent's own when the profile changes nothing.
+        `refresh`: read its catalog again first (as a command did each time it ran), unless
+        a run under way uses it; a catalog that fails to load leaves the last good one."""
         effective = {k: {**self.settings, **profile}.get(k) for k in sorted(SITE_KEYS)}
         if not profile or effective == {k: self.settings.get(k) for k in sorted(SITE_KEYS)}:
+            fresh = self.center.catalog is None
             await self._need_site()
+            if refresh and not fresh:
+                await self._reload(self.center)
             return self.center
         key = json.dumps(effective, sort_keys=True)
         center = self._centers.get(key)
         if center is not None and center.catalog is not None:
+            if refresh:
+                await self._reload(center)
             return center
         center = self._make_center(profile)
         try:
@@ -336,6 +343,14 @@ class Agent:
             await self._centers.pop(old_key).aclose()
         self._centers[key] = center
         return center
+
+    async def _reload(self, center: SoftwareCenter) -> None:
+        if self._running() and center is self._run_center:
+            return  # the run reads this catalog: it stays as the run started with it
+        try:
+            await center.reload()
+        except SoftwareCenterError as exc:
+            raise ApiError(503, exc.code, describe_site_error(exc)) from None
 
     async def _get_settings(self, request: web.Request) -> web.Response:
         return web.json_response(public_settings(self.settings))
@@ -955,14 +970,14 @@ class Agent:
             raise ApiError(503, err["code"], err["message"])
 
     async def _deployments(self, request: web.Request) -> web.Response:
-        center = await self._center_for(self._profile(request))
+        center = await self._center_for(self._profile(request), refresh=request.query.get("refresh") == "1")
         listings = center.listings()
         return web.json_response([
             item.as_row() for item in listings
         ])
 
     async def _catalog(self, request: web.Request) -> web.Response:
-        center = await self._center_for(self._profile(request))
+        center = await self._center_for(self._profile(request), refresh=request.query.get("refresh") == "1")
         return web.Response(body=center.catalog_bytes, content_type="application/json",
                             headers={"Software-Center-Site-Url": center.site_url or "",
                                      "Software-Center-Connection": center.connection or "",
@@ -989,7 +1004,7 @@ class Agent:
             raise ApiError(400, AgentCode.BAD_REQUEST, f"launch_mode: expected one of {', '.join(modes)}")
         mode = LaunchMode(mode_value)
         self._refuse_if_running()
-        center = await self._center_for(profile)
+        center = await self._center_for(profile, refresh=True)  # a run starts from the site's catalog of now
         verdict = center.verdict(dep_id, mode)
         if verdict.refusal is not None:
             raise ApiError(409, verdict.refusal.value, verdict.message or "the deployment may not run here",

@@ -7,6 +7,7 @@ group. Real agents, real commands, a real loopback server.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -90,6 +91,20 @@ async def test_commands_share_the_users_agent_and_keep_their_own_site(server: Co
     assert await _agent_pid(data) == pid
     again = await cli("list", "--site", server.url, *d, "--connection", "internet", "--json")
     assert again.events == first.events
+    # Each command reads the site as it is now, through the same agent: a deployment the
+    # admin adds shows at once; a catalog that breaks is reported and the next good one reads.
+    catalog = other_site / "catalog.json"
+    good = catalog.read_text()
+    extended = json.loads(good)
+    extended["deployments"].append({**extended["deployments"][0], "id": "DEPNEW", "name": "New one"})
+    catalog.write_text(json.dumps(extended))
+    newer = await cli("list", "--site", str(other_site), *d, "--json")
+    assert [e["id"] for e in newer.events] == ["DEPOTHER", "DEPNEW"]
+    catalog.write_text("{ not json")
+    broken = await cli("list", "--site", str(other_site), *d, "--json")
+    assert broken.rc == 2 and "the site's catalog is invalid" in broken.stderr
+    catalog.write_text(good)
+    assert [e["id"] for e in (await cli("list", "--site", str(other_site), *d, "--json")).events] == ["DEPOTHER"]
     settings = await cli("settings", *d, "--json")
     assert settings.rc == 0 and settings.events[0]["site"] is None and settings.events[0]["connection"] == "auto"
 
