@@ -49,12 +49,10 @@ async def _until(condition, timeout: float = 60.0) -> None:  # type: ignore[no-u
 
 
 async def _settle() -> None:
-    """Let layouts and paints catch up before a grab."""
-    from PySide6.QtWidgets import QApplication
-
+    """Let layouts and paints catch up before a grab. The qasync loop processes Qt's events
+    while this waits; a nested processEvents() here would step other tasks re-entrantly."""
     for _ in range(5):
-        QApplication.processEvents()
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.03)
 
 
 def _dark_palette():  # type: ignore[no-untyped-def]
