@@ -51,6 +51,12 @@ async def test_create_main_window_returns_at_once_and_lists_in_the_background(da
         window.show()
         await asyncio.wait_for(window.loaded, 20)
         assert window.catalog_page.model.rowCount() == 8
+        # The pages not shown at start are built on first use: visit them (Progress is
+        # built when a run is followed; its navigation entry is hidden until then).
+        window.show_page(Page.STATUS)
+        window.show_page(Page.OPTIONS)
+        assert window.progress_page is window.pages.widget(Page.PROGRESS)
+        window.show_page(Page.CATALOG)
         for name, cls in NAMES.items():
             assert window.findChild(cls, name) is not None, name
         assert window.findChild(QWidget, "refusalLabel") is not None
