@@ -647,7 +647,6 @@ class MainWindow(QMainWindow):
         active = self._run_active()
         if active:
             self.banner.withdraw()
-        if active:
             self.progress_page  # noqa: B018 - a run is followed: the page shows it from now on
         if self._options_page is not None:
             self._options_page.set_run_active(active)
