@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import ctypes
 import logging
 import os
 import platform
@@ -80,14 +79,12 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 import httpx
-import truststore
 
 from .cleanup import shielded
 from .errors import (
@@ -128,13 +125,24 @@ T = TypeVar("T")
 
 
 def _version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("software-center")
     except metadata.PackageNotFoundError:  # running from a source tree
         return "0"
 
 
-USER_AGENT = f"SoftwareCenter/{_version()}"
+def __getattr__(name: str) -> str:
+    # `USER_AGENT` is worked out on first use: reading the installed version loads
+    # importlib.metadata and scans the installed packages, which a process that imports
+    # this module but sends no request of its own (the window, a client of the agent)
+    # should not pay for at start.
+    if name == "USER_AGENT":
+        value = f"SoftwareCenter/{_version()}"
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def redact_url(url: str | httpx.URL) -> str:
@@ -366,6 +374,8 @@ def _tune_allocator() -> None:
     # glibc only; a no-op elsewhere.
     if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return
+    import ctypes  # here, not at the top: only a process that downloads needs it
+
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
@@ -389,14 +399,14 @@ class HttpSession:
         *,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
-        user_agent: str = USER_AGENT,
+        user_agent: str | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         transport: httpx.BaseTransport | None = None,
         max_workers: int = 8,
     ) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self.user_agent = user_agent
+        self.user_agent: str = user_agent if user_agent is not None else __getattr__("USER_AGENT")
         self.ca_bundle = ca_bundle
         self._transport = transport
         self._max_workers = max_workers
@@ -461,6 +471,8 @@ class HttpSession:
 
     def _ssl_context(self) -> ssl.SSLContext:
         """The system trust store, plus `ca_bundle`'s CAs. Raises SiteUnreachableError in words."""
+        import truststore  # here, not at the top: only a process that reaches a site over TLS needs it
+
         ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         if self.ca_bundle is not None:
             path = os.fspath(self.ca_bundle)

@@ -66,9 +66,7 @@ from core import (
     StepSkipped,
     StepStarted,
     UpgradeOsStep,
-    flatten,
     load_state,
-    step_type,
 )
 
 from .step_model import (
@@ -255,6 +253,10 @@ class EventBridge(QObject):
             self._dirty.add(i)
 
     def _build(self, event: RunStarted) -> bool:
+        # Imported here, not at the top: they live in the engine module, whose content and
+        # process layers the window (a client of the agent) does not load before a run.
+        from core import flatten, step_type
+
         catalog = self._center.catalog
         ts = catalog.task_sequences.get(event.task_sequence) if catalog is not None else None
         if catalog is None or ts is None:

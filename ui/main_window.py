@@ -21,7 +21,7 @@ import logging
 from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -58,17 +58,18 @@ from .confirm_dialog import ConfirmInstallDialog
 from .deployment_delegate import ViewMode
 from .details_page import Action
 from .i18n import apply_language
-from .options_page import OptionsPage
 from .prefs import load_prefs, save_prefs
-from .progress_view import ProgressView
 from .resume_banner import ResumeBanner
 from .run_controller import RunController
-from .status_page import StatusPage
 from .style import Accent, IconLabel, app_style_sheet, emphasize, icon, named, text_label
 from .wording import agent_error_text, connection_text, error_words, fill
 
 if TYPE_CHECKING:
     from core import RunResult
+
+    from .options_page import OptionsPage
+    from .progress_view import ProgressView
+    from .status_page import StatusPage
 
 __all__ = ["MainWindow", "Page"]
 
@@ -77,6 +78,8 @@ log = logging.getLogger("software_center.ui")
 RUN_WATCH_MS = 2000  # how often an idle window asks the agent whether a run started elsewhere
 
 _CONNECTION_SETTINGS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
+
+_P = TypeVar("_P", bound=QWidget)
 
 _UNFINISHED = ("running", "restart_pending", "cancelled")
 _OFFERED = (RunStatus.CANCELLED, RunStatus.FAILED)  # a saved run that waits for the person's Resume
@@ -173,22 +176,22 @@ class MainWindow(QMainWindow):
         self.catalog_page.action_requested.connect(self._action_requested)
         self.catalog_page.view_changed.connect(lambda mode: self._save_prefs(view=mode))
         self.catalog_area.addWidget(self.catalog_page)
-        self.status_page = StatusPage()
-        self.options_page = OptionsPage()
-        self.options_page.connection_changed.connect(self.set_connection)
-        self.options_page.language_changed.connect(self.set_language)
-        self.options_page.clear_cache_requested.connect(self._ask_clear_cache)
+        # Installation status, Options and Progress are not shown at start: each is built (and
+        # its module imported) on first use; until then an empty widget holds its place in the
+        # stack, so the stack's order stays the Page order.
+        self._status_page: StatusPage | None = None
+        self._options_page: OptionsPage | None = None
+        self._progress_page: ProgressView | None = None
+        self._history_read = False  # the agent's history was read: the status page shows it
         self.pages.addWidget(self.catalog_area)
-        self.pages.addWidget(self.status_page)
-        self.pages.addWidget(self.options_page)
+        for _page in (Page.STATUS, Page.OPTIONS, Page.PROGRESS):
+            self.pages.addWidget(QWidget())
 
         self.controller = RunController(self.engine, self)
         self.controller.started.connect(self._run_started)
         self.controller.finished.connect(self._run_finished)
         self.controller.runningChanged.connect(self._running_changed)
         self.controller.linkChanged.connect(self._link_changed)
-        self.progress_page = ProgressView(self.controller)
-        self.pages.addWidget(self.progress_page)
         content.addWidget(self.pages, 1)
         body.addLayout(content, 1)
         outer.addLayout(body, 1)
@@ -200,9 +203,6 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.navigation, self.catalog_page.search_box)
 
         self.catalog_page.set_view(ViewMode.TILES if self.prefs.view == "tiles" else ViewMode.LIST)
-        self.options_page.set_connection(self.engine.connection_setting, None)
-        self.options_page.set_language(self.prefs.language)
-        self.options_page.set_site(self._site_text(), str(data_dir))
         self.retranslate()
         self._open_task = self._spawn(self._open())
 
@@ -280,6 +280,56 @@ class MainWindow(QMainWindow):
             sc = QShortcut(QKeySequence(f"Ctrl+{page + 1}"), self)
             sc.activated.connect(lambda p=page: self.show_page(p))
 
+    # --- the pages built on first use -------------------------------------------------------
+
+    @property
+    def status_page(self) -> StatusPage:
+        if self._status_page is None:
+            from .status_page import StatusPage
+
+            page = StatusPage()
+            if self._history_read:
+                page.show_history(self._history, self._pending)
+            self._status_page = self._place(Page.STATUS, page)
+        return self._status_page
+
+    @property
+    def options_page(self) -> OptionsPage:
+        if self._options_page is None:
+            from .options_page import OptionsPage
+
+            page = OptionsPage()
+            page.connection_changed.connect(self.set_connection)
+            page.language_changed.connect(self.set_language)
+            page.clear_cache_requested.connect(self._ask_clear_cache)
+            page.set_connection(self.center.connection_setting, self.center.connection)
+            page.set_language(self.prefs.language)
+            page.set_site(self._site_text(), str(self.data_dir))
+            page.set_run_active(self._run_active())
+            self._options_page = self._place(Page.OPTIONS, page)
+        return self._options_page
+
+    @property
+    def progress_page(self) -> ProgressView:
+        """Built at the latest when a run is followed (see `_running_changed`): it reads the
+        controller's state when built and follows its signals from then on."""
+        if self._progress_page is None:
+            from .progress_view import ProgressView
+
+            self._progress_page = self._place(Page.PROGRESS, ProgressView(self.controller))
+        return self._progress_page
+
+    def _place(self, page: Page, widget: _P) -> _P:
+        """Put a page built on first use in its place in the stack, instead of the empty one."""
+        current = self.pages.currentIndex()
+        holder = self.pages.widget(page)
+        assert holder is not None
+        self.pages.insertWidget(page, widget)
+        self.pages.removeWidget(holder)
+        holder.deleteLater()
+        self.pages.setCurrentIndex(current)
+        return widget
+
     # --- navigation -----------------------------------------------------------------------
 
     def show_page(self, page: Page) -> None:
@@ -294,6 +344,12 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         page = Page(row)
+        if page is Page.STATUS:
+            self.status_page  # noqa: B018 - built on first use
+        elif page is Page.OPTIONS:
+            self.options_page  # noqa: B018
+        elif page is Page.PROGRESS:
+            self.progress_page  # noqa: B018
         self.pages.setCurrentIndex(page)
         if page is Page.STATUS:
             self._spawn(self._load_history())
@@ -322,7 +378,8 @@ class MainWindow(QMainWindow):
         self.connection_chip.setAccessibleName(
             fill(self.tr("Connection type: %1"), connection_text(c.connection, c.connection_setting))
         )
-        self.options_page.set_connection(c.connection_setting, c.connection)
+        if self._options_page is not None:
+            self._options_page.set_connection(c.connection_setting, c.connection)
 
     async def _open(self) -> None:
         try:
@@ -354,7 +411,8 @@ class MainWindow(QMainWindow):
         assert catalog is not None
         self.heading.setText(catalog.site.organization)
         self.setWindowTitle(self.tr("Software Center") + " – " + catalog.site.organization)
-        self.options_page.set_site(self._site_text(), str(self.data_dir))
+        if self._options_page is not None:
+            self._options_page.set_site(self._site_text(), str(self.data_dir))
         self._show_connection()
         self._show_trust()
         await self._load_history()
@@ -377,7 +435,9 @@ class MainWindow(QMainWindow):
             return
         self._history = entries
         self._pending = saved if saved is not None and saved.status is not RunStatus.SUCCEEDED else None
-        self.status_page.show_history(entries, self._pending)
+        self._history_read = True
+        if self._status_page is not None:
+            self._status_page.show_history(entries, self._pending)
         self._offer_resume()
         self.relist()
 
@@ -567,6 +627,7 @@ class MainWindow(QMainWindow):
         """Start (after the confirmation) and show the Progress page."""
         if self._run_active():
             return
+        self.progress_page  # noqa: B018 - built before the controller can report a problem
         self.controller.start(deployment_id)
         self._show_progress()
 
@@ -574,6 +635,7 @@ class MainWindow(QMainWindow):
         if self._run_active():
             return
         self.banner.withdraw()
+        self.progress_page  # noqa: B018 - built before the controller can report a problem
         self.controller.resume()
         self._show_progress()
 
@@ -585,7 +647,9 @@ class MainWindow(QMainWindow):
         active = self._run_active()
         if active:
             self.banner.withdraw()
-        self.options_page.set_run_active(active)
+            self.progress_page  # noqa: B018 - a run is followed: the page shows it from now on
+        if self._options_page is not None:
+            self._options_page.set_run_active(active)
         self.relist()
 
     def _look_for_new_run(self) -> None:
@@ -663,7 +727,8 @@ class MainWindow(QMainWindow):
         self.navigation.setAccessibleName(self.tr("Pages"))
         self.loading_label.setText(self.tr("Loading the catalog…"))
         self.retry_button.setText(self.tr("&Retry"))
-        self.options_page.set_site(self._site_text(), str(self.data_dir))
+        if self._options_page is not None:
+            self._options_page.set_site(self._site_text(), str(self.data_dir))
         self._show_connection()
         self._show_trust()
         if self._pending is not None or self.catalog_page.model.rowCount():

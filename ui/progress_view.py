@@ -122,7 +122,7 @@ class ProgressView(QWidget):
         outer.addWidget(self.overall)
 
         self.link_label = text_label("reconnectingLabel", wrap=True)
-        self.link_label.setVisible(False)
+        self.link_label.setVisible(controller.reconnecting)  # built while the agent is away: say so
         outer.addWidget(self.link_label)
 
         self.countdown = RestartCountdown(controller, self)

@@ -51,6 +51,12 @@ async def test_create_main_window_returns_at_once_and_lists_in_the_background(da
         window.show()
         await asyncio.wait_for(window.loaded, 20)
         assert window.catalog_page.model.rowCount() == 8
+        # The pages not shown at start are built on first use: visit them (Progress is
+        # built when a run is followed; its navigation entry is hidden until then).
+        window.show_page(Page.STATUS)
+        window.show_page(Page.OPTIONS)
+        assert window.progress_page is window.pages.widget(Page.PROGRESS)
+        window.show_page(Page.CATALOG)
         for name, cls in NAMES.items():
             assert window.findChild(cls, name) is not None, name
         assert window.findChild(QWidget, "refusalLabel") is not None
@@ -191,3 +197,24 @@ async def test_a_name_holding_a_placeholder_is_shown_as_it_is(make_window: Any, 
     ))
     window = await make_window(connection="internet")
     assert "“Pilot %2 ring” was stopped at step 4 of 8." in window.banner.text.text()
+
+
+async def test_pages_not_shown_at_start_are_built_on_first_use_in_their_place(make_window: Any, data_dir: Path) -> None:
+    window = await make_window()
+    names = {Page.STATUS: "statusPage", Page.OPTIONS: "optionsPage", Page.PROGRESS: "progressView"}
+    assert window.pages.count() == len(Page)
+    for page, name in names.items():  # an empty widget holds each one's place until then
+        assert window.pages.widget(page).objectName() != name
+    window.show_page(Page.OPTIONS)
+    assert window.pages.currentWidget() is window.options_page
+    # What was known before the page existed: the detected connection, the site, the folder.
+    assert "Internet" in window.options_page.detected_label.text()
+    assert "demo" in window.options_page.site_field.text().lower()
+    assert window.options_page.data_field.text() == str(data_dir)
+    window.show_page(Page.STATUS)
+    assert window.pages.currentWidget() is window.status_page
+    assert window.progress_page.objectName() == "progressView"
+    assert window.pages.currentWidget() is window.status_page  # building one leaves the shown page shown
+    assert window.pages.count() == len(Page)
+    for page, name in names.items():
+        assert window.pages.widget(page).objectName() == name
