@@ -48,6 +48,13 @@ def _agent_option(p: argparse.ArgumentParser) -> None:
                         "on demand)")
 
 
+def _client_options(p: argparse.ArgumentParser) -> None:
+    """--agent and --data-dir of a command that only asks the agent (watch, settings, discard)."""
+    _agent_option(p)
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
+                   help="the data folder whose agent to ask (default: the per-user data folder)")
+
+
 def _standalone_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--standalone", action="store_true", default=argparse.SUPPRESS,
                    help="run the engine in this process, without an agent (as a task sequence started "
@@ -142,9 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("watch", help="attach to the agent's current (or last) run: replay its events, "
                                      "follow it, exit with its code")
-    _agent_option(p)
-    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
-                   help="the data folder whose agent to ask (default: the per-user data folder)")
+    _client_options(p)
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="JSON Lines events on standard output")
 
@@ -153,16 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "token, reboot_command, restart_countdown_s, admin_group")
     p.add_argument("value", nargs="?", metavar="VALUE",
                    help="its new value ('' unsets it; `token -` reads the token from standard input)")
-    _agent_option(p)
-    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
-                   help="the data folder whose agent to ask (default: the per-user data folder)")
+    _client_options(p)
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object")
 
     p = sub.add_parser("discard", help="forget the agent's cancelled or failed run so another can start "
                                        "(the cache and the history stay)")
-    _agent_option(p)
-    p.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR", type=Path,
-                   help="the data folder whose agent to ask (default: the per-user data folder)")
+    _client_options(p)
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="one JSON line on standard output")
 

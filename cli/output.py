@@ -14,7 +14,7 @@ from typing import Any
 
 from core import Event, EventSink, to_json
 
-__all__ = ["confirm_high_impact", "event_sink", "json_line", "parse_variables"]
+__all__ = ["confirm_high_impact", "event_sink", "high_impact_confirmed", "json_line", "parse_variables"]
 
 
 def json_line(obj: Mapping[str, Any]) -> None:
@@ -70,3 +70,22 @@ def confirm_high_impact(name: str) -> bool | None:
     finally:
         signal.signal(signal.SIGINT, previous)
     return answer.strip().lower() in ("yes", "y", "sí", "si")
+
+
+def high_impact_confirmed(deployment_id: str, name: str) -> int | None:
+    """Ask before a high-impact deployment starts: None to go on, else the exit code to stop
+    with (the reason said in one line)."""
+    from .exits import EXIT_CANCELLED
+    from .exits import fail as _fail
+
+    try:
+        ok = confirm_high_impact(name)
+    except KeyboardInterrupt:
+        print("\nCancelled; nothing was started.", file=sys.stderr)
+        return EXIT_CANCELLED
+    if ok is None:
+        return _fail(f"{deployment_id} is a high-impact deployment and there is no terminal to confirm it on; "
+                     "pass --yes to start it anyway")
+    if not ok:
+        return _fail("not started: the high-impact deployment was not confirmed")
+    return None

@@ -37,7 +37,7 @@ from core import (
 
 from .exits import EXIT_CANCELLED, EXIT_OK, EXIT_REFUSED
 from .exits import fail as _fail
-from .output import confirm_high_impact, event_sink, json_line, parse_variables
+from .output import event_sink, high_impact_confirmed, json_line, parse_variables
 
 __all__ = ["client_command"]
 
@@ -105,18 +105,9 @@ async def _run(agent: AgentClient, args: argparse.Namespace) -> int:
         listed = {d.get("id"): d for d in await agent.deployments()}
         dep = listed.get(args.deployment)
         if dep is not None and dep.get("eligible") and dep.get("high_impact"):
-            try:
-                ok = confirm_high_impact(str(dep.get("name")))
-            except KeyboardInterrupt:
-                print("\nCancelled; nothing was started.", file=sys.stderr)
-                return EXIT_CANCELLED
-            if ok is None:
-                return _fail(
-                    f"{args.deployment} is a high-impact deployment and there is no terminal to confirm "
-                    "it on; pass --yes to start it anyway"
-                )
-            if not ok:
-                return _fail("not started: the high-impact deployment was not confirmed")
+            stop = high_impact_confirmed(args.deployment, str(dep.get("name")))
+            if stop is not None:
+                return stop
     try:
         run_id = await agent.start_run(args.deployment, variables, args.launch_mode)
     except AgentError as exc:

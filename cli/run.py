@@ -33,7 +33,7 @@ from core import (
 
 from .exits import EXIT_CANCELLED
 from .exits import fail as _fail
-from .output import confirm_high_impact, event_sink, parse_variables
+from .output import event_sink, high_impact_confirmed, parse_variables
 
 __all__ = ["resume_command", "run_command"]
 
@@ -113,18 +113,9 @@ async def run_command(args: argparse.Namespace, data_dir: Path, site: str | None
         verdict = center.verdict(args.deployment, mode)
         dep = center.catalog.deployment(args.deployment) if center.catalog else None
         if verdict.eligible and dep is not None and dep.high_impact and not args.yes:
-            try:
-                ok = confirm_high_impact(dep.name)
-            except KeyboardInterrupt:
-                print("\nCancelled; nothing was started.", file=sys.stderr)
-                return EXIT_CANCELLED
-            if ok is None:
-                return _fail(
-                    f"{dep.id} is a high-impact deployment and there is no terminal to confirm it on; "
-                    "pass --yes to start it anyway"
-                )
-            if not ok:
-                return _fail("not started: the high-impact deployment was not confirmed")
+            stop = high_impact_confirmed(dep.id, dep.name)
+            if stop is not None:
+                return stop
         runner = TaskSequenceRunner(center, sink)
         return await _run_engine(runner.run(args.deployment, mode, variables), data_dir)
     finally:
