@@ -5,16 +5,19 @@ terminal view loads rich only when it is used), so a client of the agent starts 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from core import Event, EventSink, to_json
 
-__all__ = ["confirm_high_impact", "event_sink", "high_impact_confirmed", "json_line", "parse_variables"]
+__all__ = ["confirm_high_impact", "event_sink", "high_impact_confirmed", "json_line", "on_interrupt",
+           "parse_variables"]
 
 
 def json_line(obj: Mapping[str, Any]) -> None:
@@ -89,3 +92,23 @@ def high_impact_confirmed(deployment_id: str, name: str) -> int | None:
     if not ok:
         return _fail("not started: the high-impact deployment was not confirmed")
     return None
+
+
+@contextlib.contextmanager
+def on_interrupt(callback: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM call `callback` on the running loop while inside (on
+    Windows, where the loop cannot take them, KeyboardInterrupt does the job)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, callback)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass

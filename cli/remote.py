@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +36,7 @@ from core import (
 
 from .exits import EXIT_CANCELLED, EXIT_OK, EXIT_REFUSED
 from .exits import fail as _fail
-from .output import event_sink, high_impact_confirmed, json_line, parse_variables
+from .output import event_sink, high_impact_confirmed, json_line, on_interrupt, parse_variables
 
 __all__ = ["client_command"]
 
@@ -237,48 +236,39 @@ async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, aft
             print("Cancelling the run (the agent stops it and saves it)...", file=sys.stderr)
             asked.append(asyncio.ensure_future(cancel()))
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, ask_cancel)
-        except (NotImplementedError, RuntimeError):
-            pass
     status: str | None = None
     last_seq = after
     lost_at: float | None = None
     try:
-        while True:
-            try:
-                async for obj in agent.events(run_id, after=last_seq):
-                    lost_at = None
-                    seq = obj.get("seq")
-                    last_seq = seq if isinstance(seq, int) else last_seq
-                    show(obj)
-                    if obj.get("event") == "ts_finished":
-                        status = str(obj.get("status"))
-                break
-            except AgentError as exc:
-                # The agent went away mid-run (it died, or its service restarted): the run
-                # goes on with the next agent, and the events continue after the last seen.
-                if exc.code != AgentCode.AGENT_UNREACHABLE or last_seq == after:
-                    return _fail(exc.message)
-                if lost_at is None:
-                    lost_at = loop.time()
-                    print("software-center: lost the agent; waiting for it to come back...", file=sys.stderr)
-                elif loop.time() - lost_at > RECONNECT_S:
-                    return _fail(exc.message)
-                if revive is not None:
-                    await revive()
-                await asyncio.sleep(0.2)
+        with on_interrupt(ask_cancel):
+            while True:
+                try:
+                    async for obj in agent.events(run_id, after=last_seq):
+                        lost_at = None
+                        seq = obj.get("seq")
+                        last_seq = seq if isinstance(seq, int) else last_seq
+                        show(obj)
+                        if obj.get("event") == "ts_finished":
+                            status = str(obj.get("status"))
+                    break
+                except AgentError as exc:
+                    # The agent went away mid-run (it died, or its service restarted): the run
+                    # goes on with the next agent, and the events continue after the last seen.
+                    if exc.code != AgentCode.AGENT_UNREACHABLE or last_seq == after:
+                        return _fail(exc.message)
+                    if lost_at is None:
+                        lost_at = loop.time()
+                        print("software-center: lost the agent; waiting for it to come back...", file=sys.stderr)
+                    elif loop.time() - lost_at > RECONNECT_S:
+                        return _fail(exc.message)
+                    if revive is not None:
+                        await revive()
+                    await asyncio.sleep(0.2)
     except asyncio.CancelledError:
         if not refused:
             raise
         return _fail(refused[0].message)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):
-                pass
         for task in asked:
             if not task.done():
                 await asyncio.wait([task], timeout=5)

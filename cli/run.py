@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -33,7 +32,7 @@ from core import (
 
 from .exits import EXIT_CANCELLED
 from .exits import fail as _fail
-from .output import event_sink, high_impact_confirmed, parse_variables
+from .output import event_sink, high_impact_confirmed, on_interrupt, parse_variables
 
 __all__ = ["resume_command", "run_command"]
 
@@ -55,7 +54,6 @@ def _install_log(data_dir: Path) -> CMTraceHandler:
 
 
 async def _drive(runner_call: asyncio.Future[RunResult] | asyncio.Task[RunResult]) -> int:
-    loop = asyncio.get_running_loop()
     task = runner_call
 
     def cancel_once() -> None:
@@ -64,21 +62,11 @@ async def _drive(runner_call: asyncio.Future[RunResult] | asyncio.Task[RunResult
         if not task.done() and not getattr(task, "cancelling", lambda: 0)():
             task.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    with on_interrupt(cancel_once):
         try:
-            loop.add_signal_handler(sig, cancel_once)
-        except (NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt does it
-            pass
-    try:
-        result = await task
-    except asyncio.CancelledError:
-        return EXIT_CANCELLED
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):
-                pass
+            result = await task
+        except asyncio.CancelledError:
+            return EXIT_CANCELLED
     return result.exit_code
 
 
