@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # what a type checker sees; at run time `__getattr__` below l
     from .engine import *  # noqa: F403
     from .errors import *  # noqa: F403
     from .events import *  # noqa: F403
+    from .fileinfo import *  # noqa: F403
     from .fsutil import *  # noqa: F403
     from .http import *  # noqa: F403
     from .options import *  # noqa: F403
@@ -94,6 +95,8 @@ _EXPORTS: dict[str, str] = {
     "RunCommandStep": "catalog",
     "SetVariableStep": "catalog",
     "Site": "catalog",
+    "TaskSequenceVariable": "catalog",
+    "UnsupportedStep": "catalog",
     "Step": "catalog",
     "UpgradeOsStep": "catalog",
     "duplicate_key_path": "catalog",
@@ -194,6 +197,9 @@ _EXPORTS: dict[str, str] = {
     "StepStarted": "events",
     "to_json": "events",
     # fsutil
+    "file_version": "fileinfo",
+    "modified_utc": "fileinfo",
+    "parse_version": "fileinfo",
     "NotRegularFileError": "fsutil",
     "atomic_write_bytes": "fsutil",
     "fsync_dir": "fsutil",
@@ -265,8 +271,11 @@ _EXPORTS: dict[str, str] = {
     # variables
     "MASK": "variables",
     "Variables": "variables",
+    "compare": "variables",
     "evaluate_condition": "variables",
     "expand": "variables",
+    "expand_path": "variables",
+    "like": "variables",
 }
 
 SUBMODULES = tuple(sorted(set(_EXPORTS.values())))

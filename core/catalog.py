@@ -44,6 +44,8 @@ __all__ = [
     "RunCommandStep",
     "SetVariableStep",
     "Site",
+    "TaskSequenceVariable",
+    "UnsupportedStep",
     "Step",
     "UpgradeOsStep",
     "duplicate_key_path",
@@ -156,6 +158,8 @@ class RunCommandStep(_StepBase, tag="run_command", frozen=True):
     success_codes: list[Int64] = msgspec.field(default_factory=lambda: [0, 3010])
     timeout_s: Positive = 900
     output_variable: NonEmpty | None = None
+    # Relative: to the package's folder (or the run's work folder); `%NAME%` expanded.
+    working_directory: NonEmpty | None = None
 
 
 class DownloadPackageContentStep(_StepBase, tag="download_package_content", frozen=True):
@@ -189,6 +193,15 @@ class RestartStep(_StepBase, tag="restart", frozen=True):
     timeout_s: NonNegative = 60
 
 
+class UnsupportedStep(_StepBase, tag="unsupported", frozen=True):
+    """A step that this client cannot run, kept (disabled) so an imported sequence keeps its
+    shape: `source_class` is what it was (`SMS_TaskSequence_ApplyOperatingSystemAction`),
+    `reason` why it cannot run here. It must be disabled."""
+
+    source_class: NonEmpty = msgspec.field(default="", name="class")
+    reason: str = ""
+
+
 Step = (
     GroupStep
     | CheckReadinessStep
@@ -198,6 +211,7 @@ Step = (
     | UpgradeOsStep
     | SetVariableStep
     | RestartStep
+    | UnsupportedStep
 )
 
 # Fields that the format requires but that msgspec needs a default for (tagged subclasses
@@ -209,13 +223,23 @@ _REQUIRED_STEP_FIELDS: dict[str, tuple[str, ...]] = {
     "install_package": ("package", "command"),
     "upgrade_os": ("package", "command"),
     "set_variable": ("variable", "value"),
+    "unsupported": ("class", "reason", "enabled"),
 }
+
+
+class TaskSequenceVariable(_Frozen, frozen=True):
+    """A variable the sequence sets before its first step (ConfigMgr's sequence variables)."""
+
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\Z")]
+    value: str
+    secret: bool = False
 
 
 # dict=True: room for the cached property below (msgspec then needs gc=True).
 class TaskSequence(_Frozen, frozen=True, dict=True, gc=True):
     name: NonEmpty
     steps: Annotated[list[Step], msgspec.Meta(min_length=1)]
+    variables: list[TaskSequenceVariable] = msgspec.field(default_factory=list)
 
     @cached_property
     def package_ids(self) -> tuple[str, ...]:
@@ -345,6 +369,8 @@ def _translate(exc: msgspec.MsgspecError, prefix: str) -> CatalogError:
             msg = "expected an ID of 3-16 characters A-Z and 0-9"
         elif "[A-Z0-9]{3}" in msg:
             msg = "expected a site code of 3 characters A-Z and 0-9"
+        elif "[A-Za-z_]" in msg:
+            msg = "expected a variable name: a letter or _, then letters, digits or _"
     elif sub.endswith(".type") and msg.startswith("Invalid value"):
         msg = f"unknown step type {msg.removeprefix('Invalid value ')}"
     elif msg.startswith("Invalid enum value") and (values := _ENUMS.get(path.rpartition(".")[2])):
@@ -711,6 +737,14 @@ def _decode_ts(raw: msgspec.Raw, where: str, packages: Mapping[str, Package]) ->
     # Required-but-defaulted fields: re-read the raw steps to see what was given.
     plain = _decode(raw, Any, where)
     _check_steps(ts.steps, plain.get("steps", []), f"{where}.steps", packages, depth=0)
+    seen: dict[str, int] = {}
+    for i, var in enumerate(ts.variables):
+        key = var.name.casefold()
+        if key in seen:
+            raise CatalogError(f"{where}.variables[{i}].name",
+                               f"variable {var.name!r} given twice (same as variables[{seen[key]}], "
+                               "ignoring case)")
+        seen[key] = i
     return ts
 
 
@@ -722,8 +756,10 @@ def _check_steps(
         for name in _REQUIRED_STEP_FIELDS.get(given["type"], ()):
             if name not in given:
                 raise CatalogError(f"{at}.{name}", "required field is missing")
+        if isinstance(step, UnsupportedStep) and step.enabled:
+            raise CatalogError(f"{at}.enabled", "an unsupported step cannot run here: it must be false")
         if step.condition is not None:
-            _check_condition(step.condition, f"{at}.condition", depth=0)
+            _check_condition(step.condition, f"{at}.condition", depth=0, disabled=not step.enabled)
         for pid, ref in _package_refs(step):
             if pid not in packages:
                 raise CatalogError(f"{at}.{ref}", f"no package {pid} in packages")
@@ -733,10 +769,22 @@ def _check_steps(
             _check_steps(step.steps, given["steps"], f"{at}.steps", packages, depth + 1)
 
 
-_OPS = ("equals", "not_equals", "exists", "not_exists")
+# Variable conditions: ConfigMgr's operators (exists, notExists, equals, notEquals, greater,
+# greaterEqual, less, lessEqual, like) in the format's spelling.
+_OPS = ("equals", "not_equals", "exists", "not_exists", "greater", "greater_equal", "less",
+        "less_equal", "like")
+# Version and date comparisons of file and folder conditions.
+_COMPARE_OPS = ("equals", "not_equals", "greater", "greater_equal", "less", "less_equal")
+_VERSION = re.compile(r"^[0-9]{1,5}(?:\.[0-9]{1,5}){0,3}\Z")
+_LEAF_KEYS = {
+    "variable": ("variable", "op", "value"),
+    "file": ("file", "version", "date"),
+    "folder": ("folder", "date"),
+    "unsupported": ("unsupported", "detail"),
+}
 
 
-def _check_condition(cond: Any, where: str, depth: int) -> None:
+def _check_condition(cond: Any, where: str, depth: int, *, disabled: bool = False) -> None:
     if depth > 64:
         raise CatalogError(where, "condition nests too deeply")
     if not isinstance(cond, dict):
@@ -749,17 +797,33 @@ def _check_condition(cond: Any, where: str, depth: int) -> None:
             if extra != key:
                 raise CatalogError(f"{where}.{extra}", f"unexpected field next to {key!r}")
         if key == "not":
-            _check_condition(cond["not"], f"{where}.not", depth + 1)
+            _check_condition(cond["not"], f"{where}.not", depth + 1, disabled=disabled)
             return
         items = cond[key]
         if not isinstance(items, list) or not items:
             raise CatalogError(f"{where}.{key}", "expected a non-empty array of conditions")
         for j, sub in enumerate(items):
-            _check_condition(sub, f"{where}.{key}[{j}]", depth + 1)
+            _check_condition(sub, f"{where}.{key}[{j}]", depth + 1, disabled=disabled)
         return
+    kind = next((k for k in ("file", "folder", "unsupported") if k in cond), "variable")
+    allowed = _LEAF_KEYS[kind]
     for extra in keys:
-        if extra not in ("variable", "op", "value"):
-            raise CatalogError(f"{where}.{extra}", "unknown field")
+        if extra not in allowed:
+            raise CatalogError(f"{where}.{extra}", "unknown field" if kind == "variable"
+                               else f"unexpected field in a {kind} condition")
+    if kind == "unsupported":
+        _check_text(cond, "unsupported", where, required=True)
+        _check_text(cond, "detail", where, required=False, empty=True)
+        if not disabled:
+            raise CatalogError(f"{where}.unsupported",
+                               "cannot be evaluated here: only a disabled step (enabled: false) may keep it")
+        return
+    if kind in ("file", "folder"):
+        _check_text(cond, kind, where, required=True)
+        for name in ("version", "date"):
+            if name in cond:
+                _check_comparison(cond[name], f"{where}.{name}", name)
+        return
     for name in ("variable", "op"):
         if name not in cond:
             raise CatalogError(f"{where}.{name}", "required field is missing")
@@ -767,10 +831,47 @@ def _check_condition(cond: Any, where: str, depth: int) -> None:
         raise CatalogError(f"{where}.variable", "expected a non-empty variable name")
     if cond["op"] not in _OPS:
         raise CatalogError(f"{where}.op", f"expected one of {', '.join(_OPS)}")
-    if cond["op"] in ("equals", "not_equals") and "value" not in cond:
+    if cond["op"] not in ("exists", "not_exists") and "value" not in cond:
         raise CatalogError(f"{where}.value", "required field is missing")
     if "value" in cond and not isinstance(cond["value"], str):
         raise CatalogError(f"{where}.value", "expected a string")
+
+
+def _check_text(cond: Mapping[str, Any], name: str, where: str, *, required: bool, empty: bool = False) -> None:
+    if name not in cond:
+        if required:
+            raise CatalogError(f"{where}.{name}", "required field is missing")
+        return
+    value = cond[name]
+    if not isinstance(value, str) or (not value and not empty):
+        raise CatalogError(f"{where}.{name}", "expected a string" if empty else "expected a non-empty string")
+
+
+def _check_comparison(comp: Any, where: str, what: str) -> None:
+    """`{"op": OP, "value": V}` of a file's version or a file's or folder's date."""
+    if not isinstance(comp, dict):
+        raise CatalogError(where, "expected an object with op and value")
+    for extra in comp:
+        if extra not in ("op", "value"):
+            raise CatalogError(f"{where}.{extra}", "unknown field")
+    for name in ("op", "value"):
+        if name not in comp:
+            raise CatalogError(f"{where}.{name}", "required field is missing")
+    if comp["op"] not in _COMPARE_OPS:
+        raise CatalogError(f"{where}.op", f"expected one of {', '.join(_COMPARE_OPS)}")
+    value = comp["value"]
+    if not isinstance(value, str):
+        raise CatalogError(f"{where}.value", "expected a string")
+    if what == "version":
+        if not _VERSION.match(value):
+            raise CatalogError(f"{where}.value", "expected a version of 1 to 4 numbers separated by dots (10.0.19041.1)")
+        return
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or "T" not in value.upper():
+        raise CatalogError(f"{where}.value", "expected an RFC 3339 timestamp with a time zone (2026-01-01T00:00:00Z)")
 
 
 def _package_refs(step: Step) -> Iterator[tuple[str, str]]:

@@ -49,6 +49,7 @@ from .catalog import (
     Catalog,
     GroupStep,
     Step,
+    TaskSequence,
     parse_catalog,
     referenced_packages,
 )
@@ -213,7 +214,7 @@ class TaskSequenceRunner:
                 total=sum(i.leaves for i in self._instructions if i.parent is None),
             )
             self._state = state
-            self.variables = self._initial_variables(dep.id, ts.name, launch_mode, variables or {})
+            self.variables = self._initial_variables(dep.id, ts, launch_mode, variables or {})
             self.secrets_changed()
             state.variables = self.variables.to_state()
             atomic_write_bytes(state_dir(self.data_dir) / "catalog.json", center.catalog_bytes)
@@ -621,14 +622,14 @@ class TaskSequenceRunner:
 
     # --- bookkeeping -----------------------------------------------------------------
 
-    def _initial_variables(self, deployment_id: str, ts_name: str, launch_mode: LaunchMode,
+    def _initial_variables(self, deployment_id: str, ts: TaskSequence, launch_mode: LaunchMode,
                            given: Mapping[str, str]) -> Variables:
         state = self._state
         assert state is not None
         v = Variables()
         v.set("PYTHON", sys.executable)
         v.set("_SMSTSPackageID", state.task_sequence)
-        v.set("_SMSTSPackageName", ts_name)
+        v.set("_SMSTSPackageName", ts.name)
         v.set("_SMSTSAdvertID", deployment_id)
         v.set("_SMSTSLaunchMode", _LAUNCH_MODE_VAR[launch_mode.value])
         v.set("_SMSTSInWinPE", "false")
@@ -638,6 +639,9 @@ class TaskSequenceRunner:
         v.set("_SMSTSClientCache", str(self.data_dir / "cache"))
         v.set("_SMSTSSiteCode", self._catalog.site.code if self._catalog else "")
         v.set("_SMSTSInternetClient", "true" if self.center.connection == "internet" else "false")
+        # The sequence's own variables, then those given for this run (which win).
+        for var in ts.variables:
+            v.set(var.name, var.value, secret=var.secret)
         for name, value in given.items():
             v.set(name, value)
         return v

@@ -160,6 +160,9 @@ class StepExecutor:
         else:
             cwd = self.data_dir / "work"
             cwd.mkdir(parents=True, exist_ok=True)
+        if isinstance(step, RunCommandStep) and step.working_directory is not None:
+            # A relative folder is taken from the package's folder (or the work folder).
+            cwd = cwd / expand(step.working_directory, self._vars)
         argv = [expand(a, self._vars) for a in step.command]
         if isinstance(step, UpgradeOsStep) and step.compat_scan_only:
             argv += ["/Compat", "ScanOnly"]

@@ -6,11 +6,19 @@ spelling first used is kept. Secret values are remembered so every output can ma
 
 from __future__ import annotations
 
+import operator
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-__all__ = ["MASK", "Variables", "evaluate_condition", "expand"]
+from .fileinfo import file_version, modified_utc, parse_version
+
+__all__ = ["MASK", "Variables", "compare", "evaluate_condition", "expand", "expand_path", "like"]
 
 MASK = "********"
 _REF = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%")
@@ -79,7 +87,12 @@ def expand(text: str, variables: Mapping[str, str]) -> str:
 def evaluate_condition(cond: Mapping[str, Any] | None, variables: Mapping[str, str]) -> bool:
     """A validated docs/SITE-FORMAT.md condition against the variables (None: always true).
 
-    `equals`/`not_equals` compare case-insensitively, as ConfigMgr's variable conditions do.
+    Evaluated as ConfigMgr's task sequence engine does: `equals`, `not_equals` and the
+    ordering operators compare two numbers as numbers and anything else as text, ignoring
+    case; `like` is WQL's LIKE (`%` any run of characters, `_` one character, `[abc]`,
+    `[a-z]` and `[^abc]` sets), ignoring case. A comparison with a variable that does not
+    exist is false (and `not_equals` true). File and folder conditions look at the file
+    system, the path `%NAME%`-expanded first from the variables, then from the environment.
     """
     if cond is None:
         return True
@@ -89,11 +102,109 @@ def evaluate_condition(cond: Mapping[str, Any] | None, variables: Mapping[str, s
         return any(evaluate_condition(c, variables) for c in cond["any"])
     if "not" in cond:
         return not evaluate_condition(cond["not"], variables)
-    name, op = cond["variable"], cond["op"]
+    if "file" in cond or "folder" in cond:
+        return _path_condition(cond, variables)
+    if "unsupported" in cond:  # only on disabled steps, which are never evaluated
+        raise ValueError(f"the condition {cond['unsupported']} cannot be evaluated here")
+    name: str = cond["variable"]
+    op: str = cond["op"]
     present = name in variables
     if op == "exists":
         return present
     if op == "not_exists":
         return not present
-    equal = present and variables[name].casefold() == str(cond.get("value", "")).casefold()
-    return equal if op == "equals" else not equal
+    value = str(cond.get("value", ""))
+    if not present:
+        return op == "not_equals"
+    actual = variables[name]
+    if op == "like":
+        return like(actual, value)
+    return compare(op, actual, value)
+
+
+_NUMBER = re.compile(r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*\Z")
+
+
+def compare(op: str, left: str, right: str) -> bool:
+    """`left OP right`: as numbers when both are numbers, else as text ignoring case."""
+    a: Any
+    b: Any
+    if _NUMBER.match(left) and _NUMBER.match(right):
+        a, b = Decimal(left.strip()), Decimal(right.strip())
+    else:
+        a, b = left.casefold(), right.casefold()
+    return bool(_ORDER[op](a, b))
+
+
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "equals": operator.eq,
+    "not_equals": operator.ne,
+    "greater": operator.gt,
+    "greater_equal": operator.ge,
+    "less": operator.lt,
+    "less_equal": operator.le,
+}
+
+
+def like(text: str, pattern: str) -> bool:
+    """WQL's LIKE, ignoring case: `%`, `_`, `[abc]`, `[a-z]`, `[^abc]`; anything else is itself."""
+    return _like_regex(pattern).fullmatch(text) is not None
+
+
+@lru_cache(maxsize=256)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "%":
+            out.append(".*")
+        elif c == "_":
+            out.append(".")
+        elif c == "[" and (end := pattern.find("]", i + 2)) > 0:
+            body = pattern[i + 1:end]
+            negate = body.startswith("^")
+            if negate:
+                body = body[1:]
+            parts: list[str] = []
+            j = 0
+            while j < len(body):
+                if j + 2 < len(body) and body[j + 1] == "-":
+                    parts.append(f"{re.escape(body[j])}-{re.escape(body[j + 2])}")
+                    j += 3
+                else:
+                    parts.append(re.escape(body[j]))
+                    j += 1
+            out.append(f"[{'^' if negate else ''}{''.join(parts)}]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
+
+
+def expand_path(text: str, variables: Mapping[str, str]) -> str:
+    """`%NAME%` from the task-sequence variables, then from the environment (ConfigMgr's
+    rule for the paths of file and folder conditions)."""
+
+    def from_env(m: re.Match[str]) -> str:
+        return os.environ.get(m.group(1), m.group(0))
+
+    return _REF.sub(from_env, expand(text, variables))
+
+
+def _path_condition(cond: Mapping[str, Any], variables: Mapping[str, str]) -> bool:
+    is_file = "file" in cond
+    path = Path(expand_path(cond["file"] if is_file else cond["folder"], variables))
+    if not (path.is_file() if is_file else path.is_dir()):
+        return False
+    if (version := cond.get("version")) is not None:
+        found = file_version(path)
+        if found is None or not _ORDER[version["op"]](found, parse_version(version["value"])):
+            return False
+    if (date := cond.get("date")) is not None:
+        stamp = modified_utc(path)
+        wanted = datetime.fromisoformat(date["value"]).astimezone(UTC).replace(microsecond=0)
+        if stamp is None or not _ORDER[date["op"]](stamp, wanted):
+            return False
+    return True
