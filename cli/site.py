@@ -1,12 +1,16 @@
-"""`software-center site build|keygen|verify`: an admin's tools for publishing a site.
+"""`software-center site build|keygen|verify|import-ts`: an admin's tools for publishing a site.
 
     site build SOURCE.json OUT_DIR [--key KEYFILE]   package sources -> a static site
     site keygen KEYFILE                              a new Ed25519 key; prints the public key
     site verify OUT_DIR --public-key KEY             signature, catalog and every content file
+    site import-ts SEQUENCE.xml [--unsupported disable] [--program PKG:NAME=COMMAND]...
+                                                     ConfigMgr/MDT task-sequence XML -> the
+                                                     site format's task sequence (stdout)
 
 docs/ADMIN.md walks through publishing with them. Exit codes: 0 done, 2 refused (one line
 on standard error saying why). Only the public key (keygen) and nothing else goes to
-standard output, so `site keygen site.key > site.pub` keeps the public key in a file.
+standard output, so `site keygen site.key > site.pub` keeps the public key in a file;
+`site import-ts` prints the task sequence's JSON there and its report on standard error.
 """
 
 from __future__ import annotations
@@ -41,6 +45,17 @@ def add_site_parser(sub: Any) -> None:
     p.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="the site folder to create or update")
     p.add_argument("--key", metavar="KEYFILE", type=Path, help="sign the catalog with this private key")
 
+    p = cmds.add_parser("import-ts", help="turn a ConfigMgr or MDT task-sequence XML export into the site "
+                        "format's task sequence (JSON on standard output)")
+    p.add_argument("sequence", metavar="SEQUENCE.xml", type=Path,
+                   help="a <sequence> export, a ConfigMgr export's object.xml, or an MDT ts.xml")
+    p.add_argument("--unsupported", choices=("refuse", "disable"), default="refuse",
+                   help="what cannot be carried over: refuse the import (default), or keep those steps "
+                        "disabled")
+    p.add_argument("--program", action="append", default=[], metavar="PKG:NAME=COMMAND",
+                   help="the command line of an Install Package step's program (repeatable)")
+    p.add_argument("--name", help="the task sequence's name (default: the one in the file, else its file name)")
+
     p = cmds.add_parser("keygen", help="make an Ed25519 signing key; prints its public key")
     p.add_argument("keyfile", metavar="KEYFILE", type=Path, help="where to write the private key (mode 0600)")
 
@@ -57,6 +72,8 @@ def site_command(args: argparse.Namespace) -> int:
         return _keygen(args.keyfile)
     if args.site_command == "verify":
         return _verify(args.out_dir, args.public_key)
+    if args.site_command == "import-ts":
+        return _import_ts(args.sequence, args.unsupported == "disable", args.program, args.name)
     raise AssertionError(args.site_command)  # argparse only lets known commands through
 
 
@@ -65,6 +82,52 @@ def _size(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} bytes"
+
+
+# --- import-ts -------------------------------------------------------------------------
+
+
+def _import_ts(sequence: Path, disable: bool, program_args: list[str], name: str | None) -> int:
+    import json
+
+    from core import MAX_XML_BYTES, TaskSequenceImportError, import_task_sequence, read_regular_file
+
+    programs: dict[str, str] = {}
+    for given in program_args:
+        key, sep, line = given.partition("=")
+        if not sep or ":" not in key or not line.strip():
+            return _fail(f"--program {given!r}: expected PACKAGEID:Program name=command line")
+        programs[key] = line
+    try:
+        data = read_regular_file(sequence, MAX_XML_BYTES + 1)
+    except OSError as exc:
+        return _fail(f"cannot read {sequence}: {exc.strerror or exc}")
+    try:
+        result = import_task_sequence(data, disable_unsupported=disable, programs=programs,
+                                      default_name=sequence.stem)
+    except TaskSequenceImportError as exc:
+        return _fail(f"{sequence}: cannot import it: {exc}")
+    if name is not None:
+        if not name.strip():
+            return _fail("--name: expected a non-empty name")
+        result.task_sequence["name"] = name
+    ts_name = result.task_sequence["name"]
+    print(f"{sequence}: \"{ts_name}\": {result.summary()}.", file=sys.stderr)
+    for note in result.notes:
+        print(f"  note: {note}", file=sys.stderr)
+    if result.unsupported:
+        print(f"Not supported here ({len(result.unsupported)}):", file=sys.stderr)
+        for item in result.unsupported:
+            never = "" if item.blocking else " [never ran in the source: disabled]"
+            print(f"  {item.path}: {item.reason}{never}", file=sys.stderr)
+    if result.refused:
+        return _fail(f"import refused: {len(result.blocking)} steps cannot be carried over faithfully "
+                     "(listed above); give --unsupported disable to keep them as disabled steps")
+    if result.unsupported:
+        print(f"{len(result.unsupported)} steps are kept as disabled steps that say what they were.",
+              file=sys.stderr)
+    print(json.dumps(result.task_sequence, indent=2, ensure_ascii=False), flush=True)
+    return EXIT_OK
 
 
 # --- keygen ----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # what a type checker sees; at run time `__getattr__` below l
     from .signing import *  # noqa: F403
     from .sitebuild import *  # noqa: F403
     from .steps import *  # noqa: F403
+    from .tsimport import *  # noqa: F403
     from .variables import *  # noqa: F403
 
 # name -> the submodule that defines it
@@ -167,6 +168,7 @@ _EXPORTS: dict[str, str] = {
     "RunError": "errors",
     "SignInRequiredError": "errors",
     "SiteBuildError": "errors",
+    "TaskSequenceImportError": "errors",
     "SiteUnreachableError": "errors",
     "SoftwareCenterError": "errors",
     "TooLargeError": "errors",
@@ -268,6 +270,13 @@ _EXPORTS: dict[str, str] = {
     "Outcome": "steps",
     "ProgramStep": "steps",
     "StepExecutor": "steps",
+    # tsimport
+    "MAX_XML_BYTES": "tsimport",
+    "MAX_XML_DEPTH": "tsimport",
+    "ImportResult": "tsimport",
+    "UnsupportedItem": "tsimport",
+    "import_task_sequence": "tsimport",
+    "split_command_line": "tsimport",
     # variables
     "MASK": "variables",
     "Variables": "variables",

@@ -864,7 +864,8 @@ def _check_comparison(comp: Any, where: str, what: str) -> None:
         raise CatalogError(f"{where}.value", "expected a string")
     if what == "version":
         if not _VERSION.match(value):
-            raise CatalogError(f"{where}.value", "expected a version of 1 to 4 numbers separated by dots (10.0.19041.1)")
+            raise CatalogError(f"{where}.value",
+                               "expected a version of 1 to 4 numbers separated by dots (10.0.19041.1)")
         return
     try:
         parsed = datetime.fromisoformat(value)

@@ -29,7 +29,9 @@ The exception tree (each line: when it is raised, and its default code):
     ├── UntrustedSiteError         a site key is pinned and the catalog's signature is missing
     │                              or does not match; `reason` says which (untrusted_site)
     ├── SiteBuildError             `site build` refused its source; `path` names the field
-    │                                                                    (site_build_failed)
+    │   │                                                                (site_build_failed)
+    │   └── TaskSequenceImportError  a task-sequence XML file cannot be imported; `path`
+    │                              names the step (`Group / Step`)       (site_build_failed)
     ├── ContentError               a package could not be made available locally
     │   ├── IntegrityError         bytes did not match the catalog's size or SHA-256
     │   │                                                                (content_integrity)
@@ -81,6 +83,7 @@ __all__ = [
     "SettingError",
     "SignInRequiredError",
     "SiteBuildError",
+    "TaskSequenceImportError",
     "SiteUnreachableError",
     "SoftwareCenterError",
     "TooLargeError",
@@ -220,6 +223,12 @@ class SiteBuildError(SoftwareCenterError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}" if path else problem)
+
+
+class TaskSequenceImportError(SiteBuildError):
+    """A task-sequence XML file cannot be imported: not XML, hostile (entities, a DTD, too
+    large or too deep), not a task sequence, or a malformed step. `path` names the step by
+    its place in the tree (`Prepare / Run setup`), or is '' for the whole file."""
 
 
 class ContentError(SoftwareCenterError):

@@ -61,9 +61,10 @@ from urllib.parse import urljoin
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .catalog import MAX_CATALOG_BYTES, duplicate_key_path, parse_catalog
-from .errors import CatalogError, SiteBuildError
+from .errors import CatalogError, SiteBuildError, TaskSequenceImportError
 from .fsutil import fsync_dir, open_regular_file, read_regular_file
 from .signing import SIGNATURE_NAME, sign_catalog
+from .tsimport import MAX_XML_BYTES, import_task_sequence
 
 __all__ = [
     "SKIPPED_NAMES",
@@ -375,7 +376,59 @@ def _read_source_json(path: Path) -> dict[str, Any]:
             raise SiteBuildError(f"{where}.source", "required field is missing")
         if not isinstance(source, str) or not source.strip() or "\0" in source:
             raise SiteBuildError(f"{where}.source", "expected a folder, relative to SOURCE.json")
+    if isinstance(spec.get("task_sequences"), dict):
+        for tid, ts in spec["task_sequences"].items():
+            if isinstance(ts, dict) and "import" in ts:
+                spec["task_sequences"][tid] = _import_ts(ts, f"task_sequences.{tid}", path.parent)
     return spec
+
+
+_IMPORT_FIELDS = ("name", "import", "unsupported", "programs")
+
+
+def _import_ts(ts: dict[str, Any], where: str, base: Path) -> dict[str, Any]:
+    """A task sequence given as `"import": "PATH.xml"` (ConfigMgr or MDT XML) instead of
+    its steps, read by core/tsimport.py; `"unsupported": "disable"` keeps what cannot be
+    carried over as disabled steps, else the build is refused naming every such step."""
+    for key in ts:
+        if key not in _IMPORT_FIELDS:
+            raise SiteBuildError(f"{where}.{key}", "not allowed next to \"import\" (an imported task "
+                                 f"sequence has {', '.join(_IMPORT_FIELDS)})")
+    source = ts["import"]
+    if not isinstance(source, str) or not source.strip() or "\0" in source:
+        raise SiteBuildError(f"{where}.import", "expected the path of a task-sequence XML file, relative to "
+                             "SOURCE.json")
+    mode = ts.get("unsupported", "refuse")
+    if mode not in ("refuse", "disable"):
+        raise SiteBuildError(f"{where}.unsupported", "expected refuse or disable")
+    programs = ts.get("programs", {})
+    if not isinstance(programs, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                 for k, v in programs.items()):
+        raise SiteBuildError(f"{where}.programs", "expected an object of \"PACKAGEID:Program name\": "
+                             "\"command line\"")
+    given_name = ts.get("name")
+    if given_name is not None and (not isinstance(given_name, str) or not given_name.strip()):
+        raise SiteBuildError(f"{where}.name", "expected a non-empty string")
+    xml_path = base / source
+    try:
+        data = read_regular_file(xml_path, MAX_XML_BYTES + 1)
+    except OSError as exc:
+        raise SiteBuildError(f"{where}.import", f"cannot read {xml_path}: {exc.strerror or exc}") from None
+    try:
+        result = import_task_sequence(data, disable_unsupported=mode == "disable", programs=programs,
+                                      default_name=xml_path.stem)
+    except TaskSequenceImportError as exc:
+        at = f" at {exc.path}" if exc.path else ""
+        raise SiteBuildError(f"{where}.import", f"{source}{at}: {exc.problem}") from None
+    if result.refused:
+        items = "; ".join(str(u) for u in result.blocking)
+        raise SiteBuildError(f"{where}.import", f"{source}: {len(result.blocking)} steps cannot be carried over "
+                             "faithfully (set \"unsupported\": \"disable\" to keep them as disabled steps): "
+                             f"{items}")
+    imported = dict(result.task_sequence)
+    if given_name is not None:
+        imported["name"] = given_name
+    return imported
 
 
 def _encode(catalog: dict[str, Any]) -> bytes:
