@@ -47,8 +47,8 @@ def file_version(path: Path) -> tuple[int, int, int, int] | None:
 
 def parse_version(text: str) -> tuple[int, int, int, int]:
     """"10.0.19041" -> (10, 0, 19041, 0): missing parts are zero, as Windows reads them."""
-    parts = [int(p) for p in text.split(".")]
-    return (parts + [0, 0, 0, 0])[:4]  # type: ignore[return-value]
+    a, b, c, d = ([int(p) for p in text.split(".")] + [0, 0, 0, 0])[:4]
+    return (a, b, c, d)
 
 
 def modified_utc(path: Path) -> datetime | None:
