@@ -809,8 +809,9 @@ def _check_condition(cond: Any, where: str, depth: int, *, disabled: bool = Fals
     allowed = _LEAF_KEYS[kind]
     for extra in keys:
         if extra not in allowed:
+            article = "an" if kind == "unsupported" else "a"
             raise CatalogError(f"{where}.{extra}", "unknown field" if kind == "variable"
-                               else f"unexpected field in a {kind} condition")
+                               else f"unexpected field in {article} {kind} condition")
     if kind == "unsupported":
         _check_text(cond, "unsupported", where, required=True)
         _check_text(cond, "detail", where, required=False, empty=True)

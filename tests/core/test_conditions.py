@@ -248,7 +248,7 @@ C = f"{TS}.steps[0].condition"
          f"{C}.all[1].unsupported", "only a disabled step"),
         ({"unsupported": ""}, f"{C}.unsupported", "non-empty string"),
         ({"unsupported": "X", "detail": 1}, f"{C}.detail", "expected a string"),
-        ({"unsupported": "X", "variable": "Y"}, f"{C}.variable", "unexpected field in a unsupported"),
+        ({"unsupported": "X", "variable": "Y"}, f"{C}.variable", "unexpected field in an unsupported"),
     ],
 )
 def test_bad_conditions_are_refused_by_path(cond: dict[str, Any], path: str, words: str) -> None:
