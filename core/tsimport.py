@@ -298,6 +298,9 @@ _CONDITION_NAMES = {
 _COMPARE_NAMES = {k: v for k, v in _CONDITION_NAMES.items() if k not in ("exists", "notexists", "like")}
 _VERSION = re.compile(r"^[0-9]{1,5}(?:\.[0-9]{1,5}){0,3}\Z")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_PACKAGE_ID = re.compile(r"^[A-Z0-9]{3,16}\Z")
+_INT64_MAX = 2**63 - 1
+_MAX_CONDITION_DEPTH = 64  # the site format's limit
 _SMSSWD_RUN = re.compile(r"^\s*smsswd(?:\.exe)?\s+/run:\S*\s*", re.IGNORECASE)
 # WMI's DMTF datetime: yyyymmddHHMMSS.mmmmmm and the offset from UTC in minutes (+000).
 _DMTF = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,6}))?([+-]\d{3})?\Z")
@@ -442,16 +445,19 @@ class _Importer:
         return None, problems
 
     def all_of(self, items: list[Element], path: str, problems: list[tuple[str, str]]) -> dict[str, Any] | None:
-        parts = [c for c in (self.cond(i, path, problems) for i in items) if c is not None]
+        parts = [c for c in (self.cond(i, path, problems, 1) for i in items) if c is not None]
         if not parts:
             return None  # an empty <condition/> or operator: always
         return parts[0] if len(parts) == 1 else {"all": parts}
 
-    def cond(self, el: Element, path: str, problems: list[tuple[str, str]]) -> dict[str, Any] | None:
+    def cond(self, el: Element, path: str, problems: list[tuple[str, str]], depth: int) -> dict[str, Any] | None:
+        if depth > _MAX_CONDITION_DEPTH // 2:  # an operator may become two levels (not + any)
+            raise TaskSequenceImportError(path, f"the condition nests operators more than "
+                                                f"{_MAX_CONDITION_DEPTH // 2} deep")
         tag = _local(el.tag)
         if tag == "operator":
             kind = (el.get("type") or "").lower()
-            parts = [c for c in (self.cond(i, path, problems) for i in el) if c is not None]
+            parts = [c for c in (self.cond(i, path, problems, depth + 1) for i in el) if c is not None]
             if kind not in ("and", "or", "not"):
                 raise TaskSequenceImportError(path, f"condition operator type={el.get('type')!r}: expected and, "
                                                     "or or not")
@@ -550,10 +556,8 @@ class _Importer:
         text = (el.get("timeout") or v.text("Timeout")).strip()
         if not text:
             return None
-        if not text.isdigit():
-            raise TaskSequenceImportError(path, f"timeout={text!r}: expected a number of minutes")
-        minutes = int(text)
-        return minutes * 60 if minutes > 0 else None
+        seconds = self.number(text, "timeout (minutes)", path, scale=60)
+        return seconds if seconds > 0 else None
 
     def codes(self, text: str, path: str) -> list[int]:
         parts = text.replace(",", " ").split()
@@ -564,6 +568,21 @@ class _Importer:
         if any(not -(2**63) <= c < 2**63 for c in codes):
             raise TaskSequenceImportError(path, f"successCodeList={text!r}: a code is out of range")
         return codes or [0]
+
+    @staticmethod
+    def package_id(value: str, what: str, path: str) -> str:
+        if not _PACKAGE_ID.match(value):
+            raise TaskSequenceImportError(path, f"{what} {value!r}: expected a package ID of 3 to 16 characters "
+                                                "A-Z and 0-9")
+        return value
+
+    @staticmethod
+    def number(text: str, what: str, path: str, *, scale: int = 1) -> int:
+        """A whole number of the XML (`what` names it), times `scale`, within 64 bits."""
+        text = text.strip()
+        if not text.isdigit() or not text.isascii() or int(text) * scale > _INT64_MAX:
+            raise TaskSequenceImportError(path, f"{what}={text!r}: expected a whole number")
+        return int(text) * scale
 
     def command(self, line: str, path: str) -> list[str]:
         argv = split_command_line(line.strip())
@@ -579,7 +598,7 @@ class _Importer:
             raise _Unsupported("it runs as another user account, which is not supported here")
         fields: dict[str, Any] = {"type": "run_command", "command": self.command(line, path)}
         if package := v.text("PackageID"):
-            fields["package"] = package
+            fields["package"] = self.package_id(package, "PackageID", path)
         if folder := (v.text("WorkingDirectory") or (el.get("startIn") or "").strip()):
             fields["working_directory"] = folder
         if codes := v.text("SuccessCodes"):
@@ -606,9 +625,7 @@ class _Importer:
             fields["message"] = message
         countdown = v.text("MessageTimeout", "SMSRebootTimeout")
         if countdown:
-            if not countdown.isdigit():
-                raise TaskSequenceImportError(path, f"restart countdown {countdown!r}: expected seconds")
-            fields["timeout_s"] = int(countdown)
+            fields["timeout_s"] = self.number(countdown, "the restart countdown (seconds)", path)
         return fields
 
     def download(self, el: Element, v: _Vars, path: str) -> dict[str, Any]:
@@ -620,7 +637,8 @@ class _Importer:
                     if p.strip()]
         if not packages:
             raise TaskSequenceImportError(path, "the Download Package Content step names no package")
-        fields: dict[str, Any] = {"type": "download_package_content", "packages": packages}
+        fields: dict[str, Any] = {"type": "download_package_content",
+                                  "packages": [self.package_id(p, "DownloadPackages", path) for p in packages]}
         if variable := v.text("DestinationVariable", "OSDDownloadDestinationVariable"):
             fields["path_variable"] = variable
         if not v.flag("ContinueDownloadOnError", "OSDDownloadContinueDownloadOnError", default=True):
@@ -635,9 +653,7 @@ class _Importer:
             raise _Unsupported("it upgrades from a path or variable (InstallPath), not from an upgrade package")
         if v.text("DriverPackageID"):
             raise _Unsupported("it applies a driver package during the upgrade, not supported here")
-        index = v.text("InstallEditionIndex") or "1"
-        if not index.isdigit():
-            raise TaskSequenceImportError(path, f"InstallEditionIndex={index!r}: expected a number")
+        index = str(self.number(v.text("InstallEditionIndex") or "1", "InstallEditionIndex", path))
         keep = v.text("PreserveSettings").lower() or "upgrade"
         auto = {"upgrade": "Upgrade", "dataonly": "DataOnly", "clean": "Clean"}.get(keep)
         if auto is None:
@@ -654,11 +670,13 @@ class _Importer:
             command += ["/PKey", key]
         if staged := v.text("StagedContent"):
             command += ["/InstallDrivers", staged]
-        fields: dict[str, Any] = {"type": "upgrade_os", "package": package, "command": command}
+        fields: dict[str, Any] = {"type": "upgrade_os", "package": self.package_id(package, "InstallPackageID", path),
+                                  "command": command}
         if v.flag("ScanOnly"):
             fields["compat_scan_only"] = True
-        if (setup_timeout := v.text("SetupTimeout")).isdigit() and int(setup_timeout) > 0:
-            fields["timeout_s"] = int(setup_timeout) * 60
+        if (setup_timeout := v.text("SetupTimeout")) and (
+                seconds := self.number(setup_timeout, "SetupTimeout (minutes)", path, scale=60)):
+            fields["timeout_s"] = seconds
         return fields
 
     # Check Readiness: what this client can check, and how the others are named.
@@ -688,10 +706,7 @@ class _Importer:
         for check, amount, name in (("CheckFreeDiskSpace", "FreeDiskSpace", "min_free_disk_mb"),
                                     ("CheckMemory", "Memory", "min_memory_mb")):
             if v.flag(check, "OSD" + check):
-                value = v.text(amount, "OSD" + amount)
-                if not value.isdigit():
-                    raise TaskSequenceImportError(path, f"{amount}={value!r}: expected a number of MB")
-                fields[name] = int(value)
+                fields[name] = self.number(v.text(amount, "OSD" + amount), f"{amount} (MB)", path)
         return fields
 
     def install_package(self, el: Element, v: _Vars, path: str) -> dict[str, Any]:
@@ -703,7 +718,8 @@ class _Importer:
         if line is None:
             raise _Unsupported(f"the command line of program {program!r} of package {package} is not part of "
                                f"the export: give it (--program \"{package}:{program}=COMMAND LINE\")")
-        return {"type": "install_package", "package": package, "command": self.command(line, path)}
+        return {"type": "install_package", "package": self.package_id(package, "PackageID", path),
+                "command": self.command(line, path)}
 
     # -- the sequence --
 
@@ -762,14 +778,26 @@ def _rfc3339(text: str) -> str | None:
             local = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             return None
-        return (local - timedelta(minutes=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            return _utc_text(local - timedelta(minutes=offset))
+        except OverflowError:
+            return None
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)  # ConfigMgr stores the condition's time in UTC
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return _utc_text(parsed.astimezone(UTC))
+    except OverflowError:
+        return None
+
+
+def _utc_text(when: datetime) -> str:
+    """RFC 3339 in UTC, to the second, with a four-digit year."""
+    return (f"{when.year:04d}-{when.month:02d}-{when.day:02d}T{when.hour:02d}:{when.minute:02d}:"
+            f"{when.second:02d}Z")
 
 
 def import_task_sequence(data: bytes, *, disable_unsupported: bool = False,
