@@ -6,7 +6,9 @@
   - a bare `<sequence>` as the ConfigMgr console or `Get-CMTaskSequence` exports it, or an
     MDT deployment share's `Control/<ID>/ts.xml` (also a `<sequence>`);
   - the `object.xml` of a ConfigMgr console export (`<INSTANCE CLASSNAME=
-    "SMS_TaskSequencePackage">`), whose `Sequence` property holds the sequence as text.
+    "SMS_TaskSequencePackage">`), whose `Sequence` property holds the sequence as text;
+  - a ConfigMgr 2007 export, `<SmsTaskSequencePackage>` with `<Name>` and
+    `<SequenceData><sequence>`.
 
 The result is a task sequence of docs/SITE-FORMAT.md (`name`, `steps`, `variables`),
 a count of the steps by type, and every step that could not be carried over faithfully,
@@ -189,9 +191,18 @@ def _unwrap(root: Element) -> tuple[Element, str | None]:
         name_value = name_prop.find("VALUE") if name_prop is not None else None
         name = (name_value.text or "").strip() if name_value is not None else ""
         return inner, name or inner.get("name") or None
+    if tag == "smstasksequencepackage":  # the XML export of ConfigMgr 2007 and of older scripts
+        data = next((c for c in root if _local(c.tag) == "sequencedata"), None)
+        found = next((c for c in data if _local(c.tag) == "sequence"), None) if data is not None else None
+        if found is None:
+            raise TaskSequenceImportError("", "the SmsTaskSequencePackage has no <SequenceData><sequence>")
+        name_el = next((c for c in root if _local(c.tag) == "name"), None)
+        name = (name_el.text or "").strip() if name_el is not None else ""
+        return found, name or found.get("name") or None
     raise TaskSequenceImportError("", f"the root element is <{_local(root.tag)}>: expected <sequence> (a "
-                                      "ConfigMgr or MDT task sequence) or <INSTANCE CLASSNAME="
-                                      "\"SMS_TaskSequencePackage\"> (a ConfigMgr export's object.xml)")
+                                      "ConfigMgr or MDT task sequence), <INSTANCE CLASSNAME="
+                                      "\"SMS_TaskSequencePackage\"> (a ConfigMgr export's object.xml) or "
+                                      "<SmsTaskSequencePackage> (a ConfigMgr 2007 export)")
 
 
 # --- Windows command lines -------------------------------------------------------------

@@ -288,6 +288,11 @@ def test_an_object_xml_export_in_utf16_is_unwrapped() -> None:
     bare = imported(CONFIGMGR, programs={"PS100040:Install": "x"})
     assert result.task_sequence["name"] == "Upgrade to Windows 11"
     assert result.task_sequence["steps"] == bare.task_sequence["steps"]
+    body = CONFIGMGR.replace('<?xml version="1.0" encoding="utf-8"?>', "")
+    legacy = imported(f"<SmsTaskSequencePackage><Name>Legacy</Name><SequenceData>{body}</SequenceData>"
+                      "</SmsTaskSequencePackage>", programs={"PS100040:Install": "x"})
+    assert legacy.task_sequence["name"] == "Legacy" and legacy.task_sequence["steps"] == bare.task_sequence["steps"]
+    refused("<SmsTaskSequencePackage><Name>x</Name></SmsTaskSequencePackage>", "no <SequenceData><sequence>")
 
 
 def test_what_cannot_be_carried_over_is_refused_or_kept_disabled() -> None:
