@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,7 @@ def evaluate_condition(cond: Mapping[str, Any] | None, variables: Mapping[str, s
     """A validated docs/SITE-FORMAT.md condition against the variables (None: always true).
 
     Evaluated as ConfigMgr's task sequence engine does: `equals`, `not_equals` and the
-    ordering operators compare two numbers as numbers and anything else as text, ignoring
+    ordering operators compare two integers as numbers and anything else as text, ignoring
     case; `like` is WQL's LIKE (`%` any run of characters, `_` one character, `[abc]`,
     `[a-z]` and `[^abc]` sets), ignoring case. A comparison with a variable that does not
     exist is false (and `not_equals` true). File and folder conditions look at the file
@@ -122,15 +121,16 @@ def evaluate_condition(cond: Mapping[str, Any] | None, variables: Mapping[str, s
     return compare(op, actual, value)
 
 
-_NUMBER = re.compile(r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*\Z")
+# ConfigMgr compares as numbers only when both values are integers.
+_INTEGER = re.compile(r"^\s*[+-]?[0-9]+\s*\Z", re.ASCII)
 
 
 def compare(op: str, left: str, right: str) -> bool:
-    """`left OP right`: as numbers when both are numbers, else as text ignoring case."""
+    """`left OP right`: as numbers when both are integers, else as text ignoring case."""
     a: Any
     b: Any
-    if _NUMBER.match(left) and _NUMBER.match(right):
-        a, b = Decimal(left.strip()), Decimal(right.strip())
+    if _INTEGER.match(left) and _INTEGER.match(right):
+        a, b = int(left), int(right)
     else:
         a, b = left.casefold(), right.casefold()
     return bool(_ORDER[op](a, b))

@@ -47,14 +47,19 @@ def stamp(path: Path, when: str) -> None:
 @pytest.mark.parametrize(
     ("op", "left", "right", "expected"),
     [
-        # Numbers compare as numbers: 10 > 9 (as text "10" < "9").
+        # Integers compare as numbers: 10 > 9 (as text "10" < "9").
         ("greater", "10", "9", True),
         ("less", "10", "9", False),
-        ("greater_equal", "10", "10.0", True),
         ("less_equal", "-1", "0", True),
         ("equals", "007", "7", True),
-        ("not_equals", "7", "7.5", True),
         ("greater", " 2048 ", "1024", True),
+        ("greater", "+5", "-12", True),
+        # Only integers: anything else is text ("10" < "10.0", "9.5" > "10").
+        ("equals", "10", "10.0", False),
+        ("less", "10", "10.0", True),
+        ("greater", "9.5", "10", True),
+        ("not_equals", "7", "7.5", True),
+        ("equals", "٣", "3", False),  # digits of other scripts are text, not the number 3
         # Anything else compares as text, ignoring case.
         ("equals", "TRUE", "true", True),
         ("greater", "b", "A", True),
@@ -64,7 +69,7 @@ def stamp(path: Path, when: str) -> None:
         ("not_equals", "abc", "ABC", False),
     ],
 )
-def test_comparisons_are_numeric_for_numbers_else_caseless_text(op: str, left: str, right: str,
+def test_comparisons_are_numeric_for_integers_else_caseless_text(op: str, left: str, right: str,
                                                                  expected: bool) -> None:
     assert compare(op, left, right) is expected
     v = Variables({"X": left})

@@ -64,7 +64,8 @@ STEPS: list[tuple[str, bool]] = [
     (run("exists", var("Num", "exists")), True),
     (run("notExists", var("Missing", "notExists")), True),
     (run("notExists of a set one", var("Num", "NOTEXISTS")), False),
-    (run("equals as numbers", var("Num", "equals", "10.0")), True),
+    (run("equals as numbers", var("Num", "equals", "010")), True),
+    (run("only integers are numbers", var("Num", "equals", "10.0")), False),
     (run("equals ignores case", var("Text", "Equals", "WINDOWS 10 ENTERPRISE")), True),
     (run("notEquals", var("Flag", "notEquals", "TRUE")), False),
     (run("greater as numbers", var("Num", "greater", "9")), True),  # as text, "10" < "9"
