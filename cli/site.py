@@ -36,7 +36,7 @@ _SITE_BASE = "https://site.invalid/site/"
 
 def add_site_parser(sub: Any) -> None:
     """Add `site` and its three commands to the top-level sub-parsers."""
-    site = sub.add_parser("site", help="admin tools: build, sign and verify a site")
+    site = sub.add_parser("site", help="admin tools: build, sign and verify a site; import task sequences")
     cmds = site.add_subparsers(dest="site_command", metavar="SITE_COMMAND", required=True)
 
     p = cmds.add_parser("build", help="turn package source folders into a site (catalog.json + content/)")
