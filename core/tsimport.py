@@ -350,6 +350,11 @@ class _Vars:
         return _is_true(value) if value else default
 
 
+def _source_name(el: Element, fallback: str) -> str:
+    """A step's or group's name, white space runs made one space (or `fallback` if none)."""
+    return " ".join((el.get("name") or "").split()) or fallback
+
+
 def _is_true(value: str | None) -> bool:
     return (value or "").strip().lower() == "true"
 
@@ -387,7 +392,9 @@ class _Importer:
             entry["enabled"] = False
         if condition is not None:
             entry["condition"] = condition
-        steps = self.steps(el, [*trail, entry["name"]], active and entry.get("enabled", True), depth + 1)
+        # Paths name the group as the source spells it, even when its name was shortened.
+        steps = self.steps(el, [*trail, _source_name(el, "group")], active and entry.get("enabled", True),
+                           depth + 1)
         if not steps:
             self.result.notes.append(f"{path}: an empty group, left out (it does nothing)")
             return None
@@ -419,7 +426,7 @@ class _Importer:
         return entry
 
     def common(self, el: Element, trail: list[str], fallback: str) -> tuple[dict[str, Any], str]:
-        name = " ".join((el.get("name") or "").split()) or fallback
+        name = _source_name(el, fallback)
         path = " / ".join([*trail, name])
         if len(name) > _STEP_NAME_MAX:
             short = name[: _STEP_NAME_MAX - 1] + "…"

@@ -357,9 +357,13 @@ def test_names_are_shortened_empty_groups_left_out_and_twice_given_variables_not
     long = "A very long step name that ConfigMgr allows but the site format does not"
     result = imported(f"""<sequence><globalVarList>{v("A", "1")}{v("a", "2")}</globalVarList>
         <group name="Empty"/><step type="SMS_TaskSequence_SetVariableAction" name="{long}">
-        <defaultVarList>{v("VariableName", "B")}{v("VariableValue", "")}</defaultVarList></step></sequence>""")
-    (only,) = result.task_sequence["steps"]
+        <defaultVarList>{v("VariableName", "B")}{v("VariableValue", "")}</defaultVarList></step>
+        <group name="{long} (group)"><step type="SMS_TaskSequence_ApplyOperatingSystemAction" name="Apply"/></group>
+        </sequence>""", disable_unsupported=True)
+    only, group = result.task_sequence["steps"]
     assert len(only["name"]) == 50 and only["name"].endswith("…")
+    assert len(group["name"]) == 50
+    assert [u.path for u in result.unsupported] == [f"{long} (group) / Apply"]  # paths spell names in full
     assert result.task_sequence["variables"] == [{"name": "a", "value": "2"}]
     assert any("Empty: an empty group" in n for n in result.notes)
     assert any("given twice" in n for n in result.notes)
