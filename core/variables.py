@@ -195,7 +195,12 @@ def expand_path(text: str, variables: Mapping[str, str]) -> str:
 
 def _path_condition(cond: Mapping[str, Any], variables: Mapping[str, str]) -> bool:
     is_file = "file" in cond
-    path = Path(expand_path(cond["file"] if is_file else cond["folder"], variables))
+    text = expand_path(cond["file"] if is_file else cond["folder"], variables)
+    if os.sep == "/":
+        # An imported sequence writes Windows paths ("%_SMSTSMDataPath%\\x.txt"): a backslash
+        # separates folders here too.
+        text = text.replace("\\", "/")
+    path = Path(text)
     if not (path.is_file() if is_file else path.is_dir()):
         return False
     if (version := cond.get("version")) is not None:

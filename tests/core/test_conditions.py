@@ -161,6 +161,7 @@ def test_file_and_folder_exist_and_dates(tmp_path: Path, monkeypatch: pytest.Mon
     assert modified_utc(f) == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     v = Variables({"Dir": str(tmp_path)})
     assert evaluate_condition({"file": "%Dir%/marker.txt"}, v)
+    assert evaluate_condition({"file": "%Dir%\\marker.txt"}, v)  # a Windows path of an imported sequence
     assert not evaluate_condition({"file": "%Dir%/missing.txt"}, v)
     assert not evaluate_condition({"file": "%Dir%"}, v)  # a folder is not a file
     assert evaluate_condition({"folder": "%Dir%"}, v)
