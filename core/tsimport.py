@@ -422,6 +422,10 @@ class _Importer:
         entry = {"type": fields.pop("type"), **entry, **fields}
         if condition is not None:
             entry["condition"] = condition
+        retries = (el.get("retryCount") or "0").strip()
+        if retries not in ("", "0"):
+            self.result.notes.append(f"{path}: retryCount={retries} is not carried over: a failed step is not "
+                                     "run again")
         self.result.counts[entry["type"]] += 1
         return entry
 

@@ -359,8 +359,9 @@ def test_names_are_shortened_empty_groups_left_out_and_twice_given_variables_not
         <group name="Empty"/><step type="SMS_TaskSequence_SetVariableAction" name="{long}">
         <defaultVarList>{v("VariableName", "B")}{v("VariableValue", "")}</defaultVarList></step>
         <group name="{long} (group)"><step type="SMS_TaskSequence_ApplyOperatingSystemAction" name="Apply"/></group>
+        <step type="SMS_TaskSequence_RunCommandLineAction" name="Retried" retryCount="2"><action>x</action></step>
         </sequence>""", disable_unsupported=True)
-    only, group = result.task_sequence["steps"]
+    only, group, _ = result.task_sequence["steps"]
     assert len(only["name"]) == 50 and only["name"].endswith("…")
     assert len(group["name"]) == 50
     assert [u.path for u in result.unsupported] == [f"{long} (group) / Apply"]  # paths spell names in full
@@ -368,6 +369,7 @@ def test_names_are_shortened_empty_groups_left_out_and_twice_given_variables_not
     assert any("Empty: an empty group" in n for n in result.notes)
     assert any("given twice" in n for n in result.notes)
     assert any("name shortened" in n for n in result.notes)
+    assert "Retried: retryCount=2 is not carried over: a failed step is not run again" in result.notes
     accepted(result.task_sequence)
 
 

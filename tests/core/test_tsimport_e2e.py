@@ -111,6 +111,8 @@ STEPS: list[tuple[str, bool]] = [
          + v("SMSTSRunCommandLineOutputVariableName", "WHERE", "OutputVariableName")), True),
     (run("output variable", var("WHERE", "like", "sub%")), True),
     (run("secret is set", var("Password", "equals", "s3cr3t-value")), True),
+    (run("secret is passed", command='%PYTHON% -c "import sys; sys.exit(sys.argv[1] != \'s3cr3t-value\')" '
+                                     "%Password%"), True),
 ]
 
 SEQUENCE = (
@@ -178,4 +180,7 @@ async def test_an_imported_sequence_runs_the_steps_configmgr_would_run(tmp_path:
         xml.split('name="', 1)[1].split('"', 1)[0] for xml, _ in STEPS
     } | {"inside a skipped group", "inside a disabled group"}
     assert result.finished is not None and result.finished["status"] == "succeeded"
+    # The sequence's hidden variable is a secret: masked in the events and the log.
     assert "s3cr3t-value" not in result.stdout + result.stderr
+    log = (tmp_path / "data" / "logs" / "smsts.log").read_text(encoding="utf-8-sig")
+    assert "Executing command line:" in log and "s3cr3t-value" not in log and "********" in log
