@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     _agent_option(p)
     _standalone_option(p)
 
+    p = sub.add_parser("refresh", help="have the agent read the site's catalog again now (it does so every "
+                                       "poll_minutes by itself); an unchanged catalog costs a 304")
+    _common(p)
+    _agent_option(p)
+
     p = sub.add_parser("run", help="run a task sequence headless")
     p.add_argument("deployment", metavar="DEPLOYMENT_ID")
     _common(p)
@@ -155,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("settings", help="print the agent's settings, or change one (admin only)")
     p.add_argument("key", nargs="?", metavar="KEY", help="one setting: site, connection, site_key, ca_bundle, "
-                                                         "token, reboot_command, restart_countdown_s, admin_group")
+                                                         "token, reboot_command, restart_countdown_s, admin_group, "
+                                                         "poll_minutes")
     p.add_argument("value", nargs="?", metavar="VALUE",
                    help="its new value ('' unsets it; `token -` reads the token from standard input)")
     _client_options(p)
@@ -209,7 +215,7 @@ def _site(args: argparse.Namespace) -> str | None:
     return getattr(args, "site", None) or os.environ.get("SOFTWARE_CENTER_SITE") or None
 
 
-_CLIENT = frozenset({"list", "run", "resume", "watch", "discard", "settings"})  # through the agent
+_CLIENT = frozenset({"list", "run", "resume", "watch", "discard", "settings", "refresh"})  # through the agent
 _STANDALONE = frozenset({"list", "run", "resume"})  # ... or, with --standalone, in this process
 
 

@@ -187,8 +187,26 @@ async def _settings(agent: AgentClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _refresh(agent: AgentClient, args: argparse.Namespace) -> int:
+    """The agent reads the site's catalog again now, if it changed (exit 0; 2 when the site
+    cannot be read or its new catalog is refused: the last good one stays in force)."""
+    answer = await agent.refresh()
+    changed, count = bool(answer.get("changed")), answer.get("deployments")
+    if args.json:
+        json_line({"event": "refreshed", "changed": changed, "deployments": count,
+                   "in_use_by_run": bool(answer.get("in_use_by_run"))})
+    elif answer.get("in_use_by_run"):
+        print(f"The run under way keeps the catalog it started with ({count} deployments); "
+              "the site is read again when it ends.")
+    elif changed:
+        print(f"A new catalog is in force: {count} deployments.")
+    else:
+        print(f"The catalog is unchanged ({count} deployments).")
+    return EXIT_OK
+
+
 _COMMANDS = {"list": _list, "run": _run, "resume": _resume, "watch": _watch, "discard": _discard,
-             "settings": _settings}
+             "settings": _settings, "refresh": _refresh}
 
 
 def _agent_sink(json_out: bool) -> Callable[[dict[str, Any]], None]:

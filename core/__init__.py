@@ -204,12 +204,14 @@ _EXPORTS: dict[str, str] = {
     # http
     "Abort": "http",
     "DOCUMENT_DEADLINE_S": "http",
+    "Document": "http",
     "HttpSession": "http",
     "MAX_REDIRECTS": "http",
     "describe_http_error": "http",
     "origin_of": "http",
     "redact_url": "http",
     "redirect_refusal": "http",
+    "Validators": "http",
     # options
     "ConnectionSetting": "options",
     "Options": "options",

@@ -14,6 +14,9 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
     POST /v1/runs/current/discard        forget a cancelled or failed run (its history stays)
     GET  /v1/settings                    the settings, the token only as set / not set
     POST /v1/settings                    {KEY: VALUE, ...}: change settings (root only)
+    POST /v1/refresh                     read the catalog again now if it changed (a 304
+                                         otherwise); the agent also does it every
+                                         `poll_minutes` (core/agent/schedule.py)
     GET  /v1/history                     the run history, and where a saved run stands
     GET  /v1/cache                       how many bytes the content cache holds
     POST /v1/cache/clear                 empty the content cache (admin; not during a run)
@@ -109,7 +112,8 @@ from .eventlog import (
 from .notify import notify
 from .protocol import API_PREFIX, PROFILE_HEADER, AgentCode, RunSummary, socket_path_problem
 from .restart import read_boot_id, run_reboot_command
-from .settings import SITE_KEYS, SettingsStore, parse_setting, public_settings
+from .schedule import PolicyPoller
+from .settings import DEFAULT_POLL_MINUTES, SITE_KEYS, SettingsStore, parse_setting, public_settings
 
 __all__ = ["Agent", "ApiError"]
 
@@ -133,6 +137,10 @@ class ApiError(Exception):
 
     def response(self) -> web.Response:
         return web.json_response({"code": self.code, "message": self.message, **self.extra}, status=self.status)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def peer_uid(request: web.Request) -> int | None:
@@ -247,6 +255,10 @@ class Agent:
         self.restart_info: dict[str, Any] | None = None  # what that restart is doing (status shows it)
         self._launch_profile: dict[str, Any] = {}
         self._continued_after = 0  # a continued run's new events come after this seq
+        # The policy refresh (core/agent/schedule.py): `version` counts the catalogs that
+        # came into force for the agent's own site, so a client sees a new listing.
+        self.policy: dict[str, Any] = {"version": 0, "checked_at": None, "changed_at": None, "error": None}
+        self.poller = PolicyPoller(self.refresh_policy, self._poll_interval_s)
 
     # --- settings -------------------------------------------------------------------
 
@@ -263,6 +275,15 @@ class Agent:
         """The simulated restart's countdown (None: the restart step's own)."""
         value = self.settings.get("restart_countdown_s")
         return float(value) if isinstance(value, int | float) else None
+
+    def _poll_interval_s(self) -> float:
+        value = self.settings.get("poll_minutes")
+        try:
+            minutes = parse_setting("poll_minutes", value)
+        except SettingError as exc:
+            log.warning("%s; the catalog is read again every %g minutes", exc, DEFAULT_POLL_MINUTES)
+            minutes = None
+        return 60.0 * (minutes if minutes is not None else DEFAULT_POLL_MINUTES)
 
     def _trust(self) -> dict[str, Any]:
         st = self.settings
@@ -344,13 +365,61 @@ class Agent:
         self._centers[key] = center
         return center
 
-    async def _reload(self, center: SoftwareCenter) -> None:
+    async def _reload(self, center: SoftwareCenter) -> bool:
+        """Read `center`'s catalog again if it changed (True when a new one is in force).
+        A catalog that fails to load or to verify leaves the last good one, and is an
+        ApiError naming why."""
         if self._running() and center is self._run_center:
-            return  # the run reads this catalog: it stays as the run started with it
+            return False  # the run reads this catalog: it stays as the run started with it
+        own = center is self.center
         try:
-            await center.reload()
+            changed = await center.refresh()
         except SoftwareCenterError as exc:
+            if own:
+                self.policy.update(checked_at=_now_iso(), error={"code": exc.code.value,
+                                                                  "message": describe_site_error(exc)})
             raise ApiError(503, exc.code, describe_site_error(exc)) from None
+        if own:
+            self.policy.update(checked_at=_now_iso(), error=None)
+            if changed:
+                self._policy_changed()
+        return changed
+
+    def _policy_changed(self) -> None:
+        self.policy.update(version=self.policy["version"] + 1, changed_at=self.policy["checked_at"] or _now_iso())
+        assert self.center.catalog is not None
+        log.info("A new catalog is in force: %d deployments", len(self.center.catalog.deployments))
+
+    async def refresh_policy(self) -> bool:
+        """The periodic policy refresh: the agent's own site's catalog read again if it
+        changed. A site that is not open yet is opened when one is set (the embedded demo
+        site is built on first use, not for this). Failures are logged and shown in
+        /v1/status (`policy.error`); the last good catalog stays in force."""
+        if self.center.catalog is None:
+            if not self.settings.get("site"):
+                return False
+            await self._open_site()
+            self.policy["checked_at"] = _now_iso()
+            if self.center.catalog is None:
+                self.policy["error"] = self.site_error
+                return False
+            self.policy["error"] = None
+            self._policy_changed()
+            return True
+        try:
+            return await self._reload(self.center)
+        except ApiError as exc:
+            log.warning("The catalog could not be read again; the last good one stays in force: %s", exc.message)
+            return False
+
+    async def _refresh(self, request: web.Request) -> web.Response:
+        center = await self._center_for(self._profile(request))
+        in_use = self._running() and center is self._run_center
+        changed = await self._reload(center)
+        assert center.catalog is not None
+        return web.json_response({"changed": changed, "in_use_by_run": in_use,
+                                  "deployments": len(center.catalog.deployments),
+                                  "policy": self.policy if center is self.center else None})
 
     async def _get_settings(self, request: web.Request) -> web.Response:
         return web.json_response(public_settings(self.settings))
@@ -390,6 +459,11 @@ class Agent:
             self.center = self._make_center()
             await old.aclose()
             await self._open_site()
+            if self.center.catalog is not None:
+                self.policy["checked_at"] = _now_iso()
+                self._policy_changed()
+        if "poll_minutes" in changed:
+            self.poller.reschedule()
         return web.json_response(public_settings(self.settings))
 
     # --- life -----------------------------------------------------------------------
@@ -410,9 +484,11 @@ class Agent:
         except OSError as exc:
             log.warning("The service manager could not be told that the agent is ready: %s", exc)
         idle = asyncio.ensure_future(self._idle_watch()) if self.exit_when_idle is not None else None
+        poll = asyncio.ensure_future(self.poller.run(at_once=False))  # start() read the catalog
         try:
             await self._stop.wait()
         finally:
+            poll.cancel()
             if idle is not None:
                 idle.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -459,6 +535,7 @@ class Agent:
         app.router.add_post(f"{p}/runs", self._start_run)
         app.router.add_get(f"{p}/settings", self._get_settings)
         app.router.add_post(f"{p}/settings", self._change_settings)
+        app.router.add_post(f"{p}/refresh", self._refresh)
         app.router.add_get(f"{p}/runs/current", self._current)
         app.router.add_post(f"{p}/runs/current/cancel", self._cancel)
         app.router.add_post(f"{p}/runs/current/resume", self._resume)
@@ -960,6 +1037,7 @@ class Agent:
             "connection": c.connection if c is not None else None,
             "connection_setting": c.connection_setting if c is not None else wanted.get("connection") or "auto",
             "run": current,
+            "policy": self.policy,
         })
 
     async def _need_site(self) -> None:
