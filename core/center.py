@@ -296,19 +296,22 @@ class SoftwareCenter:
         assert self.catalog is not None and self.connection is not None, "open() first"
         catalog = self.catalog
         complete: dict[str, bool] = {}
+        remaining: dict[str, int] = {}
         out = []
         for dep in catalog.deployments:
             if not is_listed(dep):
                 continue
-            total = download = 0
+            total = download = present = 0
             for pid in referenced_packages(catalog.task_sequences[dep.task_sequence]):
                 pkg = catalog.packages[pid]
-                if pid not in complete:
-                    complete[pid] = self.store.is_complete(pid, pkg)
+                if pid not in remaining:
+                    remaining[pid] = self.store.remaining_bytes(pid, pkg)
+                    complete[pid] = remaining[pid] == 0 and self.store.is_complete(pid, pkg)
                 total += pkg.total_bytes
                 download += 0 if complete[pid] else pkg.total_bytes
+                present += pkg.total_bytes - remaining[pid]
             verdict = check_eligibility(catalog, dep.id, self.connection, launch_mode, now)
-            out.append(Listing(dep, verdict, total, download))
+            out.append(Listing(dep, verdict, total, download, present))
         return out
 
     def verdict(self, deployment_id: str, launch_mode: LaunchMode = LaunchMode.SOFTWARE_CENTER) -> Verdict:

@@ -110,10 +110,18 @@ from .eventlog import (
     save_pointer,
 )
 from .notify import notify
+from .precache import Precacher
 from .protocol import API_PREFIX, PROFILE_HEADER, AgentCode, RunSummary, socket_path_problem
 from .restart import read_boot_id, run_reboot_command
 from .schedule import PolicyPoller
-from .settings import DEFAULT_POLL_MINUTES, SITE_KEYS, SettingsStore, parse_setting, public_settings
+from .settings import (
+    DEFAULT_POLL_MINUTES,
+    DEFAULT_PRECACHE_RATE_MBPS,
+    SITE_KEYS,
+    SettingsStore,
+    parse_setting,
+    public_settings,
+)
 
 __all__ = ["Agent", "ApiError"]
 
@@ -209,6 +217,7 @@ class Agent:
         reboot_command: Sequence[str] | None = None,
         restart_countdown_s: float | None = None,
         restart_retry_s: float = 60.0,
+        precache_delay_s: float = 60.0,
         mode: str = "user",
         settings_store: SettingsStore | None = None,
         log_file: Path | None = None,
@@ -259,6 +268,10 @@ class Agent:
         # came into force for the agent's own site, so a client sees a new listing.
         self.policy: dict[str, Any] = {"version": 0, "checked_at": None, "changed_at": None, "error": None}
         self.poller = PolicyPoller(self.refresh_policy, self._poll_interval_s)
+        self.precacher = Precacher(lambda: self.center if self.center.catalog is not None else None,
+                                   self._running, self._precache_rate_bps,
+                                   lambda: self.settings.get("precache_on_metered") is True,
+                                   delay_s=precache_delay_s)
 
     # --- settings -------------------------------------------------------------------
 
@@ -284,6 +297,13 @@ class Agent:
             log.warning("%s; the catalog is read again every %g minutes", exc, DEFAULT_POLL_MINUTES)
             minutes = None
         return 60.0 * (minutes if minutes is not None else DEFAULT_POLL_MINUTES)
+
+    def _precache_rate_bps(self) -> float:
+        try:
+            mbps = parse_setting("precache_rate_mbps", self.settings.get("precache_rate_mbps"))
+        except SettingError:
+            mbps = None
+        return (mbps if mbps is not None else DEFAULT_PRECACHE_RATE_MBPS) * 1_000_000 / 8
 
     def _trust(self) -> dict[str, Any]:
         st = self.settings
@@ -387,6 +407,7 @@ class Agent:
 
     def _policy_changed(self) -> None:
         self.policy.update(version=self.policy["version"] + 1, changed_at=self.policy["checked_at"] or _now_iso())
+        self.precacher.wake(settle=True)
         assert self.center.catalog is not None
         log.info("A new catalog is in force: %d deployments", len(self.center.catalog.deployments))
 
@@ -464,6 +485,8 @@ class Agent:
                 self._policy_changed()
         if "poll_minutes" in changed:
             self.poller.reschedule()
+        if reopen or "precache_on_metered" in changed:
+            self.precacher.wake()
         return web.json_response(public_settings(self.settings))
 
     # --- life -----------------------------------------------------------------------
@@ -485,10 +508,13 @@ class Agent:
             log.warning("The service manager could not be told that the agent is ready: %s", exc)
         idle = asyncio.ensure_future(self._idle_watch()) if self.exit_when_idle is not None else None
         poll = asyncio.ensure_future(self.poller.run(at_once=False))  # start() read the catalog
+        precache = asyncio.ensure_future(self.precacher.run())
         try:
             await self._stop.wait()
         finally:
             poll.cancel()
+            precache.cancel()
+            await asyncio.wait({poll, precache})  # no download of its writes after this
             if idle is not None:
                 idle.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -592,6 +618,7 @@ class Agent:
         try:
             await self.center.open()
             self.site_error = None
+            self.precacher.wake(settle=True)
         except SoftwareCenterError as exc:
             self.site_error = {"code": exc.code.value, "message": describe_site_error(exc)}
             log.warning("The site cannot be opened: %s", exc)
@@ -712,6 +739,7 @@ class Agent:
         if saved is not None:
             self.run_log = EventLog(self.data_dir, saved.run_id)
             self._run_known(saved.run_id, saved.deployment, saved.name)
+        await self.precacher.pause()  # the run's own downloads go first
         task = asyncio.ensure_future(self._execute(call, first, own_center))
         self.task = task
         task.add_done_callback(self._run_done)
@@ -756,6 +784,7 @@ class Agent:
         if self.task is task:
             self.task = None
             self._run_center = None
+            self.precacher.release()
         if self.run_log is not None:
             self.run_log.close()
             self.run_log = None
@@ -1038,6 +1067,7 @@ class Agent:
             "connection_setting": c.connection_setting if c is not None else wanted.get("connection") or "auto",
             "run": current,
             "policy": self.policy,
+            "precache": self.precacher.state,
         })
 
     async def _need_site(self) -> None:
