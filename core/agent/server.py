@@ -73,7 +73,7 @@ from ..center import SoftwareCenter
 from ..cleanup import shielded
 from ..cmtrace import CMTraceHandler, install_log, remove_log
 from ..demo import demo_rate_bps
-from ..eligibility import LaunchMode
+from ..eligibility import LaunchMode, Listing
 from ..engine import TaskSequenceRunner
 from ..errors import (
     AgentStartError,
@@ -98,6 +98,7 @@ from ..runstate import (
     load_state,
     state_dir,
 )
+from .deadlines import DeadlineKeeper
 from .eventlog import (
     EventLog,
     RunPointer,
@@ -115,6 +116,7 @@ from .protocol import API_PREFIX, PROFILE_HEADER, AgentCode, RunSummary, socket_
 from .restart import read_boot_id, run_reboot_command
 from .schedule import PolicyPoller
 from .settings import (
+    DEFAULT_NOTICE_MINUTES,
     DEFAULT_POLL_MINUTES,
     DEFAULT_PRECACHE_RATE_MBPS,
     SITE_KEYS,
@@ -272,6 +274,8 @@ class Agent:
                                    self._running, self._precache_rate_bps,
                                    lambda: self.settings.get("precache_on_metered") is True,
                                    delay_s=precache_delay_s)
+        self.deadlines = DeadlineKeeper(self.data_dir / "agent" / "schedule.json", self._listings_at, self._running,
+                                        self._start_required, self._notice_s)
 
     # --- settings -------------------------------------------------------------------
 
@@ -297,6 +301,28 @@ class Agent:
             log.warning("%s; the catalog is read again every %g minutes", exc, DEFAULT_POLL_MINUTES)
             minutes = None
         return 60.0 * (minutes if minutes is not None else DEFAULT_POLL_MINUTES)
+
+    def _notice_s(self) -> float:
+        try:
+            minutes = parse_setting("notice_minutes", self.settings.get("notice_minutes"))
+        except SettingError:
+            minutes = None
+        return 60.0 * (minutes if minutes is not None else DEFAULT_NOTICE_MINUTES)
+
+    def _listings_at(self, now: datetime) -> list[Listing] | None:
+        return self.center.listings(now=now) if self.center.catalog is not None else None
+
+    async def _start_required(self, dep_id: str) -> str:
+        """A required deployment at its deadline: started by the agent itself (no caller,
+        so only an admin may cancel it), from the site's catalog of now."""
+        self._refuse_if_running()
+        center = self.center
+        verdict = center.verdict(dep_id)
+        if verdict.refusal is not None:
+            raise ApiError(409, verdict.refusal.value, verdict.message or "the deployment may not run here")
+        runner = TaskSequenceRunner(center, self._sink)
+        self._run_center = center
+        return await self._launch(runner.run(dep_id, LaunchMode.SOFTWARE_CENTER, {}), None)
 
     def _precache_rate_bps(self) -> float:
         try:
@@ -408,6 +434,7 @@ class Agent:
     def _policy_changed(self) -> None:
         self.policy.update(version=self.policy["version"] + 1, changed_at=self.policy["checked_at"] or _now_iso())
         self.precacher.wake(settle=True)
+        self.deadlines.wake()
         assert self.center.catalog is not None
         log.info("A new catalog is in force: %d deployments", len(self.center.catalog.deployments))
 
@@ -487,6 +514,8 @@ class Agent:
             self.poller.reschedule()
         if reopen or "precache_on_metered" in changed:
             self.precacher.wake()
+        if reopen or "notice_minutes" in changed:
+            self.deadlines.wake()
         return web.json_response(public_settings(self.settings))
 
     # --- life -----------------------------------------------------------------------
@@ -509,12 +538,13 @@ class Agent:
         idle = asyncio.ensure_future(self._idle_watch()) if self.exit_when_idle is not None else None
         poll = asyncio.ensure_future(self.poller.run(at_once=False))  # start() read the catalog
         precache = asyncio.ensure_future(self.precacher.run())
+        deadlines = asyncio.ensure_future(self.deadlines.run())
         try:
             await self._stop.wait()
         finally:
-            poll.cancel()
-            precache.cancel()
-            await asyncio.wait({poll, precache})  # no download of its writes after this
+            for task in (poll, precache, deadlines):
+                task.cancel()
+            await asyncio.wait({poll, precache, deadlines})  # no download of its writes after this
             if idle is not None:
                 idle.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -619,6 +649,7 @@ class Agent:
             await self.center.open()
             self.site_error = None
             self.precacher.wake(settle=True)
+            self.deadlines.wake()
         except SoftwareCenterError as exc:
             self.site_error = {"code": exc.code.value, "message": describe_site_error(exc)}
             log.warning("The site cannot be opened: %s", exc)
@@ -759,6 +790,8 @@ class Agent:
 
         try:
             result = await call
+            if result.status is RunOutcome.SUCCEEDED and self.pointer is not None:
+                self.deadlines.succeeded(str(self.pointer.get("deployment") or ""))
             if result.status is RunOutcome.RESTART_PENDING and self.run_log is not None:
                 self._restart_pending(self.run_log.run_id, asyncio.current_task())
             if result.status is RunOutcome.REFUSED:
@@ -785,6 +818,7 @@ class Agent:
             self.task = None
             self._run_center = None
             self.precacher.release()
+            self.deadlines.wake()
         if self.run_log is not None:
             self.run_log.close()
             self.run_log = None
@@ -1068,6 +1102,7 @@ class Agent:
             "run": current,
             "policy": self.policy,
             "precache": self.precacher.state,
+            "schedule": self.deadlines.schedule,
         })
 
     async def _need_site(self) -> None:

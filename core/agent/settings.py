@@ -22,16 +22,18 @@ from ..errors import SettingError
 from ..fsutil import atomic_write_bytes
 from ..options import load_options, save_options
 
-__all__ = ["DEFAULT_POLL_MINUTES", "DEFAULT_PRECACHE_RATE_MBPS", "SETTING_KEYS", "SYSTEM_CONFIG", "SettingsStore",
-           "parse_setting", "public_settings"]
+__all__ = ["DEFAULT_NOTICE_MINUTES", "DEFAULT_POLL_MINUTES", "DEFAULT_PRECACHE_RATE_MBPS", "SETTING_KEYS",
+           "SYSTEM_CONFIG", "SettingsStore", "parse_setting", "public_settings"]
 
 SYSTEM_CONFIG = Path("/etc/software-center/agent.json")
 SETTING_KEYS = ("site", "connection", "site_key", "ca_bundle", "token", "reboot_command", "restart_countdown_s",
-                "admin_group", "poll_minutes", "precache_rate_mbps", "precache_on_metered")
+                "admin_group", "poll_minutes", "precache_rate_mbps", "precache_on_metered", "notice_minutes")
 # kept in the options file's other keys
-_EXTRA_KEYS = ("restart_countdown_s", "admin_group", "poll_minutes", "precache_rate_mbps", "precache_on_metered")
+_EXTRA_KEYS = ("restart_countdown_s", "admin_group", "poll_minutes", "precache_rate_mbps", "precache_on_metered",
+               "notice_minutes")
 DEFAULT_POLL_MINUTES = 60.0
 DEFAULT_PRECACHE_RATE_MBPS = 10.0  # megabits per second
+DEFAULT_NOTICE_MINUTES = 15.0
 MAX_PRECACHE_RATE_MBPS = 100_000.0
 MAX_POLL_MINUTES = 7 * 24 * 60.0  # a week
 SITE_KEYS = frozenset({"site", "connection", "site_key", "ca_bundle", "token"})  # the site is opened again
@@ -89,6 +91,11 @@ def parse_setting(key: str, value: Any) -> Any:
         if word in ("false", "no", "off", "0"):
             return False
         raise SettingError("precache_on_metered: expected true or false")
+    if key == "notice_minutes":
+        number = _number(value)
+        if number is None or not 0 <= number <= MAX_POLL_MINUTES:
+            raise SettingError(f"notice_minutes: expected a number of minutes from 0 to {MAX_POLL_MINUTES:g}")
+        return number
     if key == "poll_minutes":
         number = _number(value)
         if number is None or not 0 < number <= MAX_POLL_MINUTES:
