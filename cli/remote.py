@@ -147,7 +147,7 @@ async def _watch(agent: AgentClient, args: argparse.Namespace) -> int:
     summary = await agent.current()
     if summary is None:
         return _fail("the agent has no run to watch")
-    return await _follow(agent, summary["run_id"], args)
+    return await _follow(agent, summary["run_id"], args, through=True)
 
 
 async def _discard(agent: AgentClient, args: argparse.Namespace) -> int:
@@ -205,6 +205,12 @@ async def _refresh(agent: AgentClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _continued(agent: AgentClient, run_id: str, seq: int) -> bool:
+    """Whether the agent continued the run after the finish numbered `seq`."""
+    summary = await agent.current()
+    return summary is not None and summary["run_id"] == run_id and summary["continued_after"] >= seq
+
+
 _COMMANDS = {"list": _list, "run": _run, "resume": _resume, "watch": _watch, "discard": _discard,
              "settings": _settings, "refresh": _refresh}
 
@@ -227,11 +233,16 @@ def _agent_sink(json_out: bool) -> Callable[[dict[str, Any]], None]:
     return show
 
 
-async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, after: int = 0) -> int:
+async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, after: int = 0, *,
+                  through: bool = False) -> int:
     """Show the run's events after `after` until it finishes; its exit code. Ctrl-C (or
     SIGTERM) asks the agent to cancel the run, and the events say when it has. A lost
     agent is waited for, or started again when it is the user's own (its successor
-    continues the run); no event is shown twice."""
+    continues the run); no event is shown twice.
+
+    The first `ts_finished` ends it, also when the agent already continued the run past a
+    restart and the replay holds the continuation too (`run` exits 5 at its restart).
+    `through`: go on into a continuation the agent already started (`watch`)."""
     show = _agent_sink(args.json)
     revive = getattr(args, "revive", None)
     loop = asyncio.get_running_loop()
@@ -268,6 +279,10 @@ async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, aft
                         show(obj)
                         if obj.get("event") == "ts_finished":
                             status = str(obj.get("status"))
+                            break
+                    if through and status == "restart_pending" and await _continued(agent, run_id, last_seq):
+                        status = None
+                        continue
                     break
                 except AgentError as exc:
                     # The agent went away mid-run (it died, or its service restarted): the run
