@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     _agent_option(p)
     _standalone_option(p)
 
+    p = sub.add_parser("refresh", help="have the agent read the site's catalog again now (it does so every "
+                                       "poll_minutes by itself); an unchanged catalog costs a 304")
+    _common(p)
+    _agent_option(p)
+
     p = sub.add_parser("run", help="run a task sequence headless")
     p.add_argument("deployment", metavar="DEPLOYMENT_ID")
     _common(p)
@@ -144,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reboot-command", default=None, metavar="CMD",
                    help="restart the computer with this command when a run asks for a restart; the run "
                         "continues once the boot id has changed (default: a simulated restart)")
+    p.add_argument("--precache-delay", default=60.0, type=float, metavar="SECONDS",
+                   help="start the background pre-cache this long after the agent starts or a new catalog "
+                        "comes into force (default 60)")
     p.add_argument("--restart-retry", default=60.0, type=float, metavar="SECONDS",
                    help="after a failed reboot command, try again after this many seconds (default 60)")
 
@@ -155,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("settings", help="print the agent's settings, or change one (admin only)")
     p.add_argument("key", nargs="?", metavar="KEY", help="one setting: site, connection, site_key, ca_bundle, "
-                                                         "token, reboot_command, restart_countdown_s, admin_group")
+                                                         "token, reboot_command, restart_countdown_s, admin_group, "
+                                                         "poll_minutes")
     p.add_argument("value", nargs="?", metavar="VALUE",
                    help="its new value ('' unsets it; `token -` reads the token from standard input)")
     _client_options(p)
@@ -209,7 +218,7 @@ def _site(args: argparse.Namespace) -> str | None:
     return getattr(args, "site", None) or os.environ.get("SOFTWARE_CENTER_SITE") or None
 
 
-_CLIENT = frozenset({"list", "run", "resume", "watch", "discard", "settings"})  # through the agent
+_CLIENT = frozenset({"list", "run", "resume", "watch", "discard", "settings", "refresh"})  # through the agent
 _STANDALONE = frozenset({"list", "run", "resume"})  # ... or, with --standalone, in this process
 
 
@@ -353,6 +362,8 @@ def _agent(args: argparse.Namespace, data_dir: Path) -> int:
     socket_path = Path(os.path.abspath(args.socket.expanduser())) if args.socket else default_socket
     if not args.restart_retry > 0:
         return _fail("--restart-retry must be a positive number of seconds")
+    if not args.precache_delay >= 0:
+        return _fail("--precache-delay must be a number of seconds (0 or more)")
     reboot: list[str] | None = None
     if args.reboot_command is not None:
         try:
@@ -378,7 +389,8 @@ def _agent(args: argparse.Namespace, data_dir: Path) -> int:
                 raise AgentStartError(f"cannot save the settings in {config}: {exc}") from None
         agent = Agent(data_dir, socket_path, site=_site(args), connection=getattr(args, "connection", None),
                       exit_when_idle=idle, socket_mode=mode, reboot_command=reboot,
-                      restart_retry_s=args.restart_retry, mode="system" if system else "user",
+                      restart_retry_s=args.restart_retry, precache_delay_s=args.precache_delay,
+                      mode="system" if system else "user",
                       settings_store=store, log_file=log_file, overrides=given)
         return await agent.serve()
 

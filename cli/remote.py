@@ -147,7 +147,7 @@ async def _watch(agent: AgentClient, args: argparse.Namespace) -> int:
     summary = await agent.current()
     if summary is None:
         return _fail("the agent has no run to watch")
-    return await _follow(agent, summary["run_id"], args)
+    return await _follow(agent, summary["run_id"], args, through=True)
 
 
 async def _discard(agent: AgentClient, args: argparse.Namespace) -> int:
@@ -187,8 +187,32 @@ async def _settings(agent: AgentClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _refresh(agent: AgentClient, args: argparse.Namespace) -> int:
+    """The agent reads the site's catalog again now, if it changed (exit 0; 2 when the site
+    cannot be read or its new catalog is refused: the last good one stays in force)."""
+    answer = await agent.refresh()
+    changed, count = bool(answer.get("changed")), answer.get("deployments")
+    if args.json:
+        json_line({"event": "refreshed", "changed": changed, "deployments": count,
+                   "in_use_by_run": bool(answer.get("in_use_by_run"))})
+    elif answer.get("in_use_by_run"):
+        print(f"The run under way keeps the catalog it started with ({count} deployments); "
+              "the site is read again when it ends.")
+    elif changed:
+        print(f"A new catalog is in force: {count} deployments.")
+    else:
+        print(f"The catalog is unchanged ({count} deployments).")
+    return EXIT_OK
+
+
+async def _continued(agent: AgentClient, run_id: str, seq: int) -> bool:
+    """Whether the agent continued the run after the finish numbered `seq`."""
+    summary = await agent.current()
+    return summary is not None and summary["run_id"] == run_id and summary["continued_after"] >= seq
+
+
 _COMMANDS = {"list": _list, "run": _run, "resume": _resume, "watch": _watch, "discard": _discard,
-             "settings": _settings}
+             "settings": _settings, "refresh": _refresh}
 
 
 def _agent_sink(json_out: bool) -> Callable[[dict[str, Any]], None]:
@@ -209,11 +233,16 @@ def _agent_sink(json_out: bool) -> Callable[[dict[str, Any]], None]:
     return show
 
 
-async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, after: int = 0) -> int:
+async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, after: int = 0, *,
+                  through: bool = False) -> int:
     """Show the run's events after `after` until it finishes; its exit code. Ctrl-C (or
     SIGTERM) asks the agent to cancel the run, and the events say when it has. A lost
     agent is waited for, or started again when it is the user's own (its successor
-    continues the run); no event is shown twice."""
+    continues the run); no event is shown twice.
+
+    The first `ts_finished` ends it, also when the agent already continued the run past a
+    restart and the replay holds the continuation too (`run` exits 5 at its restart).
+    `through`: go on into a continuation the agent already started (`watch`)."""
     show = _agent_sink(args.json)
     revive = getattr(args, "revive", None)
     loop = asyncio.get_running_loop()
@@ -250,6 +279,10 @@ async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, aft
                         show(obj)
                         if obj.get("event") == "ts_finished":
                             status = str(obj.get("status"))
+                            break
+                    if through and status == "restart_pending" and await _continued(agent, run_id, last_seq):
+                        status = None
+                        continue
                     break
                 except AgentError as exc:
                     # The agent went away mid-run (it died, or its service restarted): the run

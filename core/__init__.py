@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # what a type checker sees; at run time `__getattr__` below l
     from .fileinfo import *  # noqa: F403
     from .fsutil import *  # noqa: F403
     from .http import *  # noqa: F403
+    from .netstate import *  # noqa: F403
     from .options import *  # noqa: F403
     from .process import *  # noqa: F403
     from .protocols import *  # noqa: F403
@@ -124,6 +125,7 @@ _EXPORTS: dict[str, str] = {
     "windows_bias": "cmtrace",
     # content
     "ContentStore": "content",
+    "Throttle": "content",
     "RetryPolicy": "content",
     "cache_key": "content",
     "ordered_locations": "content",
@@ -212,12 +214,18 @@ _EXPORTS: dict[str, str] = {
     # http
     "Abort": "http",
     "DOCUMENT_DEADLINE_S": "http",
+    "Document": "http",
     "HttpSession": "http",
     "MAX_REDIRECTS": "http",
     "describe_http_error": "http",
     "origin_of": "http",
     "redact_url": "http",
     "redirect_refusal": "http",
+    "Validators": "http",
+    # netstate
+    "LinkCost": "netstate",
+    "NM_METERED": "netstate",
+    "read_link_cost": "netstate",
     # options
     "ConnectionSetting": "options",
     "Options": "options",

@@ -275,6 +275,12 @@ class Deployment(_Frozen, frozen=True):
     available_from: Timestamp | None = None
     expires: Timestamp | None = None
     deadline: Timestamp | None = None
+    # Download the content in the background from available_from on (None: only when required).
+    precache: bool | None = None
+
+    @property
+    def wants_precache(self) -> bool:
+        return self.precache if self.precache is not None else self.purpose == "required"
 
 
 # Allowed values of each enum field, for messages ("expected one of dp, cloud").

@@ -37,7 +37,7 @@ from .errors import (
     TooLargeError,
     UntrustedSiteError,
 )
-from .http import DOCUMENT_DEADLINE_S, HttpSession
+from .http import DOCUMENT_DEADLINE_S, HttpSession, Validators
 from .options import ConnectionSetting, Options, load_options
 from .signing import MAX_SIGNATURE_BYTES, SIGNATURE_NAME, parse_public_key, verify_catalog
 
@@ -139,6 +139,7 @@ class SoftwareCenter:
         self.site_url: str | None = None  # the folder URL holding catalog.json, once open
         self.catalog: Catalog | None = None
         self.catalog_bytes: bytes = b""  # as read, so a run can keep the exact copy it started with
+        self.catalog_validators = Validators()  # the server's ETag / Last-Modified for those bytes
         self.connection: ConnectionType | None = None  # detected or forced, once open
 
     @property
@@ -160,11 +161,35 @@ class SoftwareCenter:
     async def reload(self, catalog_bytes: bytes | None = None) -> Catalog:
         """Read the catalog again and re-detect the connection type."""
         assert self.site_url is not None, "open() first"
-        url = self.site_url + "catalog.json"
         if catalog_bytes is None:
-            data, signed = await self._read_catalog(url)
+            data, signed, validators = await self._read_catalog(self.site_url + "catalog.json")
+            assert data is not None  # asked without validators: always the whole document
+            await self._take(data, signed, validators)
         else:
-            data, signed = catalog_bytes, None
+            await self._take(catalog_bytes, None, Validators())
+        assert self.catalog is not None
+        return self.catalog
+
+    async def refresh(self) -> bool:
+        """Read the catalog again only if the site says it changed (a conditional GET: an
+        unchanged catalog costs a 304), and re-detect the connection type.
+
+        True when a different catalog is now in force. A catalog that fails to load, to
+        verify or to parse raises, and the last good one stays in force.
+        """
+        assert self.site_url is not None, "open() first"
+        data, signed, validators = await self._read_catalog(self.site_url + "catalog.json",
+                                                            since=self.catalog_validators)
+        if data is None or data == self.catalog_bytes:
+            self.catalog_validators = validators
+            self.connection = await self.detect_connection()
+            log.info("The catalog of site %s is unchanged", self.catalog.site.code if self.catalog else "?")
+            return False
+        await self._take(data, signed, validators)
+        return True
+
+    async def _take(self, data: bytes, signed: bool | None, validators: Validators) -> None:
+        url = (self.site_url or "") + "catalog.json"
         # A big catalog is decoded off the loop so the window keeps painting. Nothing is
         # replaced until the new one has parsed: a bad catalog leaves the last good one.
         if len(data) > 1 << 20:
@@ -172,23 +197,28 @@ class SoftwareCenter:
         else:
             catalog = parse_catalog(data, url)
         self.catalog_bytes, self.catalog_signed, self.catalog = data, signed, catalog
+        self.catalog_validators = validators
         self.connection = await self.detect_connection()
         log.info("Catalog of site %s read: %d deployments; connection %s",
                  self.catalog.site.code, len(self.catalog.deployments), self.connection)
-        return self.catalog
 
-    async def _read_catalog(self, url: str) -> tuple[bytes, bool]:
-        """The catalog's bytes, and True if they were verified against the pinned site key
-        (False: no key is pinned, or the demo site). Raises UntrustedSiteError, besides the
+    async def _read_catalog(self, url: str, since: Validators | None = None,
+                            ) -> tuple[bytes | None, bool, Validators]:
+        """The catalog's bytes (None: unchanged since the validators `since`, HTTP 304), True
+        if they were verified against the pinned site key (False: no key is pinned, or the
+        demo site), and the server's validators. Raises UntrustedSiteError, besides the
         errors of `get_bytes`.
 
         The catalog is read before its signature, and a mismatch is read once more, both
         documents, in case the site was re-published between the two requests.
         """
         deadline = self.fetch_deadline_s
-        data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES, deadline_s=deadline)
+        doc = await self.session.get_document(url, max_bytes=MAX_CATALOG_BYTES, since=since, deadline_s=deadline)
+        if doc.body is None:
+            return None, bool(self.catalog_signed), doc.validators
+        data = doc.body
         if self.site_key is None or self.is_demo:
-            return data, False
+            return data, False, doc.validators
         try:
             key = parse_public_key(self.site_key)
         except KeyFileError as exc:
@@ -196,7 +226,9 @@ class SoftwareCenter:
         for attempt in (1, 2):
             if attempt == 2:
                 log.info("The catalog's signature did not match; reading both once more")
-                data = await self.session.get_bytes(url, max_bytes=MAX_CATALOG_BYTES, deadline_s=deadline)
+                doc = await self.session.get_document(url, max_bytes=MAX_CATALOG_BYTES, deadline_s=deadline)
+                assert doc.body is not None
+                data = doc.body
             try:
                 sig = await self.session.get_optional_bytes(
                     url + ".sig", max_bytes=MAX_SIGNATURE_BYTES, what=SIGNATURE_NAME, deadline_s=deadline
@@ -214,7 +246,7 @@ class SoftwareCenter:
                     raise
                 continue
             log.info("The catalog is signed by the pinned site key")
-            return data, True
+            return data, True, doc.validators
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _start_site(self) -> str:
@@ -264,19 +296,22 @@ class SoftwareCenter:
         assert self.catalog is not None and self.connection is not None, "open() first"
         catalog = self.catalog
         complete: dict[str, bool] = {}
+        remaining: dict[str, int] = {}
         out = []
         for dep in catalog.deployments:
             if not is_listed(dep):
                 continue
-            total = download = 0
+            total = download = present = 0
             for pid in referenced_packages(catalog.task_sequences[dep.task_sequence]):
                 pkg = catalog.packages[pid]
-                if pid not in complete:
-                    complete[pid] = self.store.is_complete(pid, pkg)
+                if pid not in remaining:
+                    remaining[pid] = self.store.remaining_bytes(pid, pkg)
+                    complete[pid] = remaining[pid] == 0 and self.store.is_complete(pid, pkg)
                 total += pkg.total_bytes
                 download += 0 if complete[pid] else pkg.total_bytes
+                present += pkg.total_bytes - remaining[pid]
             verdict = check_eligibility(catalog, dep.id, self.connection, launch_mode, now)
-            out.append(Listing(dep, verdict, total, download))
+            out.append(Listing(dep, verdict, total, download, present))
         return out
 
     def verdict(self, deployment_id: str, launch_mode: LaunchMode = LaunchMode.SOFTWARE_CENTER) -> Verdict:

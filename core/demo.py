@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
@@ -100,7 +101,7 @@ def demo_rate_bps(environ: Mapping[str, str] | None = None) -> float | None:
     return None if mbps == 0 else mbps * 1_000_000
 
 # Bump when the same spec would build different bytes (stamps of older builds then miss).
-_BUILDER_VERSION = "1"
+_BUILDER_VERSION = "2"  # 2: deadline_after_build_minutes
 _STAMP = ".demo-site-stamp.json"
 _BLOCK = 1 << 20
 _PAYLOAD_PREFIX = b"software-center demo payload v1\0"
@@ -247,6 +248,7 @@ def _build_into(tmp: Path, spec: dict[str, Any], sources: dict[str, list[SourceF
         _check_locations(tmp, pkg.get("locations"), where)
 
     catalog = {k: (packages if k == "packages" else v) for k, v in spec.items()}
+    catalog["deployments"] = [_deadline_from_build(dep, i) for i, dep in enumerate(spec.get("deployments") or [])]
     data = json.dumps(catalog, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
     parse_catalog(data, (tmp / "catalog.json").as_uri())  # the demo must be a valid site
     (tmp / "catalog.json").write_bytes(data)
@@ -254,6 +256,21 @@ def _build_into(tmp: Path, spec: dict[str, Any], sources: dict[str, list[SourceF
     stamp = {"key": key, "files": written}
     (tmp / _STAMP).write_text(json.dumps(stamp, indent=1), encoding="utf-8")
     return sum(size for _, size in written)
+
+
+def _deadline_from_build(dep: Any, index: int) -> Any:
+    """The spec's `deadline_after_build_minutes: N` becomes a deadline N minutes after this
+    build: the demo's required upgrade comes due a while after a person first opens it, so
+    they see its content pre-cached, its countdown and its start at the deadline."""
+    if not isinstance(dep, dict) or "deadline_after_build_minutes" not in dep:
+        return dep
+    out = dict(dep)
+    minutes = out.pop("deadline_after_build_minutes")
+    if type(minutes) not in (int, float) or not minutes > 0:
+        raise CatalogError(f"deployments[{index}].deadline_after_build_minutes", "expected a number of minutes above 0")
+    out["deadline"] = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds") \
+        .replace("+00:00", "Z")
+    return out
 
 
 def _check_locations(tmp: Path, locations: Any, where: str) -> None:

@@ -180,7 +180,8 @@ class Listing:
     deployment: Deployment
     verdict: Verdict
     total_bytes: int  # every package the task sequence references
-    download_bytes: int  # of those, what is not already complete in the cache
+    download_bytes: int  # of those, the packages that are not complete in the cache
+    present_bytes: int = 0  # bytes of those packages in the cache, complete or partly (a download resumes)
 
     def as_json(self) -> dict[str, Any]:
         """The fields of `list --json` (without its "event" key)."""
@@ -198,5 +199,6 @@ class Listing:
         """`as_json()` plus what a listing shows beside it: the agent's `GET /v1/deployments`
         rows (their added keys are `core.agent.protocol.ROW_EXTRAS`)."""
         dep = self.deployment
-        return {**self.as_json(), "total_bytes": self.total_bytes, "high_impact": dep.high_impact,
+        return {**self.as_json(), "total_bytes": self.total_bytes, "present_bytes": self.present_bytes,
+                "high_impact": dep.high_impact,
                 "deadline": dep.deadline.isoformat() if dep.deadline is not None else None}

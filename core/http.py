@@ -79,6 +79,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -100,6 +101,8 @@ from .fsutil import read_regular_file
 
 __all__ = [
     "DOCUMENT_DEADLINE_S",
+    "Document",
+    "Validators",
     "MAX_REDIRECTS",
     "Abort",
     "HttpSession",
@@ -113,6 +116,38 @@ log = logging.getLogger("software_center.http")
 
 MAX_REDIRECTS = 5
 DOCUMENT_DEADLINE_S = 120.0  # a small document (catalog, signature) arrives within this, or not at all
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a server said identifies a document's version (`ETag`, `Last-Modified`), sent
+    back as `If-None-Match` / `If-Modified-Since` so an unchanged document costs a 304."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def conditional_headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Validators:
+        etag = response.headers.get("etag", "").strip() or None
+        modified = response.headers.get("last-modified", "").strip() or None
+        return cls(etag, modified)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A small document as read: `body` None means the server answered 304 Not Modified
+    to the validators it was asked with (the copy the caller holds is current)."""
+
+    body: bytes | None
+    validators: Validators = Validators()
 WORKER_STOP_S = 30.0  # how long a cancel waits for a transfer thread to leave its file
 MAX_CA_BUNDLE_BYTES = 16 * 1024 * 1024  # system bundles are a few hundred KiB
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
@@ -642,21 +677,33 @@ class HttpSession:
         UntrustedCertificateError when the server's certificate does not verify,
         SignInRequiredError for a 401.
         """
-        data = await self._get(url, max_bytes, what, timeout, deadline_s, missing_ok=False)
-        assert data is not None
-        return data
+        doc = await self._get(url, max_bytes, what, timeout, deadline_s, missing_ok=False, since=None)
+        assert doc is not None and doc.body is not None
+        return doc.body
+
+    async def get_document(
+        self, url: str, *, max_bytes: int, what: str = "catalog", since: Validators | None = None,
+        deadline_s: float | None = DOCUMENT_DEADLINE_S,
+    ) -> Document:
+        """As `get_bytes`, with the server's validators; asked with `since` (the validators
+        of the copy the caller holds), an unchanged document comes back as `body` None
+        (HTTP 304). A local file has no validators and is always read."""
+        doc = await self._get(url, max_bytes, what, None, deadline_s, missing_ok=False, since=since)
+        assert doc is not None
+        return doc
 
     async def get_optional_bytes(
         self, url: str, *, max_bytes: int, what: str, timeout: float | None = None,
         deadline_s: float | None = DOCUMENT_DEADLINE_S,
     ) -> bytes | None:
         """As `get_bytes`, but None when the document does not exist (HTTP 404/410, no file)."""
-        return await self._get(url, max_bytes, what, timeout, deadline_s, missing_ok=True)
+        doc = await self._get(url, max_bytes, what, timeout, deadline_s, missing_ok=True, since=None)
+        return None if doc is None else doc.body
 
     async def _get(
         self, url: str, max_bytes: int, what: str, timeout: float | None, deadline_s: float | None,
-        *, missing_ok: bool,
-    ) -> bytes | None:
+        *, missing_ok: bool, since: Validators | None,
+    ) -> Document | None:
         parts = urlsplit(url)
         if parts.scheme in ("http", "https"):
             # Cancelling the worker at the deadline shuts its socket down (see Abort).
@@ -664,7 +711,7 @@ class HttpSession:
             try:
                 async with deadline:
                     return await self.run_blocking(
-                        lambda abort: self._get_bytes_http(url, max_bytes, what, timeout, abort, missing_ok)
+                        lambda abort: self._get_bytes_http(url, max_bytes, what, timeout, abort, missing_ok, since)
                     )
             except TimeoutError:
                 if not deadline.expired():
@@ -678,17 +725,21 @@ class HttpSession:
             raise SiteUnreachableError(f"{redact_url(url)}: unsupported URL scheme {parts.scheme!r}")
         else:
             path = Path(url)
-        return await self.run_blocking(lambda abort: _read_local(path, max_bytes, what, missing_ok))
+        body = await self.run_blocking(lambda abort: _read_local(path, max_bytes, what, missing_ok))
+        return None if body is None else Document(body)
 
     def _get_bytes_http(
         self, url: str, max_bytes: int, what: str, timeout: float | None, abort: Abort,
-        missing_ok: bool = False,
-    ) -> bytes | None:
+        missing_ok: bool = False, since: Validators | None = None,
+    ) -> Document | None:
         where = redact_url(url)
+        headers = {"Accept-Encoding": "identity", **(since.conditional_headers() if since else {})}
         try:
-            with self.stream(url, headers={"Accept-Encoding": "identity"}, abort=abort, timeout=timeout) as response:
+            with self.stream(url, headers=headers, abort=abort, timeout=timeout) as response:
                 if missing_ok and response.status_code in (404, 410):
                     return None
+                if response.status_code == 304 and since is not None and since.conditional_headers():
+                    return Document(None, since)
                 if response.status_code == 401:
                     raise SignInRequiredError(
                         f"{where}: sign-in required (HTTP 401): "
@@ -711,15 +762,16 @@ class HttpSession:
                     raise TooLargeError(what, max_bytes)
                 # Undecoded chunks: a server that encodes although asked not to is inflated
                 # here, a bounded step at a time.
+                validators = Validators.of(response)
                 if response.is_stream_consumed:  # a transport that answered from memory (tests)
                     body = _BoundedBody(max_bytes, what, encoded=False)
                     body.feed(response.content)
-                    return body.finish()
+                    return Document(body.finish(), validators)
                 body = _BoundedBody(max_bytes, what, encoded=coding not in ("", "identity"))
                 for chunk in response.iter_raw():
                     abort.check()
                     body.feed(chunk)
-                return body.finish()
+                return Document(body.finish(), validators)
         except zlib.error as exc:
             raise SiteUnreachableError(f"{where}: the server's encoded {what} is damaged ({exc})") from None
         except UnusableUrlError as exc:

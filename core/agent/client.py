@@ -107,6 +107,11 @@ class AgentClient:
                                   "connection": h.get("software-center-connection", ""),
                                   "signed": h.get("software-center-signed", "null")}
 
+    async def refresh(self) -> dict[str, Any]:
+        """Have the agent read the site's catalog again if it changed: `{"changed",
+        "deployments", "in_use_by_run", "policy"}`."""
+        return cast(dict[str, Any], await self._call("POST", "/refresh", {}))
+
     async def settings(self) -> dict[str, Any]:
         """The agent's settings (the token only as "set" / "not set")."""
         return cast(dict[str, Any], await self._call("GET", "/settings"))

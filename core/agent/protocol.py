@@ -38,7 +38,7 @@ API_PREFIX = "/v1"
 # A request's own site and trust settings (a JSON object; see core/agent/server.py).
 PROFILE_HEADER = "Software-Center-Profile"
 # What a row of `GET /v1/deployments` has beyond the fields of `list --json`.
-ROW_EXTRAS = ("total_bytes", "high_impact", "deadline")
+ROW_EXTRAS = ("total_bytes", "present_bytes", "high_impact", "deadline")
 MAX_SOCKET_PATH = 107  # bytes: sun_path holds 108 with its terminating NUL
 
 

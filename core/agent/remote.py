@@ -233,9 +233,10 @@ class RemoteEngine:
             else:
                 message = obj.get("message")
                 verdict = Verdict(dep.id, refusal, message if isinstance(message, str) else None)
-            total, download = obj.get("total_bytes"), obj.get("download_bytes")
+            total, download, present = obj.get("total_bytes"), obj.get("download_bytes"), obj.get("present_bytes")
             out.append(Listing(dep, verdict, total if isinstance(total, int) else 0,
-                               download if isinstance(download, int) else 0))
+                               download if isinstance(download, int) else 0,
+                               present if isinstance(present, int) else 0))
         return out
 
     async def aclose(self) -> None:

@@ -14,6 +14,9 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
     POST /v1/runs/current/discard        forget a cancelled or failed run (its history stays)
     GET  /v1/settings                    the settings, the token only as set / not set
     POST /v1/settings                    {KEY: VALUE, ...}: change settings (root only)
+    POST /v1/refresh                     read the catalog again now if it changed (a 304
+                                         otherwise); the agent also does it every
+                                         `poll_minutes` (core/agent/schedule.py)
     GET  /v1/history                     the run history, and where a saved run stands
     GET  /v1/cache                       how many bytes the content cache holds
     POST /v1/cache/clear                 empty the content cache (admin; not during a run)
@@ -70,7 +73,7 @@ from ..center import SoftwareCenter
 from ..cleanup import shielded
 from ..cmtrace import CMTraceHandler, install_log, remove_log
 from ..demo import demo_rate_bps
-from ..eligibility import LaunchMode
+from ..eligibility import LaunchMode, Listing
 from ..engine import TaskSequenceRunner
 from ..errors import (
     AgentStartError,
@@ -95,6 +98,7 @@ from ..runstate import (
     load_state,
     state_dir,
 )
+from .deadlines import DeadlineKeeper
 from .eventlog import (
     EventLog,
     RunPointer,
@@ -107,9 +111,19 @@ from .eventlog import (
     save_pointer,
 )
 from .notify import notify
+from .precache import Precacher
 from .protocol import API_PREFIX, PROFILE_HEADER, AgentCode, RunSummary, socket_path_problem
 from .restart import read_boot_id, run_reboot_command
-from .settings import SITE_KEYS, SettingsStore, parse_setting, public_settings
+from .schedule import PolicyPoller
+from .settings import (
+    DEFAULT_NOTICE_MINUTES,
+    DEFAULT_POLL_MINUTES,
+    DEFAULT_PRECACHE_RATE_MBPS,
+    SITE_KEYS,
+    SettingsStore,
+    parse_setting,
+    public_settings,
+)
 
 __all__ = ["Agent", "ApiError"]
 
@@ -133,6 +147,10 @@ class ApiError(Exception):
 
     def response(self) -> web.Response:
         return web.json_response({"code": self.code, "message": self.message, **self.extra}, status=self.status)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def peer_uid(request: web.Request) -> int | None:
@@ -201,6 +219,7 @@ class Agent:
         reboot_command: Sequence[str] | None = None,
         restart_countdown_s: float | None = None,
         restart_retry_s: float = 60.0,
+        precache_delay_s: float = 60.0,
         mode: str = "user",
         settings_store: SettingsStore | None = None,
         log_file: Path | None = None,
@@ -247,6 +266,16 @@ class Agent:
         self.restart_info: dict[str, Any] | None = None  # what that restart is doing (status shows it)
         self._launch_profile: dict[str, Any] = {}
         self._continued_after = 0  # a continued run's new events come after this seq
+        # The policy refresh (core/agent/schedule.py): `version` counts the catalogs that
+        # came into force for the agent's own site, so a client sees a new listing.
+        self.policy: dict[str, Any] = {"version": 0, "checked_at": None, "changed_at": None, "error": None}
+        self.poller = PolicyPoller(self.refresh_policy, self._poll_interval_s)
+        self.precacher = Precacher(lambda: self.center if self.center.catalog is not None else None,
+                                   self._running, self._precache_rate_bps,
+                                   lambda: self.settings.get("precache_on_metered") is True,
+                                   delay_s=precache_delay_s)
+        self.deadlines = DeadlineKeeper(self.data_dir / "agent" / "schedule.json", self._listings_at, self._running,
+                                        self._start_required, self._notice_s)
 
     # --- settings -------------------------------------------------------------------
 
@@ -263,6 +292,44 @@ class Agent:
         """The simulated restart's countdown (None: the restart step's own)."""
         value = self.settings.get("restart_countdown_s")
         return float(value) if isinstance(value, int | float) else None
+
+    def _poll_interval_s(self) -> float:
+        value = self.settings.get("poll_minutes")
+        try:
+            minutes = parse_setting("poll_minutes", value)
+        except SettingError as exc:
+            log.warning("%s; the catalog is read again every %g minutes", exc, DEFAULT_POLL_MINUTES)
+            minutes = None
+        return 60.0 * (minutes if minutes is not None else DEFAULT_POLL_MINUTES)
+
+    def _notice_s(self) -> float:
+        try:
+            minutes = parse_setting("notice_minutes", self.settings.get("notice_minutes"))
+        except SettingError:
+            minutes = None
+        return 60.0 * (minutes if minutes is not None else DEFAULT_NOTICE_MINUTES)
+
+    def _listings_at(self, now: datetime) -> list[Listing] | None:
+        return self.center.listings(now=now) if self.center.catalog is not None else None
+
+    async def _start_required(self, dep_id: str) -> str:
+        """A required deployment at its deadline: started by the agent itself (no caller,
+        so only an admin may cancel it), from the site's catalog of now."""
+        self._refuse_if_running()
+        center = self.center
+        verdict = center.verdict(dep_id)
+        if verdict.refusal is not None:
+            raise ApiError(409, verdict.refusal.value, verdict.message or "the deployment may not run here")
+        runner = TaskSequenceRunner(center, self._sink)
+        self._run_center = center
+        return await self._launch(runner.run(dep_id, LaunchMode.SOFTWARE_CENTER, {}), None)
+
+    def _precache_rate_bps(self) -> float:
+        try:
+            mbps = parse_setting("precache_rate_mbps", self.settings.get("precache_rate_mbps"))
+        except SettingError:
+            mbps = None
+        return (mbps if mbps is not None else DEFAULT_PRECACHE_RATE_MBPS) * 1_000_000 / 8
 
     def _trust(self) -> dict[str, Any]:
         st = self.settings
@@ -344,13 +411,63 @@ class Agent:
         self._centers[key] = center
         return center
 
-    async def _reload(self, center: SoftwareCenter) -> None:
+    async def _reload(self, center: SoftwareCenter) -> bool:
+        """Read `center`'s catalog again if it changed (True when a new one is in force).
+        A catalog that fails to load or to verify leaves the last good one, and is an
+        ApiError naming why."""
         if self._running() and center is self._run_center:
-            return  # the run reads this catalog: it stays as the run started with it
+            return False  # the run reads this catalog: it stays as the run started with it
+        own = center is self.center
         try:
-            await center.reload()
+            changed = await center.refresh()
         except SoftwareCenterError as exc:
+            if own:
+                self.policy.update(checked_at=_now_iso(), error={"code": exc.code.value,
+                                                                  "message": describe_site_error(exc)})
             raise ApiError(503, exc.code, describe_site_error(exc)) from None
+        if own:
+            self.policy.update(checked_at=_now_iso(), error=None)
+            if changed:
+                self._policy_changed()
+        return changed
+
+    def _policy_changed(self) -> None:
+        self.policy.update(version=self.policy["version"] + 1, changed_at=self.policy["checked_at"] or _now_iso())
+        self.precacher.wake(settle=True)
+        self.deadlines.wake()
+        assert self.center.catalog is not None
+        log.info("A new catalog is in force: %d deployments", len(self.center.catalog.deployments))
+
+    async def refresh_policy(self) -> bool:
+        """The periodic policy refresh: the agent's own site's catalog read again if it
+        changed. A site that is not open yet is opened when one is set (the embedded demo
+        site is built on first use, not for this). Failures are logged and shown in
+        /v1/status (`policy.error`); the last good catalog stays in force."""
+        if self.center.catalog is None:
+            if not self.settings.get("site"):
+                return False
+            await self._open_site()
+            self.policy["checked_at"] = _now_iso()
+            if self.center.catalog is None:
+                self.policy["error"] = self.site_error
+                return False
+            self.policy["error"] = None
+            self._policy_changed()
+            return True
+        try:
+            return await self._reload(self.center)
+        except ApiError as exc:
+            log.warning("The catalog could not be read again; the last good one stays in force: %s", exc.message)
+            return False
+
+    async def _refresh(self, request: web.Request) -> web.Response:
+        center = await self._center_for(self._profile(request))
+        in_use = self._running() and center is self._run_center
+        changed = await self._reload(center)
+        assert center.catalog is not None
+        return web.json_response({"changed": changed, "in_use_by_run": in_use,
+                                  "deployments": len(center.catalog.deployments),
+                                  "policy": self.policy if center is self.center else None})
 
     async def _get_settings(self, request: web.Request) -> web.Response:
         return web.json_response(public_settings(self.settings))
@@ -390,6 +507,15 @@ class Agent:
             self.center = self._make_center()
             await old.aclose()
             await self._open_site()
+            if self.center.catalog is not None:
+                self.policy["checked_at"] = _now_iso()
+                self._policy_changed()
+        if "poll_minutes" in changed:
+            self.poller.reschedule()
+        if reopen or "precache_on_metered" in changed:
+            self.precacher.wake()
+        if reopen or "notice_minutes" in changed:
+            self.deadlines.wake()
         return web.json_response(public_settings(self.settings))
 
     # --- life -----------------------------------------------------------------------
@@ -410,9 +536,15 @@ class Agent:
         except OSError as exc:
             log.warning("The service manager could not be told that the agent is ready: %s", exc)
         idle = asyncio.ensure_future(self._idle_watch()) if self.exit_when_idle is not None else None
+        poll = asyncio.ensure_future(self.poller.run(at_once=False))  # start() read the catalog
+        precache = asyncio.ensure_future(self.precacher.run())
+        deadlines = asyncio.ensure_future(self.deadlines.run())
         try:
             await self._stop.wait()
         finally:
+            for task in (poll, precache, deadlines):
+                task.cancel()
+            await asyncio.wait({poll, precache, deadlines})  # no download of its writes after this
             if idle is not None:
                 idle.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -459,6 +591,7 @@ class Agent:
         app.router.add_post(f"{p}/runs", self._start_run)
         app.router.add_get(f"{p}/settings", self._get_settings)
         app.router.add_post(f"{p}/settings", self._change_settings)
+        app.router.add_post(f"{p}/refresh", self._refresh)
         app.router.add_get(f"{p}/runs/current", self._current)
         app.router.add_post(f"{p}/runs/current/cancel", self._cancel)
         app.router.add_post(f"{p}/runs/current/resume", self._resume)
@@ -515,6 +648,8 @@ class Agent:
         try:
             await self.center.open()
             self.site_error = None
+            self.precacher.wake(settle=True)
+            self.deadlines.wake()
         except SoftwareCenterError as exc:
             self.site_error = {"code": exc.code.value, "message": describe_site_error(exc)}
             log.warning("The site cannot be opened: %s", exc)
@@ -635,6 +770,7 @@ class Agent:
         if saved is not None:
             self.run_log = EventLog(self.data_dir, saved.run_id)
             self._run_known(saved.run_id, saved.deployment, saved.name)
+        await self.precacher.pause()  # the run's own downloads go first
         task = asyncio.ensure_future(self._execute(call, first, own_center))
         self.task = task
         task.add_done_callback(self._run_done)
@@ -654,6 +790,8 @@ class Agent:
 
         try:
             result = await call
+            if result.status is RunOutcome.SUCCEEDED and self.pointer is not None:
+                self.deadlines.succeeded(str(self.pointer.get("deployment") or ""))
             if result.status is RunOutcome.RESTART_PENDING and self.run_log is not None:
                 self._restart_pending(self.run_log.run_id, asyncio.current_task())
             if result.status is RunOutcome.REFUSED:
@@ -679,6 +817,8 @@ class Agent:
         if self.task is task:
             self.task = None
             self._run_center = None
+            self.precacher.release()
+            self.deadlines.wake()
         if self.run_log is not None:
             self.run_log.close()
             self.run_log = None
@@ -960,6 +1100,9 @@ class Agent:
             "connection": c.connection if c is not None else None,
             "connection_setting": c.connection_setting if c is not None else wanted.get("connection") or "auto",
             "run": current,
+            "policy": self.policy,
+            "precache": self.precacher.state,
+            "schedule": self.deadlines.schedule,
         })
 
     async def _need_site(self) -> None:

@@ -22,13 +22,32 @@ from ..errors import SettingError
 from ..fsutil import atomic_write_bytes
 from ..options import load_options, save_options
 
-__all__ = ["SETTING_KEYS", "SYSTEM_CONFIG", "SettingsStore", "parse_setting", "public_settings"]
+__all__ = ["DEFAULT_NOTICE_MINUTES", "DEFAULT_POLL_MINUTES", "DEFAULT_PRECACHE_RATE_MBPS", "SETTING_KEYS",
+           "SYSTEM_CONFIG", "SettingsStore", "parse_setting", "public_settings"]
 
 SYSTEM_CONFIG = Path("/etc/software-center/agent.json")
 SETTING_KEYS = ("site", "connection", "site_key", "ca_bundle", "token", "reboot_command", "restart_countdown_s",
-                "admin_group")
-_EXTRA_KEYS = ("restart_countdown_s", "admin_group")  # kept in the options file's other keys
+                "admin_group", "poll_minutes", "precache_rate_mbps", "precache_on_metered", "notice_minutes")
+# kept in the options file's other keys
+_EXTRA_KEYS = ("restart_countdown_s", "admin_group", "poll_minutes", "precache_rate_mbps", "precache_on_metered",
+               "notice_minutes")
+DEFAULT_POLL_MINUTES = 60.0
+DEFAULT_PRECACHE_RATE_MBPS = 10.0  # megabits per second
+DEFAULT_NOTICE_MINUTES = 15.0
+MAX_PRECACHE_RATE_MBPS = 100_000.0
+MAX_POLL_MINUTES = 7 * 24 * 60.0  # a week
 SITE_KEYS = frozenset({"site", "connection", "site_key", "ca_bundle", "token"})  # the site is opened again
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a number or its text; None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
 
 
 def parse_setting(key: str, value: Any) -> Any:
@@ -53,12 +72,35 @@ def parse_setting(key: str, value: Any) -> Any:
             return words
         raise SettingError("reboot_command: expected a command (text)")
     if key == "restart_countdown_s":
-        try:
-            number = float(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
-        except ValueError:
-            number = None
-        if number is None or not number >= 0 or number != number or number == float("inf"):
+        number = _number(value)
+        if number is None or not number >= 0:
             raise SettingError("restart_countdown_s: expected a number of seconds (0 or more)")
+        return number
+    if key == "precache_rate_mbps":
+        number = _number(value)
+        if number is None or not 0 < number <= MAX_PRECACHE_RATE_MBPS:
+            raise SettingError(f"precache_rate_mbps: expected megabits per second above 0 and at most "
+                               f"{MAX_PRECACHE_RATE_MBPS:g} (10 is about 1.2 MB/s)")
+        return number
+    if key == "precache_on_metered":
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower() if isinstance(value, str | int) else None
+        if word in ("true", "yes", "on", "1"):
+            return True
+        if word in ("false", "no", "off", "0"):
+            return False
+        raise SettingError("precache_on_metered: expected true or false")
+    if key == "notice_minutes":
+        number = _number(value)
+        if number is None or not 0 <= number <= MAX_POLL_MINUTES:
+            raise SettingError(f"notice_minutes: expected a number of minutes from 0 to {MAX_POLL_MINUTES:g}")
+        return number
+    if key == "poll_minutes":
+        number = _number(value)
+        if number is None or not 0 < number <= MAX_POLL_MINUTES:
+            raise SettingError(f"poll_minutes: expected a number of minutes above 0 and at most {MAX_POLL_MINUTES:g} "
+                               "(fractions allowed: 0.5 is 30 s)")
         return number
     if not isinstance(value, str):
         raise SettingError(f"{key}: expected text")

@@ -12,16 +12,19 @@ package is split along its seams:
                the writer thread, progress
     store      ContentStore: the cache, eviction, and the fetch that drives attempts
                across files, locations and retries
+    throttle   Throttle: one rate limit shared by background downloads
 
 This module keeps `import core.content` and its public names as they were.
 """
 
 from .policy import RetryPolicy, cache_key, ordered_locations, parse_retry_after
 from .store import ContentStore
+from .throttle import Throttle
 
 __all__ = [
     "ContentStore",
     "RetryPolicy",
+    "Throttle",
     "cache_key",
     "ordered_locations",
     "parse_retry_after",

@@ -49,6 +49,7 @@ from ..events import (
 from ..http import Abort, HttpSession, redact_url
 from .policy import Connection, RetryPolicy, cache_key, location_url, ordered_locations
 from .records import PackageRecord, cache_error, confined, ensure_dir
+from .throttle import Throttle
 from .transfer import REHASH_CHUNK, AttemptFailed, FileJob, Progress, attempt
 
 __all__ = ["ContentStore"]
@@ -97,6 +98,26 @@ class ContentStore:
         record = PackageRecord.load(self._record_path(key))
         folder = self.cache_dir / key
         return sum(f.size for f in package.files if self._trusted(folder, f, record))
+
+    def remaining_bytes(self, package_id: str, package: Package) -> int:
+        """Bytes still to download for the package: what is neither complete and verified
+        nor already in a `.part` file (a download resumes from there)."""
+        key = cache_key(package_id, package)
+        record = PackageRecord.load(self._record_path(key))
+        folder = self.cache_dir / key
+        left = 0
+        for spec in package.files:
+            if self._trusted(folder, spec, record):
+                continue
+            have = 0
+            try:
+                st = os.lstat(folder.joinpath(*spec.path.split("/")).with_name(spec.path.rsplit("/", 1)[-1] + ".part"))
+                if stat.S_ISREG(st.st_mode):
+                    have = min(st.st_size, spec.size)
+            except (OSError, ValueError):
+                pass
+            left += spec.size - have
+        return left
 
     def is_complete(self, package_id: str, package: Package) -> bool:
         key = cache_key(package_id, package)
@@ -201,8 +222,10 @@ class ContentStore:
         on_event: EventSink,
         retry: RetryPolicy = RetryPolicy(),
         allow_cloud: bool = True,
+        throttle: Throttle | None = None,
     ) -> Path:
         """Make every file of the package present and verified; return its folder.
+        `throttle`: a rate limit (background downloads only).
 
         Emits DownloadStarted, DownloadProgressed*, DownloadRetrying*, then DownloadFinished
         or DownloadFailed. Raises ContentUnavailableError, IntegrityError, CacheError.
@@ -214,7 +237,7 @@ class ContentStore:
             self._active.add(key)
             try:
                 return await self._fetch(
-                    key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud
+                    key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud, throttle
                 )
             finally:
                 self._active.discard(key)
@@ -229,6 +252,7 @@ class ContentStore:
         on_event: EventSink,
         retry: RetryPolicy,
         allow_cloud: bool,
+        throttle: Throttle | None = None,
     ) -> Path:
         folder = self.cache_dir / key
         locations = ordered_locations(package, connection, allow_cloud)
@@ -249,7 +273,7 @@ class ContentStore:
             return folder
 
         loop = asyncio.get_running_loop()
-        progress = Progress(loop, on_event, package_id, total, plan.cached_bytes + plan.part_bytes)
+        progress = Progress(loop, on_event, package_id, total, plan.cached_bytes + plan.part_bytes, throttle)
         try:
             if not locations:
                 raise ContentUnavailableError(

@@ -49,6 +49,7 @@ from ..fsutil import fsync_dir
 from ..http import Abort, HttpSession, describe_http_error, is_digits, lower_thread_priority
 from .policy import parse_retry_after
 from .records import BOOT_ID, PackageRecord, cache_error, confined, ensure_dir, is_sendable
+from .throttle import Throttle
 
 __all__ = [
     "REHASH_CHUNK",
@@ -160,9 +161,11 @@ class Progress:
     """
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, sink: EventSink, package: str, total: int, present: int
+        self, loop: asyncio.AbstractEventLoop, sink: EventSink, package: str, total: int, present: int,
+        throttle: Throttle | None = None,
     ) -> None:
         self._loop = loop
+        self.throttle = throttle  # background downloads: a shared rate limit
         self._sink = sink
         self.package = package
         self.total = total
@@ -473,6 +476,8 @@ def _receive(response: httpx.Response, job: FileJob, abort: Abort, progress: Pro
                     )
                 received += n
                 progress.add(n)
+                if progress.throttle is not None:
+                    progress.throttle.take(n, abort)
                 now = time.monotonic()
                 if not batch:
                     batch_began = now

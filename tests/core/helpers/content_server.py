@@ -12,7 +12,8 @@ of any response can be cut, stalled, corrupted or throttled.
         server.bytes_sent("pkg/a.bin")
 
 Validators: `ETag` is `"<size hex>-<mtime_ns hex>"` and `Last-Modified` the file's mtime,
-so rewriting a file between two requests makes `If-Range` fail, as with nginx.
+so rewriting a file between two requests makes `If-Range` fail, as with nginx. A GET
+with `If-None-Match` / `If-Modified-Since` of an unchanged file is answered 304.
 """
 
 from __future__ import annotations
@@ -223,6 +224,15 @@ class ContentServer:
             size = st.st_size
         etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
         last_modified = formatdate(st.st_mtime, usegmt=True)
+
+        if self.validators and fault.body is None and not request.headers.get("Range"):
+            # A conditional GET of an unchanged file: 304 and no body (nginx's rules: the
+            # ETag against If-None-Match, else the exact date against If-Modified-Since).
+            none_match = request.headers.get("If-None-Match")
+            if (etag in [t.strip() for t in none_match.split(",")] if none_match is not None
+                    else request.headers.get("If-Modified-Since") == last_modified):
+                record.status = 304
+                return web.Response(status=304, headers={"ETag": etag, "Last-Modified": last_modified})
 
         start, end = 0, size - 1
         status = 200
