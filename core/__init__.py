@@ -62,6 +62,8 @@ _EXPORTS: dict[str, str] = {
     "locate_agent": "agent",
     "ApiError": "agent",
     "RunSummary": "agent",
+    "DEFAULT_SNOOZE_MINUTES": "agent",
+    "MAX_SNOOZE_MINUTES": "agent",
     "SETTING_KEYS": "agent",
     "SYSTEM_CONFIG": "agent",
     "SettingsStore": "agent",

@@ -22,12 +22,17 @@ from ..errors import SettingError
 from ..fsutil import atomic_write_bytes
 from ..options import load_options, save_options
 
-__all__ = ["SETTING_KEYS", "SYSTEM_CONFIG", "SettingsStore", "parse_setting", "public_settings"]
+__all__ = ["DEFAULT_SNOOZE_MINUTES", "MAX_SNOOZE_MINUTES", "SETTING_KEYS", "SYSTEM_CONFIG", "SettingsStore",
+           "parse_setting", "public_settings"]
 
 SYSTEM_CONFIG = Path("/etc/software-center/agent.json")
 SETTING_KEYS = ("site", "connection", "site_key", "ca_bundle", "token", "reboot_command", "restart_countdown_s",
-                "admin_group")
-_EXTRA_KEYS = ("restart_countdown_s", "admin_group")  # kept in the options file's other keys
+                "restart_snooze_minutes", "admin_group")
+_EXTRA_KEYS = ("restart_countdown_s", "restart_snooze_minutes", "admin_group")  # the options file's other keys
+# The delays a person may postpone a restart by when the setting is unset (as ConfigMgr's
+# default choices: a quarter of an hour, an hour, four hours).
+DEFAULT_SNOOZE_MINUTES = (15, 60, 240)
+MAX_SNOOZE_MINUTES = 7 * 24 * 60  # a week: a restart is postponed, never forgotten
 SITE_KEYS = frozenset({"site", "connection", "site_key", "ca_bundle", "token"})  # the site is opened again
 
 
@@ -60,6 +65,8 @@ def parse_setting(key: str, value: Any) -> Any:
         if number is None or not number >= 0 or number != number or number == float("inf"):
             raise SettingError("restart_countdown_s: expected a number of seconds (0 or more)")
         return number
+    if key == "restart_snooze_minutes":
+        return _snooze_minutes(value)
     if not isinstance(value, str):
         raise SettingError(f"{key}: expected text")
     value = value.strip()
@@ -83,6 +90,32 @@ def parse_setting(key: str, value: Any) -> Any:
             raise SettingError(f"ca_bundle: no file {value} (give an absolute path)")
         return str(path)
     return value
+
+
+def _snooze_minutes(value: Any) -> list[int]:
+    """A list of whole minutes, 1 to a week each, no repeats, in rising order; text such as
+    "15,60,240" (the command line's) is accepted too."""
+    problem = SettingError("restart_snooze_minutes: expected a list of whole minutes, each from 1 to "
+                           f"{MAX_SNOOZE_MINUTES} (such as 15,60,240)")
+    items: list[Any]
+    if isinstance(value, str):
+        items = [w for w in re.split(r"[\s,]+", value.strip()) if w]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise problem
+    minutes: list[int] = []
+    for item in items:
+        if isinstance(item, str) and item.isdecimal():
+            item = int(item)
+        if isinstance(item, float) and item.is_integer():
+            item = int(item)
+        if not isinstance(item, int) or isinstance(item, bool) or not 1 <= item <= MAX_SNOOZE_MINUTES:
+            raise problem
+        minutes.append(item)
+    if not minutes:
+        raise problem
+    return sorted(set(minutes))
 
 
 def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
