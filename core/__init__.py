@@ -157,6 +157,7 @@ _EXPORTS: dict[str, str] = {
     "CacheError": "errors",
     "CatalogError": "errors",
     "ContentError": "errors",
+    "ContentMissingError": "errors",
     "ContentUnavailableError": "errors",
     "ErrorCode": "errors",
     "IntegrityError": "errors",
@@ -227,6 +228,9 @@ _EXPORTS: dict[str, str] = {
     "kill_process_group": "process",
     "run_program": "process",
     "windows_setup_error": "process",
+    "blocking_app": "process",
+    "blocking_app_of": "process",
+    "setup_block_error": "process",
     # protocols
     "EngineHost": "protocols",
     "LocalEngine": "protocols",

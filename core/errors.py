@@ -34,6 +34,8 @@ The exception tree (each line: when it is raised, and its default code):
     │   ├── IntegrityError         bytes did not match the catalog's size or SHA-256
     │   │                                                                (content_integrity)
     │   ├── ContentUnavailableError every location was tried and failed  (content_unavailable)
+    │   │   └── ContentMissingError every location said a file does not exist (HTTP 404 or
+    │   │                          410): the site lacks it, not this computer (content_missing)
     │   └── CacheError             the data folder cannot be written (read-only, full)
     │                                                                    (cache_unwritable)
     ├── Aborted                    inside a transfer worker: the awaiting task was cancelled;
@@ -69,6 +71,7 @@ __all__ = [
     "CacheError",
     "CatalogError",
     "ContentError",
+    "ContentMissingError",
     "ContentUnavailableError",
     "ErrorCode",
     "IntegrityError",
@@ -107,6 +110,7 @@ class ErrorCode(enum.StrEnum):
     REDIRECT_REFUSED = "redirect_refused"  # a redirect broke the policy or had an unusable target
     # content
     CONTENT_UNAVAILABLE = "content_unavailable"  # every location of a package failed
+    CONTENT_MISSING = "content_missing"  # every location answered that a file does not exist (404/410)
     CONTENT_INTEGRITY = "content_integrity"  # the bytes served did not match the catalog's size or SHA-256
     NO_CONTENT_LOCATION = "no_content_location"  # pre-flight: a package has no location usable on this connection
     CACHE_UNWRITABLE = "cache_unwritable"  # the content cache cannot be written
@@ -249,6 +253,14 @@ class ContentUnavailableError(ContentError):
     def __init__(self, message: str, attempts: list[tuple[str, str]] | None = None) -> None:
         self.attempts = attempts or []
         super().__init__(message)
+
+
+class ContentMissingError(ContentUnavailableError):
+    """Every location answered that a file of the package does not exist (HTTP 404 or 410):
+    the content is missing on the site, which no retry or other network on this computer
+    changes."""
+
+    code = ErrorCode.CONTENT_MISSING
 
 
 class CacheError(ContentError):
