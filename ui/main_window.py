@@ -438,6 +438,10 @@ class MainWindow(QMainWindow):
         self._history_read = True
         if self._status_page is not None:
             self._status_page.show_history(entries, self._pending)
+        if self._pending is not None and self._pending.status in _OFFERED and not self._run_active():
+            # A paused or interrupted run keeps its Progress page: it says where it stands and the way on.
+            self.progress_page.show_saved(self._pending)
+            self.navigation.item(Page.PROGRESS).setHidden(False)
         self._offer_resume()
         self.relist()
 
@@ -599,7 +603,7 @@ class MainWindow(QMainWindow):
 
     def _run_active(self) -> bool:
         """A run's engine task is going, or its restart countdown (it continues by itself)."""
-        return self.controller.running or self.controller.counting_down
+        return self.controller.running or self.controller.counting_down or self.controller.restart_waiting
 
     def _offer_resume(self) -> None:
         pending = self._pending

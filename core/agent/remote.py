@@ -327,6 +327,10 @@ class RemoteEngine:
         restart (or not `run_id`)."""
         return await self._call(self._do_restart_state(run_id))
 
+    async def discard(self) -> None:
+        """Ask the agent to forget its failed or cancelled run, so another can start."""
+        await self._call(self.client.discard())
+
     async def restart_now(self) -> None:
         """Ask the agent to carry out the restart the run waits for now."""
         await self._call(self.client.restart_now())

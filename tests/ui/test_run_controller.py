@@ -227,6 +227,10 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
     assert view.banner.isVisibleTo(view) and "finished successfully" in view.banner_label.text()
     assert not view.failure.isVisibleTo(view)
     assert not view.cancel_button.isEnabled()
+    # The log (English admin text) is behind "Show details".
+    assert not view.log_tail.isVisibleTo(view) and view.log_tail.objectName() == "logView"
+    qtbot.mouseClick(view.show_log_button, Qt.MouseButton.LeftButton)
+    assert view.log_tail.isVisibleTo(view) and view.show_log_button.text() == "Hide &details"
     assert "Task sequence completed 0x00000000" in view.log_tail.toPlainText()
     assert len(view.log_tail.toPlainText().splitlines()) == 10
     assert load_state(tmp_path) is None
@@ -262,6 +266,7 @@ async def test_compatibility_block_shows_the_code_in_hex_the_cause_and_the_log(
         qtbot.mouseClick(f.open_log_button, Qt.MouseButton.LeftButton)
         assert f.opened_url is not None
         assert Path(f.opened_url.toLocalFile()) == tmp_path / "logs" / "smsts.log"
+        view.show_log_button.setChecked(True)
         assert "0xC1900208" in view.log_tail.toPlainText()
 
 
