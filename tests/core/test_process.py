@@ -497,7 +497,8 @@ def test_the_blocking_app_is_the_last_line_of_setups_output_that_names_it() -> N
 
     tail = ("Windows Setup: Compatibility scan phase\n"
             "an old line: Foo blocks the upgrade: Old App\n"
-            "Windows Setup: the upgrade failed: an incompatible app blocks the upgrade: Northwind VPN 3.1 (0xC1900208)\n"
+            "Windows Setup: the upgrade failed: an incompatible app blocks the upgrade: "
+            "Northwind VPN 3.1 (0xC1900208)\n"
             "RESULT-like noise")
     assert blocking_app(tail) == "Northwind VPN 3.1"
     assert blocking_app("no such words") is None
