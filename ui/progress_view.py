@@ -50,7 +50,7 @@ from .failure_view import FailureView
 from .restart_countdown import RestartCountdown
 from .run_controller import RunController
 from .step_delegate import StepDelegate
-from .step_model import Roles, StepState
+from .step_model import PREFETCH_KIND, Roles, StepState, row_name
 from .style import Accent, accent_color, icon, named, text_label
 from .wording import fill, format_eta, run_title, step_counter_text
 
@@ -280,6 +280,10 @@ class ProgressView(QWidget):
         if text != self.summary_label.text():
             self.summary_label.setText(text)
             self.summary_label.setVisible(bool(text))
+        h = self._header
+        step = self._step_text()
+        if step != self.step_label.text():
+            self.step_label.setText(step)
 
     def show_row(self, row: int) -> None:
         """Scroll the page so the step list's `row` is in view."""
@@ -444,7 +448,7 @@ class ProgressView(QWidget):
         self.title_label.setText(run_title(h.status, h.name))
         self.summary_label.setText(self.summary_text())
         self.summary_label.setVisible(bool(self.summary_label.text()))
-        self.step_label.setText(step_counter_text(h.number, h.total, h.current))
+        self.step_label.setText(self._step_text())
         self.overall.setValue(int(h.percent * 10))
         percent = fill(self.tr("%1 % complete"), int(h.percent))
         self.percent_label.setText(percent if h.name else "")
@@ -452,6 +456,21 @@ class ProgressView(QWidget):
         # A bar that ended stops looking busy: no run, no restart, no animation; a failed one shows where it stopped.
         ended = h.status in (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.SUCCEEDED)
         self.overall.setEnabled(not ended or h.status is RunStatus.SUCCEEDED)
+
+    def _step_text(self) -> str:
+        """"Step 5 of 8 · Upgrade Operating System"; before step 1 the download's own words."""
+        h = self._header
+        prefetch = self._prefetching()
+        if prefetch and not h.current and h.number == 0:
+            return prefetch
+        return step_counter_text(h.number, h.total, h.current)
+
+    def _prefetching(self) -> str | None:
+        """The all_before_start download's row name while it downloads (the header says it)."""
+        rows = self.controller.bridge.rows
+        if rows and rows[0].kind == PREFETCH_KIND and rows[0].state is StepState.DOWNLOADING:
+            return row_name(rows[0])
+        return None
 
     def summary_text(self) -> str:
         """The phase in words, and the time left when it is known: "Downloading content · 3 min left"."""

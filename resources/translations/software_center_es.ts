@@ -20,6 +20,10 @@
         <translation>Se muestran %1 de %2</translation>
     </message>
     <message>
+        <source>A restart is pending: “%1” continues after the computer restarts. Restart it under Progress, then start another.</source>
+        <translation>Hay un reinicio pendiente: «%1» continúa cuando se reinicie el equipo. Reinícielo en Progreso y después inicie otra.</translation>
+    </message>
+    <message>
         <source>An installation is running. You can follow it under Progress.</source>
         <translation>Hay una instalación en curso. Puede seguirla en Progreso.</translation>
     </message>
@@ -1245,6 +1249,10 @@
     <message>
         <source>Working…</source>
         <translation>Trabajando…</translation>
+    </message>
+    <message>
+        <source>Downloading content before the first step</source>
+        <translation>Descargando el contenido antes del primer paso</translation>
     </message>
 </context>
 <context>

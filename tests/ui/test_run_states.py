@@ -93,6 +93,11 @@ async def test_the_restart_countdown_offers_restart_now_and_snooze_never_a_dead_
     run = await agent_run(window)
     assert run["status"] == "restart_pending" and run["restart"]["snoozed_until"] is not None
     assert window._run_active()  # still a restart to carry out
+    # Install elsewhere says why it cannot start now: a restart is pending.
+    window.catalog_page.select("NWT20006")
+    details = window.catalog_page.details
+    assert not details.install_button.isEnabled()
+    assert details.refusal_label.text().startswith("A restart is pending: “Upgrade to Windows 11 Enterprise 24H2”")
 
     # Restart now: the simulated restart is over at once and the run goes on to its end.
     press(countdown.restart_button)
@@ -251,3 +256,65 @@ async def test_switching_language_with_the_window_open_updates_every_label_on_th
     assert page.banner_label.text() != "The software catalog is not loaded yet. Try again in a moment."
     assert page.summary_label.text() == "Detenido: la actualización no pudo terminar"
     window.set_language("en")
+
+
+@pytest.mark.asyncio
+async def test_a_download_before_step_one_is_its_own_row_and_every_row_settles_on_cancel(
+        make_window: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOFTWARE_CENTER_DEMO_RATE", "20")  # the agent serves the demo slowly enough to cancel
+    window = await make_window()
+    c = window.controller
+    c.start("NWT20005", {"DemoSetupSeconds": "1"})  # download: all_before_start
+    page = window.progress_page
+    m = c.model
+
+    def prefetch_row() -> Any:
+        rows = c.bridge.rows
+        return rows[0] if rows else None
+
+    await until(lambda: prefetch_row() is not None and prefetch_row().state is StepState.DOWNLOADING
+                and prefetch_row().download is not None and prefetch_row().download.bytes > 0, 60,
+                "the download before step 1")
+    await until(lambda: m.rowCount() and m.data(m.index(0), Roles.STATE) is StepState.DOWNLOADING, 5)
+    assert m.data(m.index(0)) == "Downloading content before the first step"
+    # The header says it, and no step of the task sequence carries it.
+    await until(lambda: "Downloading content before the first step" in page.step_label.text(), 5, "the header")
+    assert page.summary_label.text().startswith("Downloading content")
+    assert "Preparing" not in page.step_label.text()
+    assert [r.name for r in c.bridge.rows[1:] if r.state is not StepState.PENDING or r.download is not None] == []
+
+    page.ask_cancel()
+    page.confirmation.findChild(QPushButton, "confirmCancelButton").click()
+    await until(lambda: c.last_result is not None, 30, "cancelled")
+    assert c.last_result.status is RunOutcome.CANCELLED
+    await until(lambda: not c.running, 10)
+    # Every row and group has settled: nothing says Downloading or Running any more.
+    for i in range(m.rowCount()):
+        state = m.data(m.index(i), Roles.STATE)
+        assert state not in (StepState.DOWNLOADING, StepState.RUNNING), m.data(m.index(i))
+        assert m.data(m.index(i), Roles.STATUS_TEXT) not in ("Downloading", "Running")
+        assert m.data(m.index(i), Roles.FRACTION) is None
+    assert m.data(m.index(0), Roles.STATE) is StepState.PENDING  # it runs again on resume
+    assert page.summary_label.text() == "Paused: you can continue it from where it stopped"
+    assert page.resume_button.isVisibleTo(page) and not page.cancel_button.isVisible()
+
+
+def test_a_long_package_name_is_elided_before_the_download_figures(qtbot: Any) -> None:
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from core import DownloadStatus
+    from ui.step_delegate import elide_keeping_figures
+    from ui.step_model import DownloadInfo
+    from ui.wording import package_download_text
+
+    name = "Windows 11 Enterprise 24H2 upgrade media for the finance department's laptops (x64, all languages)"
+    dl = DownloadInfo("NWT00012", name, 120 << 20, 256 << 20, rate_bps=3.5e6, eta_s=40)
+    text = package_download_text(name, dl.bytes, dl.total_bytes, DownloadStatus.ACTIVE, rate_bps=dl.rate_bps,
+                                 eta_s=dl.eta_s)
+    fm = QFontMetrics(QFont())
+    figures = text[len(name):]
+    width = fm.horizontalAdvance(figures) + fm.horizontalAdvance("Windows…")
+    shown = elide_keeping_figures(fm, text, dl, width)
+    assert shown.endswith(figures) and "…" in shown  # the name lost characters, not the figures
+    assert "120 MB of 256 MB" in shown and "s left" in shown
+    assert fm.horizontalAdvance(shown) <= width
