@@ -280,7 +280,6 @@ class ProgressView(QWidget):
         if text != self.summary_label.text():
             self.summary_label.setText(text)
             self.summary_label.setVisible(bool(text))
-        h = self._header
         step = self._step_text()
         if step != self.step_label.text():
             self.step_label.setText(step)
