@@ -608,8 +608,10 @@ class EventBridge(QObject):
         if h.total <= 0:
             return h.percent
         # Counted steps (enabled leaves) that ran or were passed over: the counter jumps over a skip.
+        # A failed run counts what it got through: not the steps it never reached.
+        never = SkipReason.NOT_RUN if h.status is RunStatus.FAILED else None
         done = sum(1 for r in self._rows[self._offset:] if not r.is_group and r.enabled
-                   and (r.state in _DONE or r.state is StepState.SKIPPED))
+                   and (r.state in _DONE or (r.state is StepState.SKIPPED and r.skip_reason is not never)))
         frac = 0.0
         if self._current is not None:
             frac = step_fraction(self._rows[self._current]) or 0.0

@@ -171,7 +171,8 @@ class FailureView(QFrame):
         self.retry_button.setText(self.tr("Re&try"))
         self.retry_button.setAccessibleName(self.tr("Start the upgrade again"))
         shown = self.details_button.isChecked()
-        self.details_button.setText(self.tr("Hide &details") if shown else self.tr("Show &details"))
+        self.details_button.setText(self.tr("Hide technical &details") if shown
+                                    else self.tr("Technical &details"))
         self.open_log_button.setText(self.tr("Open &log"))
         self.open_log_button.setAccessibleName(self.tr("Open the task sequence log"))
         self.code_label.setText(
@@ -183,8 +184,8 @@ class FailureView(QFrame):
         cause, advice = failure_words(self._reason, self._code)
         self.cause_label.setText(cause)
         app = self.blocking_app
-        self.blocker_label.setText(fill(self.tr("Windows Setup names the app that blocks it: “%1”. Uninstall or "
-                                                "update it, then choose Retry."), app) if app else "")
+        self.blocker_label.setText(fill(self.tr("The app that blocks it, as Windows Setup names it: “%1”."), app)
+                                   if app else "")
         self.blocker_label.setVisible(bool(app))
         self.advice_label.setText(fill(self.tr("What to do: %1"), advice) if advice else "")
         self.advice_label.setVisible(bool(advice))

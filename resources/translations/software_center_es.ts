@@ -451,12 +451,12 @@
         <translation>Volver a empezar la actualización</translation>
     </message>
     <message>
-        <source>Hide &amp;details</source>
-        <translation>Ocultar &amp;detalles</translation>
+        <source>Hide technical &amp;details</source>
+        <translation>Ocultar los &amp;detalles técnicos</translation>
     </message>
     <message>
-        <source>Show &amp;details</source>
-        <translation>Mostrar &amp;detalles</translation>
+        <source>Technical &amp;details</source>
+        <translation>&amp;Detalles técnicos</translation>
     </message>
     <message>
         <source>Open &amp;log</source>
@@ -479,8 +479,8 @@
         <translation>Paso con errores: %1</translation>
     </message>
     <message>
-        <source>Windows Setup names the app that blocks it: “%1”. Uninstall or update it, then choose Retry.</source>
-        <translation>El programa de instalación de Windows indica la aplicación que la bloquea: «%1». Desinstálela o actualícela y después elija Reintentar.</translation>
+        <source>The app that blocks it, as Windows Setup names it: “%1”.</source>
+        <translation>La aplicación que la bloquea, según el programa de instalación de Windows: «%1».</translation>
     </message>
     <message>
         <source>What to do: %1</source>

@@ -119,7 +119,7 @@ async def test_a_failure_names_the_blocking_app_retries_and_fits_small_windows(m
     first = (await agent_run(window))["run_id"]
     assert f.findChild(QPushButton, "retryButton").isVisible()
     assert f.blocking_app == "Northwind Legacy VPN 3.1"
-    assert "“Northwind Legacy VPN 3.1”" in f.blocker_label.text()
+    assert f.blocker_label.text() == "The app that blocks it, as Windows Setup names it: “Northwind Legacy VPN 3.1”."
     # The engine's English only under Details, and not the same words twice.
     assert not f.details.isVisible()
     assert "blocking the upgrade" not in f.cause_label.text() + f.advice_label.text()
