@@ -180,6 +180,14 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
         assert "Windows 11 is almost ready" in view.countdown.message_label.text()
         assert await wait(when(controller.countdownChanged)) == 14
         assert view.countdown.countdown_label.text() == "Restarting in 14 s"
+        # No Cancel during the countdown: Restart now or Snooze (in process: the countdown stops
+        # and starts again after the delay).
+        assert not view.cancel_button.isVisible()
+        view.countdown.snooze_choice.setCurrentIndex(0)
+        qtbot.mouseClick(view.countdown.snooze_button, Qt.MouseButton.LeftButton)
+        assert controller.snoozed_until is not None and not controller.counting_down
+        assert view.countdown.countdown_label.text() == "Restart your computer to continue"
+        assert view.countdown.restart_button.isVisible() and not view.resume_button.isVisible()
 
         # "Restart now": the run resumes from its saved state, as after a reboot.
         resumed = when(controller.started)
