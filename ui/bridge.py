@@ -305,7 +305,8 @@ class EventBridge(QObject):
         self._offset = off
         self._ends = [off] * off + [ins.end + off for ins in instructions]
         self._positions = [0] * off + [ins.position for ins in instructions]
-        self._parents = [None] * off + [None if ins.parent is None else ins.parent + off for ins in instructions]
+        parents: list[int | None] = [None] * off
+        self._parents = parents + [None if ins.parent is None else ins.parent + off for ins in instructions]
         return True
 
     def _restore(self, state: RunState) -> int:

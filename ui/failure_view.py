@@ -58,7 +58,7 @@ class FailureView(QFrame):
         self.setObjectName("failureView")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self._log_path = log_path
-        self._reason: ErrorCode | None = None
+        self._reason: ErrorCode | str | None = None  # a saved run's code comes as text
         self._code: int | None = None
         self._error: str | None = None
         self._step: str | None = None
@@ -128,7 +128,7 @@ class FailureView(QFrame):
     def set_log_path(self, path: Path) -> None:
         self._log_path = path
 
-    def show_failure(self, reason: ErrorCode | None, code: int | None, error: str | None,
+    def show_failure(self, reason: ErrorCode | str | None, code: int | None, error: str | None,
                      step: str | None = None) -> None:
         """Fill the view for a failure: the engine's `reason`, its number `code` (a program's
         exit code), its English message `error` (a detail), the failed `step`'s name."""

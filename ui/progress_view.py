@@ -110,14 +110,15 @@ class ProgressView(QWidget):
         page.setContentsMargins(0, 0, 0, 0)
         page.setSpacing(0)
         # The whole page scrolls (not the step list alone): at 800×600 every part keeps its size.
-        self.scroll = named(QScrollArea(), "progressScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not an extra, unnamed Tab stop
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.page_scroll = named(QScrollArea(), "progressScroll")
+        self.page_scroll.setWidgetResizable(True)
+        self.page_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.page_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not an extra, unnamed Tab stop
+        self.page_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = named(QWidget(), "progressBody")
-        self.scroll.setWidget(body)
-        page.addWidget(self.scroll, 1)
+        self.page_scroll.setWidget(body)
+        self._body = body
+        page.addWidget(self.page_scroll, 1)
         outer = QVBoxLayout(body)
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(8)
@@ -289,17 +290,17 @@ class ProgressView(QWidget):
         rect = self.step_list.visualRect(self.controller.model.index(row))
         if not rect.isValid():
             return
-        centre = self.step_list.mapTo(self.scroll.widget(), rect.center())
-        self.scroll.ensureVisible(centre.x(), centre.y(), 0, rect.height() // 2 + 8)
+        centre = self.step_list.mapTo(self._body, rect.center())
+        self.page_scroll.ensureVisible(centre.x(), centre.y(), 0, rect.height() // 2 + 8)
 
     def row_in_view(self, row: int) -> bool:
         """The step list's `row` can be seen in the page's viewport now (tests ask)."""
         rect = self.step_list.visualRect(self.controller.model.index(row))
         if not rect.isValid():
             return False
-        top = self.step_list.mapTo(self.scroll.viewport(), rect.topLeft())
-        bottom = self.step_list.mapTo(self.scroll.viewport(), rect.bottomLeft())
-        return top.y() >= 0 and bottom.y() <= self.scroll.viewport().height()
+        top = self.step_list.mapTo(self.page_scroll.viewport(), rect.topLeft())
+        bottom = self.step_list.mapTo(self.page_scroll.viewport(), rect.bottomLeft())
+        return top.y() >= 0 and bottom.y() <= self.page_scroll.viewport().height()
 
     def _fit_step_list(self, *_args: object) -> None:
         """The list as tall as its rows: the page scrolls, the list never squeezes to a row."""

@@ -212,7 +212,7 @@ async def test_the_progress_page_summary_first_log_behind_details_and_a_page_tha
     rows = c.model.rowCount()
     assert rows > 8
     assert page.step_list.height() >= sum(page.step_list.sizeHintForRow(i) for i in range(rows))
-    assert page.scroll.verticalScrollBar().maximum() > 0
+    assert page.page_scroll.verticalScrollBar().maximum() > 0
     # The log is collapsed behind Show details.
     log_view = page.findChild(QWidget, "logView")
     assert not log_view.isVisible()
