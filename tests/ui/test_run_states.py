@@ -90,6 +90,14 @@ async def test_the_restart_countdown_offers_restart_now_and_snooze_never_a_dead_
     assert page.summary_label.text() == "Waiting for you to restart the computer"
     assert not page.cancel_button.isVisible() and not page.resume_button.isVisible()
     assert "Restart your computer to continue" in (last_announcement(countdown) or "")
+    for size in ((800, 600), (window.minimumSize().width(), window.minimumSize().height())):
+        window.resize(*size)
+        await asyncio.sleep(0.05)
+        parts = [countdown.countdown_label, countdown.message_label, countdown.note_label, countdown.restart_button,
+                 snooze, choice]
+        assert overlaps(parts, countdown) == [], size
+        for label in (countdown.countdown_label, countdown.message_label, countdown.note_label):
+            assert label.heightForWidth(label.width()) <= label.height() + 1, (size, label.objectName())
     run = await agent_run(window)
     assert run["status"] == "restart_pending" and run["restart"]["snoozed_until"] is not None
     assert window._run_active()  # still a restart to carry out
