@@ -426,7 +426,7 @@ class ProgressView(QWidget):
     def _retry(self) -> None:
         self.failure.setVisible(False)
         self._set_banner(None)
-        self.controller.retry()
+        self.controller.retry(self._header.deployment or None)
 
     def _toggle_log(self, shown: bool) -> None:
         self.log_heading.setVisible(shown)

@@ -209,12 +209,12 @@ class RunController(QObject):
         self._started_with = (deployment_id, given)
         self._begin(lambda: self.center.run(deployment_id, self.bridge.sink, given))
 
-    def retry(self) -> None:
-        """After a failure: start the deployment again (with the variables this window
-        started it with). A run the agent kept unfinished (stopped by a full data folder)
+    def retry(self, deployment_id: str | None = None) -> None:
+        """After a failure: start the deployment again (`deployment_id`, or the last run's;
+        with the variables this window started it with). A run the agent kept unfinished (stopped by a full data folder)
         continues where it stopped instead; one it keeps as failed is forgotten first when
         it would refuse the new start. Returns at once."""
-        deployment = self.header.deployment
+        deployment = deployment_id or self.header.deployment
         if not deployment:
             return
         if self.saved_run_status() in (RunStatus.CANCELLED, RunStatus.RUNNING):
