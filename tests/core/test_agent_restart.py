@@ -77,6 +77,16 @@ async def test_snooze_is_kept_across_an_agent_restart_then_the_countdown_starts_
             with pytest.raises(AgentError) as info:
                 await client.snooze_restart(15)
             assert info.value.code == "no_restart_pending"
+        # The admin's choice of delays, through the command line.
+        changed = await cli("settings", "--agent", str(sock), "restart_snooze_minutes", "30, 5,5")
+        assert (changed.rc, changed.stdout) == (0, "restart_snooze_minutes: 5,30\n"), changed.stderr
+        bad = await cli("settings", "--agent", str(sock), "restart_snooze_minutes", "0")
+        assert bad.rc == 2 and "restart_snooze_minutes: expected a list of whole minutes" in bad.stderr
+        later = await cli("run", "DEPLATER", "--agent", str(sock), "--json")
+        assert later.rc == 5, later.stderr
+        async with agent.client() as client:
+            assert (await client.current() or {})["restart"]["snooze_minutes"] == [5, 30]
+            assert (await client.snooze_restart(5))["status"] == "snoozed"
 
 
 @pytest.mark.parametrize("value, kept", [("15,60,240", [15, 60, 240]), ([240, 5, 5], [5, 240]), ("30", [30])])
