@@ -581,6 +581,8 @@ class ProgressView(QWidget):
         if event.type() == QEvent.Type.LanguageChange:
             self._retranslate()
             self.controller.model.retranslate()
+        elif event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_step_list()  # rows are as tall as the font makes them
         super().changeEvent(event)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
