@@ -181,8 +181,8 @@ async def _settings(agent: AgentClient, args: argparse.Namespace) -> int:
         json_line({"event": "settings", **shown})
         return EXIT_OK
     for name, setting in shown.items():
-        if isinstance(setting, list):
-            setting = " ".join(setting)
+        if isinstance(setting, list):  # a command's words, or minutes (restart_snooze_minutes)
+            setting = ",".join(map(str, setting)) if all(isinstance(w, int) for w in setting) else " ".join(setting)
         print(f"{name}: {'(not set)' if setting is None else setting}")
     return EXIT_OK
 

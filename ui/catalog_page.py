@@ -65,6 +65,7 @@ class CatalogPage(QWidget):
         self.proxy = DeploymentFilterModel(self.model, self)
         self._run_active = False
         self._pending_name: str | None = None
+        self._restart_name: str | None = None  # a run waits for a restart of the computer
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -176,11 +177,13 @@ class CatalogPage(QWidget):
     def set_last_runs(self, last_runs: dict[str, str]) -> None:
         self.model.set_last_runs(last_runs)
 
-    def set_run_context(self, active: bool, pending_name: str | None) -> None:
+    def set_run_context(self, active: bool, pending_name: str | None, restart_name: str | None = None) -> None:
         """A run is active (nothing may start), or `pending_name`'s run waits to be resumed
-        (only it may continue; the engine refuses a new run until it finishes)."""
+        (only it may continue; the engine refuses a new run until it finishes); with
+        `restart_name` the active run waits for a restart of the computer (said so)."""
         self._run_active = active
         self._pending_name = pending_name
+        self._restart_name = restart_name
         self._refresh_details()
 
     def current_id(self) -> str | None:
@@ -320,6 +323,9 @@ class CatalogPage(QWidget):
         blocked = None
         if state is RowState.REFUSED:
             pass  # the refusal itself explains
+        elif self._restart_name is not None:
+            blocked = fill(self.tr("A restart is pending: “%1” continues after the computer restarts. Restart it "
+                                   "under Progress, then start another."), self._restart_name)
         elif self._run_active:
             blocked = self.tr("An installation is running. You can follow it under Progress.")
         elif self._pending_name is not None and state is not RowState.RUNNING:

@@ -438,6 +438,10 @@ class MainWindow(QMainWindow):
         self._history_read = True
         if self._status_page is not None:
             self._status_page.show_history(entries, self._pending)
+        if self._pending is not None and self._pending.status in _OFFERED and not self._run_active():
+            # A paused or interrupted run keeps its Progress page: it says where it stands and the way on.
+            self.progress_page.show_saved(self._pending)
+            self.navigation.item(Page.PROGRESS).setHidden(False)
         self._offer_resume()
         self.relist()
 
@@ -483,7 +487,8 @@ class MainWindow(QMainWindow):
         self.catalog_page.set_last_runs(last)
         # Cloud content is the agent's business; the details list every location it may use.
         self.catalog_page.set_listings(c.listings(), c.catalog, c.connection, True)
-        self.catalog_page.set_run_context(active, self._pending.name if self._pending and not active else None)
+        self.catalog_page.set_run_context(active, self._pending.name if self._pending and not active else None,
+                                          self._restart_name())
 
     def _show_error(self, title: str, detail: str) -> None:
         self.error_title.setText(title)
@@ -599,7 +604,12 @@ class MainWindow(QMainWindow):
 
     def _run_active(self) -> bool:
         """A run's engine task is going, or its restart countdown (it continues by itself)."""
-        return self.controller.running or self.controller.counting_down
+        return self.controller.running or self.controller.counting_down or self.controller.restart_waiting
+
+    def _restart_name(self) -> str | None:
+        """The run waiting for a restart of the computer (its name), if one does."""
+        c = self.controller
+        return (c.header.name or c.header.deployment) if c.restart_waiting else None
 
     def _offer_resume(self) -> None:
         pending = self._pending
@@ -733,7 +743,8 @@ class MainWindow(QMainWindow):
         self._show_trust()
         if self._pending is not None or self.catalog_page.model.rowCount():
             self.catalog_page.set_run_context(
-                self._run_active(), self._pending.name if self._pending and not self._run_active() else None
+                self._run_active(), self._pending.name if self._pending and not self._run_active() else None,
+                self._restart_name()
             )
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override

@@ -432,6 +432,18 @@ ERROR_WORDS: dict[ErrorCode, tuple[str, object, object]] = {
             "stopped. If it keeps failing, contact your IT department.",
         ),
     ),
+    ErrorCode.CONTENT_MISSING: (
+        "FailureView",
+        QT_TRANSLATE_NOOP(
+            "FailureView",
+            "Part of the upgrade's content is missing on your organization's server. This is not a problem "
+            "with this computer or its connection.",
+        ),
+        QT_TRANSLATE_NOOP(
+            "FailureView",
+            "Contact your IT department: the content needs to be published again. Then choose Retry.",
+        ),
+    ),
     ErrorCode.CONTENT_INTEGRITY: (
         "FailureView",
         QT_TRANSLATE_NOOP(
@@ -712,3 +724,29 @@ def restart_failed_text(code: str | None) -> str:
         return _t(_RESTART_FAILED[RestartCode(code or "")])
     except (ValueError, KeyError):
         return _t(_RESTART_FAILED_OTHER)
+
+
+# --- the restart card (ui/restart_countdown.py) ---------------------------------------
+
+
+class SnoozePlurals(QObject):
+    """The delays a restart may be postponed by, with plural forms (found by pyside6-lupdate
+    only in a QObject's tr())."""
+
+    def minutes(self, n: int) -> str:
+        return self.tr("%n minute(s)", "", n)
+
+    def hours(self, n: int) -> str:
+        return self.tr("%n hour(s)", "", n)
+
+    def hours_minutes(self, h: int, m: int) -> str:
+        return fill(self.tr("%1 h %2 min"), h, m)
+
+
+def snooze_choice_text(minutes: int) -> str:
+    """'15 minutes', '1 hour', '4 hours', '1 h 30 min'."""
+    p = SnoozePlurals()
+    if minutes < 60:
+        return p.minutes(minutes)
+    h, m = divmod(minutes, 60)
+    return p.hours(h) if m == 0 else p.hours_minutes(h, m)

@@ -14,7 +14,8 @@ progress, and resets the count, only when it got the file further than it ever w
 403, 404, 410, other 4xx, refused or unusable redirects and wrong bytes (size or hash)
 move to the next location at once. A resumed file whose hash does not match is fetched
 once more from zero before the location is given up. When every location failed:
-ContentUnavailableError (IntegrityError if every failure was wrong bytes), listing
+ContentUnavailableError (IntegrityError if every failure was wrong bytes, ContentMissingError
+if every location said the file does not exist: 404 or 410), listing
 (redacted location, reason) per attempt. Files that disappear from the cache during the
 fetch (the folder deleted) are fetched again before `fetch()` returns.
 
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..catalog import Location, Package, PackageFile, file_url
-from ..errors import CacheError, ContentError, ContentUnavailableError, IntegrityError
+from ..errors import CacheError, ContentError, ContentMissingError, ContentUnavailableError, IntegrityError
 from ..events import (
     DownloadFailed,
     DownloadFinished,
@@ -343,6 +344,7 @@ class ContentStore:
         """Fetch one file, trying locations from `preferred` on; returns the one that worked."""
         order = list(range(preferred, len(locations))) + list(range(preferred))
         integrity_only = True
+        missing_only = True  # every location said the file does not exist
         for n, index in enumerate(order):
             loc = locations[index]
             shown_loc = redact_url(location_url(loc, catalog_url))
@@ -358,6 +360,7 @@ class ContentStore:
                 except AttemptFailed as f:
                     tried.append((shown_loc, f"{job.spec.path}: {f.reason}"))
                     integrity_only = integrity_only and f.integrity
+                    missing_only = missing_only and f.missing
                     if f.kind == "next":
                         log.warning("%s from %s failed: %s", job.spec.path, shown_loc, f.reason)
                         break
@@ -401,6 +404,11 @@ class ContentStore:
         if integrity_only:
             raise IntegrityError(
                 f"{package_id}: {job.spec.path} did not match the catalog at any location ({listing})",
+                list(tried),
+            )
+        if missing_only and tried:
+            raise ContentMissingError(
+                f"{package_id}: {job.spec.path} is missing on the server at every location ({listing})",
                 list(tried),
             )
         raise ContentUnavailableError(

@@ -20,6 +20,10 @@
         <translation>Se muestran %1 de %2</translation>
     </message>
     <message>
+        <source>A restart is pending: “%1” continues after the computer restarts. Restart it under Progress, then start another.</source>
+        <translation>Hay un reinicio pendiente: «%1» continúa cuando se reinicie el equipo. Reinícielo en Progreso y después inicie otra.</translation>
+    </message>
+    <message>
         <source>An installation is running. You can follow it under Progress.</source>
         <translation>Hay una instalación en curso. Puede seguirla en Progreso.</translation>
     </message>
@@ -351,6 +355,14 @@
         <translation>Se canceló la actualización.</translation>
     </message>
     <message>
+        <source>Part of the upgrade&apos;s content is missing on your organization&apos;s server. This is not a problem with this computer or its connection.</source>
+        <translation>Falta parte del contenido de la actualización en el servidor de su organización. No es un problema de este equipo ni de su conexión.</translation>
+    </message>
+    <message>
+        <source>Contact your IT department: the content needs to be published again. Then choose Retry.</source>
+        <translation>Póngase en contacto con su departamento de TI: hay que volver a publicar el contenido. Después elija Reintentar.</translation>
+    </message>
+    <message>
         <source>A downloaded file did not match what your organization published, so it was not used.</source>
         <translation>Un archivo descargado no coincidía con lo que publicó su organización, así que no se usó.</translation>
     </message>
@@ -431,6 +443,22 @@
         <translation>La actualización no pudo terminar</translation>
     </message>
     <message>
+        <source>Re&amp;try</source>
+        <translation>Rein&amp;tentar</translation>
+    </message>
+    <message>
+        <source>Start the upgrade again</source>
+        <translation>Volver a empezar la actualización</translation>
+    </message>
+    <message>
+        <source>Hide technical &amp;details</source>
+        <translation>Ocultar los &amp;detalles técnicos</translation>
+    </message>
+    <message>
+        <source>Technical &amp;details</source>
+        <translation>&amp;Detalles técnicos</translation>
+    </message>
+    <message>
         <source>Open &amp;log</source>
         <translation>Abrir el &amp;registro</translation>
     </message>
@@ -449,6 +477,10 @@
     <message>
         <source>Failed step: %1</source>
         <translation>Paso con errores: %1</translation>
+    </message>
+    <message>
+        <source>The app that blocks it, as Windows Setup names it: “%1”.</source>
+        <translation>La aplicación que la bloquea, según el programa de instalación de Windows: «%1».</translation>
     </message>
     <message>
         <source>What to do: %1</source>
@@ -825,6 +857,58 @@
         <translation>%1 % completado</translation>
     </message>
     <message>
+        <source>Hide &amp;details</source>
+        <translation>Ocultar &amp;detalles</translation>
+    </message>
+    <message>
+        <source>Show &amp;details</source>
+        <translation>Mostrar &amp;detalles</translation>
+    </message>
+    <message>
+        <source>Hide the log</source>
+        <translation>Ocultar el registro</translation>
+    </message>
+    <message>
+        <source>Show the log (smsts.log)</source>
+        <translation>Mostrar el registro (smsts.log)</translation>
+    </message>
+    <message>
+        <source>Waiting for you to restart the computer</source>
+        <translation>Esperando a que reinicie el equipo</translation>
+    </message>
+    <message>
+        <source>Restarting the computer to continue</source>
+        <translation>Reiniciando el equipo para continuar</translation>
+    </message>
+    <message>
+        <source>Finished: everything is done</source>
+        <translation>Terminado: todo está hecho</translation>
+    </message>
+    <message>
+        <source>Stopped: the upgrade could not finish</source>
+        <translation>Detenido: la actualización no pudo terminar</translation>
+    </message>
+    <message>
+        <source>Paused: you can continue it from where it stopped</source>
+        <translation>En pausa: puede continuarla desde donde se detuvo</translation>
+    </message>
+    <message>
+        <source>Downloading content</source>
+        <translation>Descargando el contenido</translation>
+    </message>
+    <message>
+        <source>Preparing</source>
+        <translation>Preparando</translation>
+    </message>
+    <message>
+        <source>Installing the upgrade</source>
+        <translation>Instalando la actualización</translation>
+    </message>
+    <message>
+        <source>Working on the upgrade</source>
+        <translation>Trabajando en la actualización</translation>
+    </message>
+    <message>
         <source>The upgrade finished successfully.</source>
         <translation>La actualización terminó correctamente.</translation>
     </message>
@@ -888,12 +972,28 @@
         <translation>Reiniciar ahora</translation>
     </message>
     <message>
+        <source>&amp;Snooze</source>
+        <translation>&amp;Posponer</translation>
+    </message>
+    <message>
+        <source>Postpone the restart</source>
+        <translation>Posponer el reinicio</translation>
+    </message>
+    <message>
+        <source>Postpone the restart by</source>
+        <translation>Posponer el reinicio durante</translation>
+    </message>
+    <message>
         <source>Your computer restarts to continue the upgrade.</source>
         <translation>Su equipo se reinicia para continuar la actualización.</translation>
     </message>
     <message>
         <source>Restart your computer to continue</source>
         <translation>Reinicie el equipo para continuar</translation>
+    </message>
+    <message>
+        <source>The restart is postponed until %1. Save your work, then choose Restart now; the upgrade continues from where it stopped.</source>
+        <translation>El reinicio está pospuesto hasta %1. Guarde su trabajo y después elija Reiniciar ahora; la actualización continúa desde donde se detuvo.</translation>
     </message>
     <message>
         <source>Restarting…</source>
@@ -1018,6 +1118,27 @@
     </message>
 </context>
 <context>
+    <name>SnoozePlurals</name>
+    <message numerus="yes">
+        <source>%n minute(s)</source>
+        <translation>
+            <numerusform>%n minuto</numerusform>
+            <numerusform>%n minutos</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n hour(s)</source>
+        <translation>
+            <numerusform>%n hora</numerusform>
+            <numerusform>%n horas</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+</context>
+<context>
     <name>StatusPage</name>
     <message>
         <source>Installation status</source>
@@ -1128,6 +1249,10 @@
     <message>
         <source>Working…</source>
         <translation>Trabajando…</translation>
+    </message>
+    <message>
+        <source>Downloading content before the first step</source>
+        <translation>Descargando el contenido antes del primer paso</translation>
     </message>
 </context>
 <context>
