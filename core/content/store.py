@@ -33,7 +33,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,12 +201,15 @@ class ContentStore:
         on_event: EventSink,
         retry: RetryPolicy = RetryPolicy(),
         allow_cloud: bool = True,
+        on_transferred: Callable[[int], None] | None = None,
     ) -> Path:
         """Make every file of the package present and verified; return its folder.
 
         Emits DownloadStarted, DownloadProgressed*, DownloadRetrying*, then DownloadFinished
         or DownloadFailed. Raises ContentUnavailableError, IntegrityError, CacheError.
         Cancellation stops the transfer promptly and keeps `.part` files for a resume.
+        When a transfer was needed, `on_transferred(n)` is called once, however it ends
+        (finished, failed or cancelled), with the body bytes it really received.
         """
         key = cache_key(package_id, package)
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -214,7 +217,8 @@ class ContentStore:
             self._active.add(key)
             try:
                 return await self._fetch(
-                    key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud
+                    key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud,
+                    on_transferred,
                 )
             finally:
                 self._active.discard(key)
@@ -229,6 +233,7 @@ class ContentStore:
         on_event: EventSink,
         retry: RetryPolicy,
         allow_cloud: bool,
+        on_transferred: Callable[[int], None] | None,
     ) -> Path:
         folder = self.cache_dir / key
         locations = ordered_locations(package, connection, allow_cloud)
@@ -294,6 +299,9 @@ class ContentStore:
         except BaseException:
             progress.close()
             raise
+        finally:
+            if on_transferred is not None:
+                on_transferred(progress.transferred)
         progress.finish()
         await self.session.run_blocking(lambda abort: plan.record.touch())
         log.info("Downloaded %s: %d bytes transferred, every file verified", key, progress.transferred)
