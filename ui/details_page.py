@@ -103,24 +103,23 @@ class DetailsPane(QWidget):
         head.addLayout(titles, 1)
         c.addLayout(head)
 
-        action = QHBoxLayout()
-        action.setSpacing(14)
         self.install_button = named(QPushButton(), "installButton")
         self.install_button.setMinimumWidth(130)
         self.install_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.install_button.clicked.connect(self._clicked)
         self.install_button.setAutoDefault(True)
-        action.addWidget(self.install_button, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        c.addWidget(self.install_button, 0, Qt.AlignmentFlag.AlignLeft)
+        # The explanation goes under the button, across the pane's whole width: beside it, a
+        # narrow pane turned it into a column of one word per line.
+        why = QHBoxLayout()
+        why.setSpacing(8)
         self.refusal_icon = IconLabel("warning", Accent.WARNING, 20)
-        action.addWidget(self.refusal_icon, 0, Qt.AlignmentFlag.AlignTop)
+        why.addWidget(self.refusal_icon, 0, Qt.AlignmentFlag.AlignTop)
         self.refusal_label = text_label("refusalLabel", wrap=True)
         self.refusal_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.refusal_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        action.addWidget(self.refusal_label, 1)
-        self._action_stretch = QWidget()  # keeps the button at the left when there is no explanation
-        self._action_stretch.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        action.addWidget(self._action_stretch, 1)
-        c.addLayout(action)
+        why.addWidget(self.refusal_label, 1)
+        c.addLayout(why)
 
         self.facts = QFormLayout()
         self.facts.setHorizontalSpacing(16)
@@ -238,7 +237,6 @@ class DetailsPane(QWidget):
         self.install_button.setAccessibleDescription(explanation or "")
         self.refusal_label.setText(explanation or "")
         self.refusal_label.setVisible(explanation is not None)
-        self._action_stretch.setVisible(explanation is None)
         self.refusal_icon.setVisible(refusal is not None)
 
     def _source_text(self) -> str:

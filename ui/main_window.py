@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -75,6 +75,9 @@ __all__ = ["MainWindow", "Page"]
 
 log = logging.getLogger("software_center.ui")
 
+NAVIGATION_WIDTH = 220
+COLLAPSED_NAVIGATION_WIDTH = 56  # the icons only
+COLLAPSE_BELOW = 900  # window width under which the navigation shows its icons only
 RUN_WATCH_MS = 2000  # how often an idle window asks the agent whether a run started elsewhere
 
 _CONNECTION_SETTINGS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
@@ -147,7 +150,9 @@ class MainWindow(QMainWindow):
         body.setSpacing(0)
         self.navigation = named(QListWidget(), "navigation")
         self.navigation.setIconSize(QSize(20, 20))
-        self.navigation.setFixedWidth(220)
+        self.navigation.setFixedWidth(NAVIGATION_WIDTH)
+        self._navigation_collapsed = False  # icons only, in a window narrower than COLLAPSE_BELOW
+        self._navigation_names: dict[Page, str] = {}
         self.navigation.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         for page, name in ((Page.CATALOG, "os"), (Page.STATUS, "status"), (Page.OPTIONS, "options"),
                            (Page.PROGRESS, "progress")):
@@ -200,7 +205,15 @@ class MainWindow(QMainWindow):
         self.navigation.currentRowChanged.connect(self._navigate)
         self.navigation.setCurrentRow(Page.CATALOG)
         self._shortcuts()
-        self.setTabOrder(self.navigation, self.catalog_page.search_box)
+        self.navigation.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.navigation.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Tab follows what the eye reads: the header's chips, the pages, the banner, the page.
+        page = self.catalog_page
+        chain = [self.trust_chip, self.connection_chip, self.navigation, self.banner.resume_button,
+                 page.search_box, page.filter_combo, page.sort_combo, page.list_button, page.tile_button,
+                 page.list_view, page.details.install_button, self.retry_button]
+        for before, after in zip(chain, chain[1:], strict=False):
+            self.setTabOrder(before, after)
 
         self.catalog_page.set_view(ViewMode.TILES if self.prefs.view == "tiles" else ViewMode.LIST)
         self.retranslate()
@@ -417,6 +430,12 @@ class MainWindow(QMainWindow):
         self._show_trust()
         await self._load_history()
         self.catalog_area.setCurrentWidget(self.catalog_page)
+        if not self._attached and self.current_page() is Page.CATALOG:
+            # The first focus: the search box, not the header's chip that Qt chose while the
+            # catalog was loading (the first Tab stop then).
+            focused = self.focusWidget()
+            if focused in (None, self.trust_chip, self.connection_chip, self.navigation) or not focused.isVisible():
+                self.catalog_page.search_box.setFocus(Qt.FocusReason.OtherFocusReason)
         self.banner.resume_button.setEnabled(True)
         self.listed.emit()
         if not self._attached:
@@ -720,10 +739,8 @@ class MainWindow(QMainWindow):
             Page.OPTIONS: self.tr("Options"),
             Page.PROGRESS: self.tr("Progress"),
         }
-        for page, text in names.items():
-            item = self.navigation.item(page)
-            item.setText(text)
-            item.setToolTip(f"{text} (Ctrl+{page + 1})")
+        self._navigation_names = names
+        self._show_navigation()
         self.navigation.setAccessibleName(self.tr("Pages"))
         self.loading_label.setText(self.tr("Loading the catalog…"))
         self.retry_button.setText(self.tr("&Retry"))
@@ -735,6 +752,26 @@ class MainWindow(QMainWindow):
             self.catalog_page.set_run_context(
                 self._run_active(), self._pending.name if self._pending and not self._run_active() else None
             )
+
+    # --- narrow windows -------------------------------------------------------------------
+
+    def _show_navigation(self) -> None:
+        """The navigation's entries: names beside the icons, or (collapsed) the icons only, the
+        names still in their tool tips and for assistive technology."""
+        collapsed = self._navigation_collapsed
+        self.navigation.setFixedWidth(COLLAPSED_NAVIGATION_WIDTH if collapsed else NAVIGATION_WIDTH)
+        for page, text in self._navigation_names.items():
+            item = self.navigation.item(page)
+            item.setText("" if collapsed else text)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
+            item.setToolTip(f"{text} (Ctrl+{page + 1})")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        collapsed = event.size().width() < COLLAPSE_BELOW
+        if collapsed != self._navigation_collapsed:
+            self._navigation_collapsed = collapsed
+            self._show_navigation()
+        super().resizeEvent(event)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
