@@ -679,7 +679,9 @@ class TaskSequenceRunner:
             append_history(
                 self.data_dir,
                 HistoryEntry(s.run_id, s.deployment, s.name, s.started_at, now_iso(), status or s.status.value,
-                             error, code, s.bytes_transferred, reason.value if reason is not None else None),
+                             error, code, s.bytes_transferred, reason.value if reason is not None else None,
+                             s.total, [{k: r.get(k) for k in ("index", "name", "status", "exit_code")}
+                                       for r in s.results]),
             )
         except OSError as exc:
             log.warning("The run history could not be saved: %s", exc)

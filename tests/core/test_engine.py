@@ -369,7 +369,12 @@ async def test_a_failed_group_fails_the_sequence(run_api: Any, tmp_path: Path) -
     assert ev.events[-1] == RunFinished("failed", result.error, 0x80070005, reason=ErrorCode.PROGRAM_FAILED,
                                          run_id=ev.events[0].run_id)
     assert load_state(tmp_path / "data") is None
-    assert load_history(tmp_path / "data")[-1].status == "failed"
+    entry = load_history(tmp_path / "data")[-1]
+    assert entry.status == "failed"
+    # The history keeps the steps that ran, so Installation status can say which one failed.
+    assert entry.total_steps == 6
+    assert [(s["name"], s["status"]) for s in entry.steps][:2] == [("Before", "succeeded"), ("Breaks", "failed")]
+    assert entry.steps[1]["exit_code"] == 0x80070005
 
 
 @pytest.mark.asyncio
