@@ -208,10 +208,10 @@ class MainWindow(QMainWindow):
         self.navigation.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.navigation.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Tab follows what the eye reads: the header's chips, the pages, the banner, the page.
-        page = self.catalog_page
+        cat = self.catalog_page
         chain = [self.trust_chip, self.connection_chip, self.navigation, self.banner.resume_button,
-                 page.search_box, page.filter_combo, page.sort_combo, page.list_button, page.tile_button,
-                 page.list_view, page.details.install_button, self.retry_button]
+                 cat.search_box, cat.filter_combo, cat.sort_combo, cat.list_button, cat.tile_button,
+                 cat.list_view, cat.details.install_button, self.retry_button]
         for before, after in zip(chain, chain[1:], strict=False):
             self.setTabOrder(before, after)
 
