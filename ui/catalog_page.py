@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import Catalog, ConnectionType, Listing
+from core import Catalog, ConnectionType, HistoryEntry, Listing
 
 from .deployment_delegate import DeploymentDelegate, ViewMode
 from .deployment_model import (
@@ -67,6 +67,7 @@ class CatalogPage(QWidget):
         self.proxy = DeploymentFilterModel(self.model, self)
         self._run_active = False
         self._pending_name: str | None = None
+        self._failures: dict[str, HistoryEntry] = {}
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -188,7 +189,9 @@ class CatalogPage(QWidget):
         self.model.set_listings(listings)
         self.select(keep)
 
-    def set_last_runs(self, last_runs: dict[str, str]) -> None:
+    def set_last_runs(self, last_runs: dict[str, str], failures: dict[str, HistoryEntry] | None = None) -> None:
+        """Each deployment's last run's status; `failures`: the last run of those whose last run failed."""
+        self._failures = failures or {}
         self.model.set_last_runs(last_runs)
 
     def set_run_context(self, active: bool, pending_name: str | None) -> None:
@@ -369,7 +372,8 @@ class CatalogPage(QWidget):
         elif self._pending_name is not None and state is not RowState.RUNNING:
             blocked = fill(self.tr("“%1” has not finished yet. Resume it first, then start another."),
                            self._pending_name)
-        self.details.show_listing(listing, state, index.data(Roles.STATUS), blocked)
+        self.details.show_listing(listing, state, index.data(Roles.STATUS), blocked,
+                                  self._failures.get(listing.deployment.id))
 
     def _activated(self, index: QModelIndex) -> None:
         """Enter or double-click: the same as pressing the details button, when it is enabled."""

@@ -300,9 +300,11 @@ class MainWindow(QMainWindow):
         if self._status_page is None:
             from .status_page import StatusPage
 
-            page = StatusPage()
+            page = StatusPage(self.controller.log_path)
+            page.retry_requested.connect(self._retry_from_history)
             if self._history_read:
                 page.show_history(self._history, self._pending)
+            page.set_retryable(self._retryable())
             self._status_page = self._place(Page.STATUS, page)
         return self._status_page
 
@@ -492,17 +494,36 @@ class MainWindow(QMainWindow):
         if c.catalog is None or c.connection is None:
             return
         last: dict[str, str] = {}
+        failures: dict[str, HistoryEntry] = {}
         for entry in self._history:  # oldest first: the newest run of each deployment wins
             if entry.status in _UNFINISHED:
                 continue
             last[entry.deployment] = entry.status
+            failures.pop(entry.deployment, None)
+            if entry.status == RunStatus.FAILED.value:
+                failures[entry.deployment] = entry
         active = self._run_active()
         if self._pending is not None:
             last[self._pending.deployment] = self._pending.status.value
-        self.catalog_page.set_last_runs(last)
+        self.catalog_page.set_last_runs(last, failures)
         # Cloud content is the agent's business; the details list every location it may use.
         self.catalog_page.set_listings(c.listings(), c.catalog, c.connection, True)
         self.catalog_page.set_run_context(active, self._pending.name if self._pending and not active else None)
+        if self._status_page is not None:
+            self._status_page.set_retryable(self._retryable())
+
+    def _retryable(self) -> set[str]:
+        """The deployments a history detail's Retry may start now: listed and eligible, while
+        no run is going or waits to be resumed."""
+        if self._run_active() or self._pending is not None:
+            return set()
+        model = self.catalog_page.model
+        return {model.listing(row).deployment.id for row in range(model.rowCount())
+                if model.listing(row).verdict.refusal is None}
+
+    def _retry_from_history(self, deployment_id: str) -> None:
+        """Retry in a run's detail: the same path as the catalog's button (the question, then the run)."""
+        self._action_requested(deployment_id, Action.RETRY)
 
     def _show_error(self, title: str, detail: str) -> None:
         self.error_title.setText(title)
