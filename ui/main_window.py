@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self._open_task: asyncio.Task[None] | None = None
         self._close_confirmed = False
         self._pending: RunState | None = None
+        self._error_words: Callable[[], tuple[str, str]] | None = None  # the catalog's error, if shown
         self.loaded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.confirm_dialog: ConfirmInstallDialog | None = None  # the open one, for tests and automation
         self.question: QMessageBox | None = None  # the open close / clear question
@@ -393,6 +395,9 @@ class MainWindow(QMainWindow):
         self.connection_chip.setAccessibleName(
             fill(self.tr("Connection type: %1"), connection_text(c.connection, c.connection_setting))
         )
+        if self._error_words is not None and c.connection is None:  # never detected: the site did not answer
+            self.connection_chip.setText(self.tr("Site not reached"))
+            self.connection_chip.setIcon(icon("warning", Accent.WARNING))
         if self._options_page is not None:
             self._options_page.set_connection(c.connection_setting, c.connection)
 
@@ -408,20 +413,16 @@ class MainWindow(QMainWindow):
         try:
             await self.engine.open()
         except AgentStartError as exc:
-            self._show_error(self.tr("The Software Center service could not be started."), str(exc))
+            self._show_error(partial(self._service_error_words, str(exc)))
             return
         except AgentError as exc:
-            # The failure's code decides the words; the agent's message is the detail after them.
-            try:
-                cause, advice = error_words(ErrorCode(exc.code))
-            except (ValueError, KeyError):
-                cause, advice = agent_error_text(exc.code), ""
-            self._show_error(cause, fill(self.tr("%1 (%2)"), advice, exc.message) if advice else exc.message)
+            self._show_error(partial(self._agent_error_words, exc))
             return
         except Exception as exc:
             # A bug, not a site problem: say so calmly, keep Retry, and let the loop's handler report it.
-            self._show_error(self.tr("Something went wrong while reading the catalog."), str(exc))
+            self._show_error(partial(self._bug_words, str(exc)))
             raise
+        self._error_words = None
         catalog = self.center.catalog
         assert catalog is not None
         self.heading.setText(catalog.site.organization)
@@ -525,14 +526,29 @@ class MainWindow(QMainWindow):
         """Retry in a run's detail: the same path as the catalog's button (the question, then the run)."""
         self._action_requested(deployment_id, Action.RETRY)
 
-    def _show_error(self, title: str, detail: str) -> None:
+    def _service_error_words(self, detail: str) -> tuple[str, str]:
+        return self.tr("The Software Center service could not be started."), detail
+
+    def _bug_words(self, detail: str) -> tuple[str, str]:
+        return self.tr("Something went wrong while reading the catalog."), detail
+
+    def _agent_error_words(self, exc: AgentError) -> tuple[str, str]:
+        """The failure's code decides the words; the agent's message is the detail after them."""
+        try:
+            cause, advice = error_words(ErrorCode(exc.code))
+        except (ValueError, KeyError):
+            cause, advice = agent_error_text(exc.code), ""
+        return cause, fill(self.tr("%1 (%2)"), advice, exc.message) if advice else exc.message
+
+    def _show_error(self, words: Callable[[], tuple[str, str]]) -> None:
+        """The catalog could not be read: `words()` gives the title and detail in the current
+        language (called again when the language changes)."""
+        self._error_words = words
+        title, detail = words()
         self.error_title.setText(title)
         self.error_label.setText(detail)
         self.catalog_area.setCurrentIndex(1)
         self._show_connection()
-        if self.center.connection is None:  # never detected: the site did not answer
-            self.connection_chip.setText(self.tr("Site not reached"))
-            self.connection_chip.setIcon(icon("warning", Accent.WARNING))
         if self.current_page() is Page.CATALOG:
             self.retry_button.setFocus()
         self.load_failed.emit(detail)
@@ -765,6 +781,10 @@ class MainWindow(QMainWindow):
         self.navigation.setAccessibleName(self.tr("Pages"))
         self.loading_label.setText(self.tr("Loading the catalog…"))
         self.retry_button.setText(self.tr("&Retry"))
+        if self._error_words is not None:
+            title, detail = self._error_words()
+            self.error_title.setText(title)
+            self.error_label.setText(detail)
         if self._options_page is not None:
             self._options_page.set_site(self._site_text(), str(self.data_dir))
         self._show_connection()
