@@ -817,4 +817,8 @@ class MainWindow(QMainWindow):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
+        elif event.type() == QEvent.Type.PaletteChange:
+            sheet = app_style_sheet(self.palette())  # its tones follow a light / dark switch
+            if sheet != self.styleSheet():
+                self.setStyleSheet(sheet)
         super().changeEvent(event)

@@ -48,6 +48,7 @@ __all__ = [
     "IconLabel",
     "accent_color",
     "app_style_sheet",
+    "blend",
     "draw_focus_ring",
     "elide_keeping_last_part",
     "emphasize",
@@ -275,9 +276,30 @@ class IconLabel(QLabel):
         return super().event(e)
 
 
-def app_style_sheet() -> str:
-    """Layout touches only: colors come from palette roles, so light and dark themes both work."""
-    return """
+def blend(palette: QPalette, amount: float) -> QColor:
+    """The window color moved `amount` (0..1) of the way to the window text color: a tone
+    that stands out from the background in a light and in a dark palette alike."""
+    back = palette.color(QPalette.ColorRole.Window)
+    fore = palette.color(QPalette.ColorRole.WindowText)
+    return QColor.fromRgbF(*(b + (f - b) * amount for b, f in ((back.redF(), fore.redF()),
+                                                             (back.greenF(), fore.greenF()),
+                                                             (back.blueF(), fore.blueF()))))
+
+
+def app_style_sheet(palette: QPalette | None = None) -> str:
+    """Layout touches only: colors come from palette roles, so light and dark themes both work.
+
+    A progress bar's trough and outline are tones between the window and its text colors
+    (made from `palette`, the application's by default): the style's own trough is the Base
+    color, which in a dark palette is almost the window's, so an empty bar was invisible.
+    The window sets the sheet again when the palette changes."""
+    palette = palette or QGuiApplication.palette()
+    trough, edge = blend(palette, 0.22).name(), blend(palette, 0.45).name()
+    bars = f"""
+QProgressBar {{ background: {trough}; border: 1px solid {edge}; border-radius: 4px; text-align: center; }}
+QProgressBar::chunk {{ background: palette(highlight); border-radius: 3px; }}
+"""
+    return bars + """
 #header { background: palette(base); border-bottom: 1px solid palette(mid); }
 #heading { font-weight: 600; }
 #connectionChip {

@@ -93,3 +93,69 @@ async def test_switching_the_language_updates_the_site_error(make_window: Any) -
     expected = texts(fresh)
     stale = {path: (switched.get(path), value) for path, value in expected.items() if switched.get(path) != value}
     assert stale == {}
+
+
+@pytest.fixture
+def dark_palette() -> Any:
+    """A dark system palette (as Breeze Dark's), for the test's windows; the old one after."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    old = app.palette()
+    dark = QPalette()
+    colors = {
+        QPalette.ColorRole.Window: "#202326", QPalette.ColorRole.WindowText: "#fcfcfc",
+        QPalette.ColorRole.Base: "#141618", QPalette.ColorRole.AlternateBase: "#1d1f22",
+        QPalette.ColorRole.Text: "#fcfcfc", QPalette.ColorRole.Button: "#292c30",
+        QPalette.ColorRole.ButtonText: "#fcfcfc", QPalette.ColorRole.Highlight: "#3daee9",
+        QPalette.ColorRole.HighlightedText: "#fcfcfc", QPalette.ColorRole.Mid: "#3a3e43",
+        QPalette.ColorRole.Midlight: "#33373b", QPalette.ColorRole.Dark: "#101112",
+        QPalette.ColorRole.Light: "#40454a", QPalette.ColorRole.Shadow: "#0a0b0c",
+        QPalette.ColorRole.PlaceholderText: "#a1a9b1",
+    }
+    for role, color in colors.items():
+        dark.setColor(role, QColor(color))
+    app.setPalette(dark)
+    yield dark
+    app.setPalette(old)
+
+
+def contrast(a: Any, b: Any) -> float:
+    """The WCAG contrast ratio of two colors (1: the same; 21: black on white)."""
+    def luminance(c: Any) -> float:
+        def channel(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF())
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("when", ["dark at start", "switched to dark with the window open"])
+async def test_a_dark_palette_keeps_the_progress_trough_visible(make_window: Any, request: Any, when: str) -> None:
+    from PySide6.QtGui import QPalette
+
+    if when == "dark at start":
+        request.getfixturevalue("dark_palette")
+    window = await make_window()
+    page = window.progress_page
+    window.pages.setCurrentWidget(page)
+    bar = page.overall
+    bar.setValue(bar.minimum() + (bar.maximum() - bar.minimum()) * 3 // 10)
+    await asyncio.sleep(0.1)
+    if when != "dark at start":
+        request.getfixturevalue("dark_palette")
+        await asyncio.sleep(0.1)
+    assert bar.isVisible()
+    assert bar.parentWidget().palette().color(QPalette.ColorRole.Window).name() == "#202326"
+    image = bar.grab().toImage()
+    background = bar.parentWidget().palette().color(QPalette.ColorRole.Window)
+    trough = image.pixelColor(image.width() * 9 // 10, image.height() // 2)
+    chunk = image.pixelColor(image.width() // 10, image.height() // 2)
+    edge = image.pixelColor(image.width() * 9 // 10, 0)
+    # The empty part shows against the window (the style's own trough: 1.15), its outline
+    # as a component's edge should (3:1), and the filled part stands out from the trough.
+    assert contrast(trough, background) >= 1.5, (trough.name(), background.name())
+    assert contrast(edge, background) >= 3, (edge.name(), background.name())
+    assert contrast(chunk, trough) >= 2, (chunk.name(), trough.name())
