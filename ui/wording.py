@@ -749,9 +749,6 @@ class TimeWords(QObject):
     def minutes(self, n: int) -> str:
         return self.tr("in %n minute(s)", "", n)
 
-    def steps_done(self, n: int) -> str:
-        return self.tr("%n step(s) finished", "", n)
-
 
 def relative_time_text(moment: datetime | str, now: datetime | None = None) -> tuple[str, bool]:
     """('in 3 days', False), ('in 5 hours', False) or ('overdue', True) for a deadline."""

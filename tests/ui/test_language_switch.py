@@ -159,3 +159,32 @@ async def test_a_dark_palette_keeps_the_progress_trough_visible(make_window: Any
     assert contrast(trough, background) >= 1.5, (trough.name(), background.name())
     assert contrast(edge, background) >= 3, (edge.name(), background.name())
     assert contrast(chunk, trough) >= 2, (chunk.name(), trough.name())
+
+
+async def test_an_open_run_detail_and_the_deadline_follow_the_language(make_window: Any, data_dir: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from core.runstate import HistoryEntry, append_history
+
+    append_history(data_dir, HistoryEntry(
+        "r1", "NWT20001", "Upgrade to Windows 11 Enterprise 24H2", "2026-05-01T09:00:00+00:00",
+        "2026-05-01T09:40:00+00:00", "failed", "setup failed", 0xC1900208, 1000, "program_failed", 6, []))
+    window = await make_window()
+    window.show_page(Page.STATUS)
+    view = window.status_page.list_view
+    await asyncio.sleep(0.2)
+    view.setCurrentIndex(window.status_page.model.index(0))
+    QTest.keyClick(view, Qt.Key.Key_Return)
+    detail = window.status_page.detail
+    assert detail is not None and detail.retry_button.text() == "&Retry"
+    window.set_language("es")
+    await asyncio.sleep(0.1)
+    assert detail.retry_button.text() == "&Reintentar"
+    assert detail._labels["duration"].text() == "Duración"
+    assert detail.values["duration"].text() == "40 min"
+    detail.close_button.click()
+    window.show_page(Page.CATALOG)
+    window.catalog_page.select("NWT20006")  # its deadline: in some months
+    deadline = window.catalog_page.details._fact_values["deadline"].text()
+    assert " días)" in deadline or " día)" in deadline, deadline
