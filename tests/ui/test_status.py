@@ -148,3 +148,38 @@ async def test_a_run_opens_its_detail_and_retry_starts_it_through_the_question(m
     window.confirm_dialog.confirm_button.click()
     assert started == ["NWT20001"]
     assert window.current_page() is Page.PROGRESS
+
+
+async def test_a_run_cancelled_mid_download_counts_what_it_downloaded(make_window: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the window and its agent: cancel while the upgrade media downloads; the run's
+    row in Installation status counts the finished packages and the part cut short."""
+    from core import DownloadStatus, RunOutcome
+
+    from .conftest import until
+
+    monkeypatch.setenv("SOFTWARE_CENTER_DEMO_RATE", "40")  # the agent serves the demo slowly enough to cancel
+    window = await make_window()
+    controller = window.controller
+    controller.start("NWT20001", {"DemoSetupSeconds": "30"})
+
+    def media() -> Any:
+        return next((r.download for r in controller.bridge.rows if r.name == "Upgrade Operating System"
+                     and r.download is not None and r.download.status is DownloadStatus.ACTIVE
+                     and r.download.bytes > 20_000_000), None)
+
+    partial = (await until(media, 90, "the upgrade media downloads")).bytes
+    finished = sum(r.download.total_bytes for r in controller.bridge.rows
+                   if r.download is not None and r.download.status is DownloadStatus.FINISHED)
+    assert finished > 0
+    await controller.cancel()
+    await until(lambda: controller.last_result is not None, 30, "the run ends")
+    assert controller.last_result.status is RunOutcome.CANCELLED
+    window.show_page(Page.STATUS)
+    model = window.status_page.model
+
+    def cancelled() -> Any:
+        return next((model.entry(r) for r in range(model.rowCount()) if model.entry(r).status == "cancelled"), None)
+
+    entry_ = await until(cancelled, 20, "the cancelled run in the history")
+    assert entry_.bytes_transferred >= finished + partial  # before: only the finished packages counted
