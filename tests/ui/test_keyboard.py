@@ -114,3 +114,15 @@ async def test_down_and_enter_in_the_search_box_move_into_the_results(make_windo
     await until(lambda: page.proxy.rowCount() > 1, 5, "the results")
     QTest.keyClick(page.search_box, Qt.Key.Key_Return)
     assert page.list_view.hasFocus() and page.list_view.currentIndex().isValid()
+
+
+async def test_no_scroll_area_is_an_unnamed_tab_stop(make_window: Any) -> None:
+    from PySide6.QtWidgets import QAbstractScrollArea
+
+    window = await make_window()
+    pages = [window.catalog_page, window.status_page, window.options_page]
+    unnamed = [f"{type(area).__name__} in {page.objectName()}"
+               for page in pages for area in page.findChildren(QAbstractScrollArea)
+               if area.isVisibleTo(page)  # not a combo box's closed pop-up
+               and area.focusPolicy() & Qt.FocusPolicy.TabFocus and not area.accessibleName()]
+    assert unnamed == []
