@@ -3,6 +3,9 @@
 The list is a `QListView` over `DeploymentFilterModel` (search per keystroke, All /
 Required, sort by name, publisher or status) painted by `DeploymentDelegate`; the
 chosen view (list or tiles) is reported with `view_changed` so the window remembers it.
+Rows are as wide as the list (names elide; never a horizontal scroll bar); in a narrow page
+the filter, sort and view controls go on a row under the search box. Down or Enter in the
+search box moves into the results.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ so far and the live download. Installing goes: details button → confirmation d
 A run belongs to the agent: closing the window never affects it, Cancel asks the agent.
 A cancelled run is offered for resume in a banner. The connection choice in Options is
 the agent's `connection` setting; the cache and the history are the agent's.
+In a window narrower than COLLAPSE_BELOW the navigation shows its icons only (the names
+stay in tool tips and for assistive technology). The first focus is the search box; Tab
+goes through the header's chips, the navigation, the banner, then the page, as read.
 """
 
 from __future__ import annotations
