@@ -6,6 +6,7 @@ keeps its size in bytes when it must be shortened. Geometry is measured, not loo
 from __future__ import annotations
 
 import asyncio
+import json
 from itertools import combinations
 from typing import Any
 
@@ -15,6 +16,8 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QWidget
 
 from ui.deployment_model import Roles
+
+from .conftest import prefs_file
 
 pytestmark = pytest.mark.asyncio
 
@@ -28,8 +31,10 @@ async def settle() -> None:
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("size", ["800x600", "minimum"])
-async def test_the_catalog_fits_a_small_window(make_window: Any, size: str) -> None:
+async def test_the_catalog_fits_a_small_window(make_window: Any, size: str, language: str) -> None:
+    prefs_file().write_text(json.dumps({"language": language}))  # Spanish labels are longer
     window = await make_window()
     target = window.minimumSize() if size == "minimum" else QSize(800, 600)
     window.resize(target)
