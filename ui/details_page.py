@@ -12,7 +12,7 @@ import enum
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -52,6 +52,7 @@ class Action(enum.Enum):
 
 
 FACTS = ("size", "time", "restart", "start", "deadline", "source", "last", "id")
+STACK_FACTS_BELOW = 440  # pane width under which each fact's name goes above its value
 URGENT_S = 3 * 86400  # a deadline closer than this is shown in the warning color
 
 
@@ -337,6 +338,15 @@ class DetailsPane(QWidget):
         self.install_button.setAccessibleName(self.tr("Install"))
         self.refusal_label.setAccessibleName(self.tr("Why this cannot be installed"))
         self._fill()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        """In a narrow pane each fact's name goes above its value: beside it, the values were
+        squeezed into a column narrower than their longest word, and clipped."""
+        policy = (QFormLayout.RowWrapPolicy.WrapAllRows if event.size().width() < STACK_FACTS_BELOW
+                  else QFormLayout.RowWrapPolicy.DontWrapRows)
+        if self.facts.rowWrapPolicy() != policy:
+            self.facts.setRowWrapPolicy(policy)
+        super().resizeEvent(event)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:

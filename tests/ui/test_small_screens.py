@@ -68,6 +68,20 @@ async def test_the_catalog_fits_a_small_window(make_window: Any, size: str, lang
     assert all(page_rect.contains(r) for r in rects)
     assert page.search_box.width() >= 160
 
+    # The details pane fits its width: no horizontal scroll bar there either.
+    from PySide6.QtWidgets import QScrollArea
+
+    details_area = page.details.findChild(QScrollArea)
+    assert not details_area.horizontalScrollBar().isVisible()
+    # ... and no fact is cut at its right: each value's longest word fits the width it has.
+    inside = details_area.viewport().width()
+    for value in page.details._fact_values.values():
+        if value.isVisibleTo(page.details) and value.text():
+            right = value.mapTo(details_area.widget(), value.rect().topRight()).x()
+            assert right <= inside, (value.objectName(), right, inside)
+            longest = max(QFontMetrics(value.font()).horizontalAdvance(word) for word in value.text().split())
+            assert longest <= value.width(), (value.objectName(), value.text(), value.width())
+
     # A refusal reads as a paragraph under the button, not a column of single words.
     assert page.select("NWT20003")
     await settle()
