@@ -34,7 +34,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,6 +224,7 @@ class ContentStore:
         retry: RetryPolicy = RetryPolicy(),
         allow_cloud: bool = True,
         throttle: Throttle | None = None,
+        on_transferred: Callable[[int], None] | None = None,
     ) -> Path:
         """Make every file of the package present and verified; return its folder.
         `throttle`: a rate limit (background downloads only).
@@ -231,6 +232,8 @@ class ContentStore:
         Emits DownloadStarted, DownloadProgressed*, DownloadRetrying*, then DownloadFinished
         or DownloadFailed. Raises ContentUnavailableError, IntegrityError, CacheError.
         Cancellation stops the transfer promptly and keeps `.part` files for a resume.
+        When a transfer was needed, `on_transferred(n)` is called once, however it ends
+        (finished, failed or cancelled), with the body bytes it really received.
         """
         key = cache_key(package_id, package)
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -238,7 +241,8 @@ class ContentStore:
             self._active.add(key)
             try:
                 return await self._fetch(
-                    key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud, throttle
+                    key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud, throttle,
+                    on_transferred,
                 )
             finally:
                 self._active.discard(key)
@@ -253,7 +257,8 @@ class ContentStore:
         on_event: EventSink,
         retry: RetryPolicy,
         allow_cloud: bool,
-        throttle: Throttle | None = None,
+        throttle: Throttle | None,
+        on_transferred: Callable[[int], None] | None,
     ) -> Path:
         folder = self.cache_dir / key
         locations = ordered_locations(package, connection, allow_cloud)
@@ -319,6 +324,9 @@ class ContentStore:
         except BaseException:
             progress.close()
             raise
+        finally:
+            if on_transferred is not None:
+                on_transferred(progress.transferred)
         progress.finish()
         await self.session.run_blocking(lambda abort: plan.record.touch())
         log.info("Downloaded %s: %d bytes transferred, every file verified", key, progress.transferred)

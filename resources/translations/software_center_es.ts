@@ -236,6 +236,18 @@
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <source>Failed on %1: %2</source>
+        <translation>Falló el %1: %2</translation>
+    </message>
+    <message>
+        <source>%1 (error %2)</source>
+        <translation>%1 (error %2)</translation>
+    </message>
+    <message>
         <source>Select an operating system to see its details.</source>
         <translation>Seleccione un sistema operativo para ver sus detalles.</translation>
     </message>
@@ -252,12 +264,20 @@
         <translation>Reinicio</translation>
     </message>
     <message>
+        <source>Available from</source>
+        <translation>Disponible desde</translation>
+    </message>
+    <message>
         <source>Deadline</source>
         <translation>Fecha límite</translation>
     </message>
     <message>
         <source>Content source</source>
         <translation>Origen del contenido</translation>
+    </message>
+    <message>
+        <source>Last attempt</source>
+        <translation>Último intento</translation>
     </message>
     <message>
         <source>Deployment ID</source>
@@ -489,6 +509,57 @@
     <message>
         <source>Details: %1</source>
         <translation>Detalles: %1</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryDetailDialog</name>
+    <message>
+        <source>%1 of %2 steps finished</source>
+        <translation>%1 de %2 pasos terminados</translation>
+    </message>
+    <message>
+        <source>%1. %2: %3</source>
+        <translation>%1. %2: %3</translation>
+    </message>
+    <message>
+        <source>%1 (error %2)</source>
+        <translation>%1 (error %2)</translation>
+    </message>
+    <message>
+        <source>Started</source>
+        <translation>Inicio</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>Duración</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>Pasos</translation>
+    </message>
+    <message>
+        <source>Downloaded</source>
+        <translation>Descargado</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Error</translation>
+    </message>
+    <message>
+        <source>Log</source>
+        <translation>Registro</translation>
+    </message>
+    <message>
+        <source>&amp;Retry</source>
+        <translation>&amp;Reintentar</translation>
+    </message>
+    <message>
+        <source>Open &amp;log</source>
+        <translation>Abrir el re&amp;gistro</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>&amp;Cerrar</translation>
     </message>
 </context>
 <context>
@@ -1145,6 +1216,10 @@
         <translation>Estado de la instalación</translation>
     </message>
     <message>
+        <source>Press Enter or double-click a run to see its details.</source>
+        <translation>Pulse Intro o haga doble clic en una ejecución para ver sus detalles.</translation>
+    </message>
+    <message>
         <source>Nothing has been installed from Software Center on this computer yet.</source>
         <translation>Todavía no se ha instalado nada desde el Centro de software en este equipo.</translation>
     </message>
@@ -1253,6 +1328,30 @@
     <message>
         <source>Downloading content before the first step</source>
         <translation>Descargando el contenido antes del primer paso</translation>
+    </message>
+</context>
+<context>
+    <name>TimeWords</name>
+    <message numerus="yes">
+        <source>in %n day(s)</source>
+        <translation>
+            <numerusform>en %n día</numerusform>
+            <numerusform>en %n días</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>in %n hour(s)</source>
+        <translation>
+            <numerusform>en %n hora</numerusform>
+            <numerusform>en %n horas</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>in %n minute(s)</source>
+        <translation>
+            <numerusform>en %n minuto</numerusform>
+            <numerusform>en %n minutos</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1420,6 +1519,18 @@
     <message>
         <source>The computer did not restart. Restart your computer to continue.</source>
         <translation>El equipo no se reinició. Reinicie el equipo para continuar.</translation>
+    </message>
+    <message>
+        <source>Part of this upgrade&apos;s content is stored only on servers inside the corporate network, so it cannot be downloaded from the internet. Connect to the office network, or ask your IT department to publish the content to the cloud.</source>
+        <translation>Parte del contenido de esta actualización solo está en servidores de la red corporativa, por lo que no se puede descargar desde internet. Conéctese a la red de la oficina o pida a su departamento de TI que publique el contenido en la nube.</translation>
+    </message>
+    <message>
+        <source>overdue</source>
+        <translation>vencido</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
     </message>
 </context>
 </TS>
