@@ -29,6 +29,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -79,6 +80,10 @@ def _demo_source(dst: Path) -> Path:
             path = folder / gen["path"]
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(hashlib.shake_256(gen["seed"].encode()).digest(size))
+    for dep in spec["deployments"]:  # the demo's own spec field: a deadline some minutes after the build
+        minutes = dep.pop("deadline_after_build_minutes", None)
+        if minutes is not None:
+            dep["deadline"] = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
     source = dst / "SOURCE.json"
     source.write_text(json.dumps(spec, indent=2), encoding="utf-8")
     return source
