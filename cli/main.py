@@ -163,8 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("settings", help="print the agent's settings, or change one (admin only)")
     p.add_argument("key", nargs="?", metavar="KEY", help="one setting: site, connection, site_key, ca_bundle, "
-                                                         "token, reboot_command, restart_countdown_s, admin_group, "
-                                                         "poll_minutes")
+                                                         "token, reboot_command, restart_countdown_s, "
+                                                         "restart_snooze_minutes, admin_group, poll_minutes, "
+                                                         "precache_rate_mbps, precache_on_metered, notice_minutes")
     p.add_argument("value", nargs="?", metavar="VALUE",
                    help="its new value ('' unsets it; `token -` reads the token from standard input)")
     _client_options(p)

@@ -181,8 +181,8 @@ async def _settings(agent: AgentClient, args: argparse.Namespace) -> int:
         json_line({"event": "settings", **shown})
         return EXIT_OK
     for name, setting in shown.items():
-        if isinstance(setting, list):
-            setting = " ".join(setting)
+        if isinstance(setting, list):  # a command's words, or minutes (restart_snooze_minutes)
+            setting = ",".join(map(str, setting)) if all(isinstance(w, int) for w in setting) else " ".join(setting)
         print(f"{name}: {'(not set)' if setting is None else setting}")
     return EXIT_OK
 
@@ -242,7 +242,8 @@ async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, aft
 
     The first `ts_finished` ends it, also when the agent already continued the run past a
     restart and the replay holds the continuation too (`run` exits 5 at its restart).
-    `through`: go on into a continuation the agent already started (`watch`)."""
+    `through`: go on into a continuation the agent already started after a finish (a
+    restart, or a cancel and a resume), as `watch` replays the whole run."""
     show = _agent_sink(args.json)
     revive = getattr(args, "revive", None)
     loop = asyncio.get_running_loop()
@@ -280,7 +281,7 @@ async def _follow(agent: AgentClient, run_id: str, args: argparse.Namespace, aft
                         if obj.get("event") == "ts_finished":
                             status = str(obj.get("status"))
                             break
-                    if through and status == "restart_pending" and await _continued(agent, run_id, last_seq):
+                    if through and status is not None and await _continued(agent, run_id, last_seq):
                         status = None
                         continue
                     break

@@ -59,7 +59,6 @@ from .content import RetryPolicy, ordered_locations
 from .eligibility import LaunchMode
 from .errors import CatalogError, ContentError, ErrorCode, RunError, Win32Code
 from .events import (
-    DownloadFinished,
     Event,
     EventSink,
     RestartPending,
@@ -591,6 +590,7 @@ class TaskSequenceRunner:
             on_event=self._emit,
             retry=RetryPolicy.from_variables(self.variables),
             allow_cloud=self.center.options.allow_cloud_content,
+            on_transferred=self._count_transferred,
         )
         self._ready[pid] = folder
         return folder
@@ -646,11 +646,15 @@ class TaskSequenceRunner:
             v.set(name, value)
         return v
 
+    def _count_transferred(self, n: int) -> None:
+        """What a download really received, however it ended: a cancelled or failed
+        download's bytes count too (the run's history says what it cost)."""
+        if self._state is not None:
+            self._state.bytes_transferred += n
+
     def _emit(self, event: Event) -> None:
         """Report an event: stamped with the run's id, with no secret in any text."""
         state = self._state
-        if isinstance(event, DownloadFinished) and state is not None:
-            state.bytes_transferred += event.bytes_transferred
         changes: dict[str, Any] = {}
         if state is not None and event.run_id != state.run_id:
             changes["run_id"] = state.run_id
@@ -679,7 +683,9 @@ class TaskSequenceRunner:
             append_history(
                 self.data_dir,
                 HistoryEntry(s.run_id, s.deployment, s.name, s.started_at, now_iso(), status or s.status.value,
-                             error, code, s.bytes_transferred, reason.value if reason is not None else None),
+                             error, code, s.bytes_transferred, reason.value if reason is not None else None,
+                             s.total, [{k: r.get(k) for k in ("index", "name", "status", "exit_code")}
+                                       for r in s.results]),
             )
         except OSError as exc:
             log.warning("The run history could not be saved: %s", exc)

@@ -36,6 +36,8 @@ The exception tree (each line: when it is raised, and its default code):
     │   ├── IntegrityError         bytes did not match the catalog's size or SHA-256
     │   │                                                                (content_integrity)
     │   ├── ContentUnavailableError every location was tried and failed  (content_unavailable)
+    │   │   └── ContentMissingError every location said a file does not exist (HTTP 404 or
+    │   │                          410): the site lacks it, not this computer (content_missing)
     │   └── CacheError             the data folder cannot be written (read-only, full)
     │                                                                    (cache_unwritable)
     ├── Aborted                    inside a transfer worker: the awaiting task was cancelled;
@@ -71,6 +73,7 @@ __all__ = [
     "CacheError",
     "CatalogError",
     "ContentError",
+    "ContentMissingError",
     "ContentUnavailableError",
     "ErrorCode",
     "IntegrityError",
@@ -110,6 +113,7 @@ class ErrorCode(enum.StrEnum):
     REDIRECT_REFUSED = "redirect_refused"  # a redirect broke the policy or had an unusable target
     # content
     CONTENT_UNAVAILABLE = "content_unavailable"  # every location of a package failed
+    CONTENT_MISSING = "content_missing"  # every location answered that a file does not exist (404/410)
     CONTENT_INTEGRITY = "content_integrity"  # the bytes served did not match the catalog's size or SHA-256
     NO_CONTENT_LOCATION = "no_content_location"  # pre-flight: a package has no location usable on this connection
     CACHE_UNWRITABLE = "cache_unwritable"  # the content cache cannot be written
@@ -258,6 +262,14 @@ class ContentUnavailableError(ContentError):
     def __init__(self, message: str, attempts: list[tuple[str, str]] | None = None) -> None:
         self.attempts = attempts or []
         super().__init__(message)
+
+
+class ContentMissingError(ContentUnavailableError):
+    """Every location answered that a file of the package does not exist (HTTP 404 or 410):
+    the content is missing on the site, which no retry or other network on this computer
+    changes."""
+
+    code = ErrorCode.CONTENT_MISSING
 
 
 class CacheError(ContentError):

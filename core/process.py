@@ -75,8 +75,11 @@ __all__ = [
     "ProgramResult",
     "exit_code_from_output",
     "format_exit_code",
+    "blocking_app",
+    "blocking_app_of",
     "kill_process_group",
     "run_program",
+    "setup_block_error",
     "windows_setup_error",
 ]
 
@@ -133,6 +136,44 @@ def _u32(code: int) -> int:
 def windows_setup_error(code: int) -> str | None:
     """The known Windows Setup result `code` (signed or unsigned) in English words, or None."""
     return _SETUP_ERRORS.get(_u32(code))
+
+
+# How Setup's output names what blocks an upgrade (0xC1900208): a line ending in
+# "blocks the upgrade: NAME", optionally followed by the code in parentheses. The last
+# such line of the output tail counts.
+_BLOCKER = re.compile(r"blocks the upgrade: (?P<app>.+?)(?:\s*\(0[xX][0-9a-fA-F]{8}\))?\s*$")
+
+
+def blocking_app(output_tail: str) -> str | None:
+    """The app or driver Setup's output names as blocking the upgrade, or None."""
+    for line in reversed(output_tail.splitlines()):
+        found = _BLOCKER.search(line)
+        if found is not None:
+            return found.group("app").strip() or None
+    return None
+
+
+_BLOCK_SEPARATOR = ": "
+
+
+def setup_block_error(code: int, app: str | None) -> str | None:
+    """The failure's English words for Setup's `code`, naming the blocking `app` when
+    known: "An incompatible app or driver is blocking the upgrade: Northwind VPN 3.1".
+    `blocking_app_of(code, error)` reads the name back."""
+    words = windows_setup_error(code)
+    if words is None or not app:
+        return words
+    return f"{words}{_BLOCK_SEPARATOR}{app}"
+
+
+def blocking_app_of(code: int | None, error: str | None) -> str | None:
+    """The blocking app a failure's `error` (as `setup_block_error` made it) names, or None."""
+    if code is None or not error:
+        return None
+    words = windows_setup_error(code)
+    if words is None or not error.startswith(words + _BLOCK_SEPARATOR):
+        return None
+    return error[len(words) + len(_BLOCK_SEPARATOR):].strip() or None
 
 
 def format_exit_code(code: int) -> str:

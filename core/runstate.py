@@ -187,6 +187,8 @@ class HistoryEntry:
     error_code: int | None
     bytes_transferred: int
     reason: str | None = None  # the stable failure code (core/errors.ErrorCode), if it failed
+    total_steps: int = 0  # the run's counted steps (0: not recorded, an entry of an older version)
+    steps: list[dict[str, Any]] = field(default_factory=list)  # each finished step: index, name, status, exit_code
 
 
 def append_history(data_dir: Path, entry: HistoryEntry) -> None:

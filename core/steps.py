@@ -34,7 +34,7 @@ from .catalog import (
 )
 from .errors import ContentError, ErrorCode, ProgramError, Win32Code
 from .events import StepProgressed
-from .process import exit_code_from_output, format_exit_code, run_program, windows_setup_error
+from .process import blocking_app, exit_code_from_output, format_exit_code, run_program, setup_block_error
 from .variables import Variables, expand
 
 __all__ = ["Outcome", "ProgramStep", "StepExecutor"]
@@ -211,7 +211,9 @@ class StepExecutor:
         else:
             success = code in step.success_codes
         if not success:
-            words = windows_setup_error(code) if isinstance(step, UpgradeOsStep) else None
+            # Setup's words for its code; for a compatibility block, with the app its output names.
+            words = (setup_block_error(code, blocking_app(tail) if code == Win32Code.SETUP_COMPAT_BLOCK else None)
+                     if isinstance(step, UpgradeOsStep) else None)
             return failed(ErrorCode.PROGRAM_FAILED, words or f"the program exited with code {format_exit_code(code)}",
                           code)
         return Outcome(True, code, restart=code == Win32Code.REBOOT_REQUIRED)

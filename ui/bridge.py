@@ -16,9 +16,13 @@ that already agrees with them.
 Mapping events to rows. Rows are the flattened step tree (groups included), the same
 list the engine walks, so a step event's `ip` (instruction pointer) is its row. Leaves
 passed over without an event (a failing group that continues on error leaves the rest of
-itself silently) become "not run". Downloads land on the step running when they start, or
-(all content before step 1) on the first pending step that needs the package. Groups have
-no events: their state is derived from their steps.
+itself silently) become "not run". Downloads land on the step running when they start.
+A deployment that downloads all content before step 1 (`all_before_start`) gets a row of
+its own before the steps (`PREFETCH_KIND`, "Downloading content before the first step"):
+that download is not attached to a step it does not belong to, and the row ends like any
+other (succeeded when step 1 starts, failed, or pending again on cancel). Its rows are then
+offset by one from the engine's `ip`. Groups have no events: their state is derived from
+their steps.
 
 Resuming. `RunStarted` carries the run's id and its fixed total. When this window watched
 the run before (same `run_id`: cancel then Resume, or the simulated restart), the rows it
@@ -70,6 +74,7 @@ from core import (
 )
 
 from .step_model import (
+    PREFETCH_KIND,
     DownloadInfo,
     SkipReason,
     StepModel,
@@ -78,7 +83,7 @@ from .step_model import (
     step_fraction,
 )
 
-__all__ = ["FLUSH_INTERVAL_MS", "EventBridge", "RunHeader"]
+__all__ = ["FLUSH_INTERVAL_MS", "PREFETCH_KIND", "EventBridge", "RunHeader"]
 
 log = logging.getLogger("software_center.ui")
 
@@ -142,6 +147,7 @@ class EventBridge(QObject):
         self._ends: list[int] = []
         self._parents: list[int | None] = []
         self._positions: list[int] = []  # counted steps before each instruction (its "Step x" is this + 1)
+        self._offset = 0  # rows before the first step's (1: the all_before_start download's row)
         self._dirty: set[int] = set()
         self._cursor = 0
         self._current: int | None = None  # row of the step under way
@@ -262,12 +268,21 @@ class EventBridge(QObject):
         if catalog is None or ts is None:
             log.warning("The task sequence %s is not in the catalog; steps are not listed", event.task_sequence)
             self._rows, self._ends, self._parents, self._positions = [], [], [], []
+            self._offset = 0
             return False
+        from core import referenced_packages
+
         instructions = flatten(ts.steps)
+        dep = catalog.deployment(event.deployment)
+        off = 1 if dep is not None and dep.download == "all_before_start" else 0
         rows: list[StepRow] = []
+        if off:
+            rows.append(StepRow(name="Downloading content before the first step", kind=PREFETCH_KIND, depth=0,
+                                is_group=False, enabled=True,
+                                packages=tuple(sorted(referenced_packages(ts)))))
         for ins in instructions:
             step = ins.step
-            enabled = step.enabled and (ins.parent is None or rows[ins.parent].enabled)
+            enabled = step.enabled and (ins.parent is None or rows[ins.parent + off].enabled)
             kind = step_type(step)
             if isinstance(step, DownloadPackageContentStep):
                 pkgs = list(step.packages)
@@ -279,7 +294,7 @@ class EventBridge(QObject):
                 StepRow(
                     name=step.name,
                     kind=kind,
-                    depth=0 if ins.parent is None else rows[ins.parent].depth + 1,
+                    depth=0 if ins.parent is None else rows[ins.parent + off].depth + 1,
                     is_group=kind == "group",
                     enabled=enabled,
                     description=step.description,
@@ -287,9 +302,11 @@ class EventBridge(QObject):
                 )
             )
         self._rows = rows
-        self._ends = [ins.end for ins in instructions]
-        self._positions = [ins.position for ins in instructions]
-        self._parents = [ins.parent for ins in instructions]
+        self._offset = off
+        self._ends = [off] * off + [ins.end + off for ins in instructions]
+        self._positions = [0] * off + [ins.position for ins in instructions]
+        parents: list[int | None] = [None] * off
+        self._parents = parents + [None if ins.parent is None else ins.parent + off for ins in instructions]
         return True
 
     def _restore(self, state: RunState) -> int:
@@ -300,15 +317,19 @@ class EventBridge(QObject):
             ip_of = result.get("ip")
             if isinstance(ip_of, int):
                 by_ip[ip_of] = result  # a step run again (after a failure that continued) keeps its last result
-        ip = min(state.ip, len(self._rows))
-        for i in range(ip):
+        off = self._offset
+        if off:
+            self._rows[0] = replace(self._rows[0], state=StepState.SUCCEEDED if state.prepared else StepState.PENDING)
+        ip = min(state.ip, len(self._rows) - off)
+        for k in range(ip):
+            i = k + off
             row = self._rows[i]
             if row.is_group:
                 continue
             if not row.enabled:
                 self._rows[i] = replace(row, state=StepState.SKIPPED, skip_reason=SkipReason.DISABLED)
                 continue
-            r = by_ip.get(i)
+            r = by_ip.get(k)
             if r is not None:
                 number, exit_code, error = r.get("index"), r.get("exit_code"), r.get("error")
                 self._rows[i] = replace(
@@ -322,7 +343,7 @@ class EventBridge(QObject):
             else:  # a false condition, or the rest of a failed group that continued on error
                 self._rows[i] = replace(row, state=StepState.SKIPPED, skip_reason=SkipReason.CONDITION)
         self._derive_groups(all_groups=True)
-        return ip
+        return ip + off
 
     def _derive_groups(self, *, all_groups: bool = False) -> None:
         """A group's state follows its steps; only groups holding a changed row are looked at."""
@@ -363,11 +384,12 @@ class EventBridge(QObject):
 
     def _row_at(self, ip: int, name: str, *, leaf: bool) -> int | None:
         """The row of the instruction `ip`; None (logged) when the listed tree has no such step."""
-        if 0 <= ip < len(self._rows) and (not leaf or not self._rows[ip].is_group):
-            if self._rows[ip].name != name:
+        i = ip + self._offset
+        if 0 <= ip and i < len(self._rows) and (not leaf or not self._rows[i].is_group):
+            if self._rows[i].name != name:
                 log.warning("The step at %d is '%s' in the listed task sequence, the engine says '%s'",
-                            ip, self._rows[ip].name, name)
-            return ip
+                            ip, self._rows[i].name, name)
+            return i
         log.warning("The step '%s' (%d) is not in the listed task sequence", name, ip)
         return None
 
@@ -426,11 +448,21 @@ class EventBridge(QObject):
             return
         self._cursor = self._restore(saved)
 
+    def _prefetched(self) -> None:
+        """Step 1 (or a skip) came: the all_before_start download is over."""
+        if self._offset and self._rows[0].state in (StepState.PENDING, StepState.DOWNLOADING):
+            dl = self._rows[0].download
+            self._set(0, replace(self._rows[0], state=StepState.SUCCEEDED,
+                                 download=replace(dl, status=DownloadStatus.FINISHED, rate_bps=None, eta_s=None)
+                                 if dl is not None else None))
+            self._cursor = max(self._cursor, 1)
+
     def _step_started(self, event: StepStarted) -> None:
         self._header = replace(self._header, number=event.index, total=event.total, current=event.name)
         i = self._row_at(event.ip, event.name, leaf=True)
         if i is None:
             return
+        self._prefetched()
         self._pass_over(i)
         self._cursor = i
         self._current = i
@@ -463,6 +495,7 @@ class EventBridge(QObject):
         i = self._row_at(event.ip, event.name, leaf=False)
         if i is None:
             return
+        self._prefetched()
         self._pass_over(i)
         try:
             reason = SkipReason(event.why)
@@ -474,7 +507,7 @@ class EventBridge(QObject):
         self._cursor = max(self._cursor, end)
 
     def _step_progress(self, event: StepProgressed) -> None:
-        i = event.ip
+        i = event.ip + self._offset
         if i != self._current:
             return
         r = self._rows[i]
@@ -483,6 +516,8 @@ class EventBridge(QObject):
 
     def _download_started(self, event: DownloadStarted) -> None:
         i = self._current
+        if i is None and self._offset and self._rows[0].state in (StepState.PENDING, StepState.DOWNLOADING):
+            i = 0  # all_before_start: the download's own row
         if i is None:
             i = next(
                 (k for k in range(self._cursor, len(self._rows))
@@ -528,7 +563,10 @@ class EventBridge(QObject):
             dl = replace(dl, status=status, rate_bps=None, eta_s=None,
                          bytes=dl.total_bytes if status is DownloadStatus.FINISHED else dl.bytes)
         state = r.state
-        if state is StepState.DOWNLOADING:
+        if i < self._offset:  # the all_before_start row: downloading until step 1, unless it failed
+            state = StepState.FAILED if status is DownloadStatus.FAILED else state
+            self._before_dl.pop(i, None)
+        elif state is StepState.DOWNLOADING:
             state = self._before_dl.pop(i, StepState.RUNNING)
         self._set(i, replace(r, download=dl, state=state))
 
@@ -571,8 +609,10 @@ class EventBridge(QObject):
         if h.total <= 0:
             return h.percent
         # Counted steps (enabled leaves) that ran or were passed over: the counter jumps over a skip.
-        done = sum(1 for r in self._rows if not r.is_group and r.enabled
-                   and (r.state in _DONE or r.state is StepState.SKIPPED))
+        # A failed run counts what it got through: not the steps it never reached.
+        never = SkipReason.NOT_RUN if h.status is RunStatus.FAILED else None
+        done = sum(1 for r in self._rows[self._offset:] if not r.is_group and r.enabled
+                   and (r.state in _DONE or (r.state is StepState.SKIPPED and r.skip_reason is not never)))
         frac = 0.0
         if self._current is not None:
             frac = step_fraction(self._rows[self._current]) or 0.0

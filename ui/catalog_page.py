@@ -3,6 +3,9 @@
 The list is a `QListView` over `DeploymentFilterModel` (search per keystroke, All /
 Required, sort by name, publisher or status) painted by `DeploymentDelegate`; the
 chosen view (list or tiles) is reported with `view_changed` so the window remembers it.
+Rows are as wide as the list (names elide; never a horizontal scroll bar); in a narrow page
+the filter, sort and view controls go on a row under the search box. Down or Enter in the
+search box moves into the results.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QButtonGroup,
     QComboBox,
     QHBoxLayout,
@@ -33,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import Catalog, ConnectionType, Listing
+from core import Catalog, ConnectionType, HistoryEntry, Listing
 
 from .deployment_delegate import DeploymentDelegate, ViewMode
 from .deployment_model import (
@@ -50,6 +54,7 @@ from .wording import fill
 __all__ = ["CatalogPage"]
 
 TILE_SPACING = 6
+SEARCH_MIN_WIDTH = 200  # narrower, and the controls move under the search box
 
 
 class CatalogPage(QWidget):
@@ -65,6 +70,8 @@ class CatalogPage(QWidget):
         self.proxy = DeploymentFilterModel(self.model, self)
         self._run_active = False
         self._pending_name: str | None = None
+        self._restart_name: str | None = None  # a run waits for a restart of the computer
+        self._failures: dict[str, HistoryEntry] = {}
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -74,7 +81,7 @@ class CatalogPage(QWidget):
         self.title = page_title()
         lay.addWidget(self.title)
         bar = named(QWidget(), "catalogToolbar")
-        tb = QHBoxLayout(bar)
+        tb = QBoxLayout(QBoxLayout.Direction.LeftToRight, bar)
         tb.setContentsMargins(16, 8, 16, 10)
         tb.setSpacing(10)
         self.search_box = named(QLineEdit(), "searchBox")
@@ -88,21 +95,31 @@ class CatalogPage(QWidget):
         self._escape.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self._escape.triggered.connect(self.search_box.clear)
         self.search_box.addAction(self._escape)
+        self.search_box.installEventFilter(self)  # Down / Enter: into the results
         tb.addWidget(self.search_box, 1)
+        # The filter, sort and view controls: beside the search box, or on a row of their own
+        # under it when the page is too narrow for both (see `_fit_toolbar`).
+        controls = named(QWidget(), "catalogControls")
+        self._toolbar = tb
+        self._controls = controls
+        cl = QHBoxLayout(controls)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(10)
+        tb.addWidget(controls)
 
         self.filter_label = QLabel()
         self.filter_combo = named(QComboBox(), "filterSelector")
         self.filter_label.setBuddy(self.filter_combo)
         self.filter_combo.currentIndexChanged.connect(self._filter_changed)
-        tb.addWidget(self.filter_label)
-        tb.addWidget(self.filter_combo)
+        cl.addWidget(self.filter_label)
+        cl.addWidget(self.filter_combo)
 
         self.sort_label = QLabel()
         self.sort_combo = named(QComboBox(), "sortSelector")
         self.sort_label.setBuddy(self.sort_combo)
         self.sort_combo.currentIndexChanged.connect(self._sort_changed)
-        tb.addWidget(self.sort_label)
-        tb.addWidget(self.sort_combo)
+        cl.addWidget(self.sort_label)
+        cl.addWidget(self.sort_combo)
 
         self.list_button = named(QToolButton(), "listViewButton")
         self.list_button.setIcon(icon("view-list"))
@@ -116,14 +133,15 @@ class CatalogPage(QWidget):
             b.setIconSize(QSize(20, 20))
             b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             self._view_group.addButton(b)
-            tb.addWidget(b)
+            cl.addWidget(b)
+        cl.addStretch(1)
         self.list_button.setChecked(True)
         self.list_button.toggled.connect(self._list_toggled)
         self.tile_button.toggled.connect(self._tiles_toggled)
         lay.addWidget(bar)
 
         # --- list and details ------------------------------------------------------------
-        split = QSplitter(Qt.Orientation.Horizontal)
+        split = self.splitter = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         left = QStackedWidget()
         self.list_view = named(QListView(), "deploymentList")
@@ -133,6 +151,8 @@ class CatalogPage(QWidget):
         self.list_view.setUniformItemSizes(True)  # one sizeHint for all rows: fast with 5,000
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Rows and tiles fit the view's width (names elide): never a horizontal scroll bar.
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list_view.setMouseTracking(True)
         self.list_view.selectionModel().currentChanged.connect(self._current_changed)
         self.list_view.activated.connect(self._activated)
@@ -173,14 +193,18 @@ class CatalogPage(QWidget):
         self.model.set_listings(listings)
         self.select(keep)
 
-    def set_last_runs(self, last_runs: dict[str, str]) -> None:
+    def set_last_runs(self, last_runs: dict[str, str], failures: dict[str, HistoryEntry] | None = None) -> None:
+        """Each deployment's last run's status; `failures`: the last run of those whose last run failed."""
+        self._failures = failures or {}
         self.model.set_last_runs(last_runs)
 
-    def set_run_context(self, active: bool, pending_name: str | None) -> None:
+    def set_run_context(self, active: bool, pending_name: str | None, restart_name: str | None = None) -> None:
         """A run is active (nothing may start), or `pending_name`'s run waits to be resumed
-        (only it may continue; the engine refuses a new run until it finishes)."""
+        (only it may continue; the engine refuses a new run until it finishes); with
+        `restart_name` the active run waits for a restart of the computer (said so)."""
         self._run_active = active
         self._pending_name = pending_name
+        self._restart_name = restart_name
         self._refresh_details()
 
     def current_id(self) -> str | None:
@@ -265,11 +289,40 @@ class CatalogPage(QWidget):
         self.delegate.tile_width = tile
         return True
 
+    def _fit_toolbar(self) -> None:
+        """One row (search, then the controls) when the page is wide enough for both; else the
+        controls go on a second row, so nothing is squeezed over its neighbour."""
+        tb = self._toolbar
+        margins = tb.contentsMargins()
+        one_row = (SEARCH_MIN_WIDTH + tb.spacing() + self._controls.sizeHint().width()
+                   + margins.left() + margins.right())
+        direction = (QBoxLayout.Direction.LeftToRight if self.width() >= one_row
+                     else QBoxLayout.Direction.TopToBottom)
+        if tb.direction() != direction:
+            tb.setDirection(direction)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        self._fit_toolbar()
+        super().resizeEvent(event)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if (watched is self.search_box and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent) and event.modifiers() == Qt.KeyboardModifier.NoModifier
+                and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+            return self._into_results()
         if (event.type() == QEvent.Type.Resize and watched is self.list_view.viewport()
                 and self.delegate.mode is ViewMode.TILES and self._fit_tiles()):
             self.list_view.doItemsLayout()
         return super().eventFilter(watched, event)
+
+    def _into_results(self) -> bool:
+        """From the search box to the results (Down or Enter), the first one current if none is."""
+        if not self.proxy.rowCount():
+            return False
+        if not self.list_view.currentIndex().isValid():
+            self.select(None)
+        self.list_view.setFocus(Qt.FocusReason.TabFocusReason)
+        return True
 
     # --- behaviour --------------------------------------------------------------------
 
@@ -320,12 +373,16 @@ class CatalogPage(QWidget):
         blocked = None
         if state is RowState.REFUSED:
             pass  # the refusal itself explains
+        elif self._restart_name is not None:
+            blocked = fill(self.tr("A restart is pending: “%1” continues after the computer restarts. Restart it "
+                                   "under Progress, then start another."), self._restart_name)
         elif self._run_active:
             blocked = self.tr("An installation is running. You can follow it under Progress.")
         elif self._pending_name is not None and state is not RowState.RUNNING:
             blocked = fill(self.tr("“%1” has not finished yet. Resume it first, then start another."),
                            self._pending_name)
-        self.details.show_listing(listing, state, index.data(Roles.STATUS), blocked)
+        self.details.show_listing(listing, state, index.data(Roles.STATUS), blocked,
+                                  self._failures.get(listing.deployment.id))
 
     def _activated(self, index: QModelIndex) -> None:
         """Enter or double-click: the same as pressing the details button, when it is enabled."""
@@ -367,6 +424,7 @@ class CatalogPage(QWidget):
         self.delegate.retranslate()
         self.model.retranslate()
         self._after_filter()
+        self._fit_toolbar()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:

@@ -104,10 +104,16 @@ class ConfirmInstallDialog(QDialog):
 
         if self.saved_check is not None:
             # The explicit step: nothing starts until the person says their work is safe.
+            # Until then Enter cancels; once ticked, Enter installs (Install is the default).
             self.confirm_button.setEnabled(False)
-            self.saved_check.toggled.connect(self.confirm_button.setEnabled)
+            self.saved_check.toggled.connect(self._saved_toggled)
             self.cancel_button.setDefault(True)
             self.saved_check.setFocus()
         else:
             self.confirm_button.setDefault(True)
             self.confirm_button.setFocus()
+
+    def _saved_toggled(self, saved: bool) -> None:
+        self.confirm_button.setEnabled(saved)
+        self.confirm_button.setDefault(saved)
+        self.cancel_button.setDefault(not saved)

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from .deployment_model import Roles, RowState
-from .style import Accent, accent_color, icon, item_background
+from .style import Accent, accent_color, draw_focus_ring, elide_keeping_last_part, icon, item_background
 
 __all__ = ["DeploymentDelegate", "ViewMode"]
 
@@ -94,7 +94,10 @@ class DeploymentDelegate(QStyledItemDelegate):
         f = self._fonts(option)
         line, title = f.fm.height(), f.fm_b.height()
         if self.mode is ViewMode.LIST:
-            return QSize(360, max(self.ICON, title + 2 * line + 4) + 2 * self.PAD)
+            # The view stretches a row to its width; a wider hint would give the list a
+            # horizontal scroll bar and clip every row at the right instead of eliding.
+            width = self.ICON + 12 + 2 * self.PAD + _min_text_width(f.fm)
+            return QSize(width, max(self.ICON, title + 2 * line + 4) + 2 * self.PAD)
         # icon, the name's lines, publisher, status, padding
         return QSize(self.tile_width, self.ICON + 8 + f.name_block + 6 + 2 * line + 8 + 2 * self.PAD)
 
@@ -103,7 +106,7 @@ class DeploymentDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         painter.save()
         # Rows get the style's selection and hover background; tiles draw their own card.
-        opt, style = item_background(painter, option, panel=self.mode is ViewMode.LIST)
+        opt, _style = item_background(painter, option, panel=self.mode is ViewMode.LIST)
         widget = opt.widget
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         if self.mode is ViewMode.TILES:
@@ -186,9 +189,7 @@ class DeploymentDelegate(QStyledItemDelegate):
                 painter, fm, state, status, status_color, QRect(r.left(), y, r.width(), fm.height()), icon_mode
             )
         if opt.state & QStyle.StateFlag.State_HasFocus and widget is not None and widget.hasFocus():
-            focus = QStyleOptionViewItem(opt)
-            focus.rect = opt.rect.adjusted(1, 1, -1, -1)
-            style.drawPrimitive(QStyle.PrimitiveElement.PE_FrameFocusRect, focus, painter, widget)
+            draw_focus_ring(painter, opt.rect, opt.palette, selected=selected)
         painter.restore()
 
     def _status(self, painter: QPainter, fm: QFontMetrics, state: RowState, text: str, color: QColor, rect: QRect,
@@ -200,7 +201,7 @@ class DeploymentDelegate(QStyledItemDelegate):
         x = rect.left() + side + 6
         painter.drawText(QRect(x, rect.top(), rect.right() - x, rect.height()),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         fm.elidedText(text, Qt.TextElideMode.ElideRight, rect.right() - x))
+                         elide_keeping_last_part(text, fm, rect.right() - x))
 
     def _badge(self, painter: QPainter, fm: QFontMetrics, right: int, top: int, color: QColor) -> int:
         """A small outlined "Required" badge ending at `right`; returns its left edge."""
@@ -212,6 +213,11 @@ class DeploymentDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(rect.adjusted(0, 0, -1, -1), rect.height() / 2, rect.height() / 2)
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._badge_text)
         return rect.left()
+
+
+def _min_text_width(fm: QFontMetrics) -> int:
+    """The narrowest a row's text column may get: a few characters, then the text elides."""
+    return fm.averageCharWidth() * 8
 
 
 def _elide_lines(text: str, fm: QFontMetrics, width: int, lines: int) -> str:

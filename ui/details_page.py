@@ -9,9 +9,10 @@ deployment's button is disabled with the full explanation beside it (`refusalLab
 from __future__ import annotations
 
 import enum
+from datetime import UTC, datetime
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -22,17 +23,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import Catalog, ConnectionType, Listing, ordered_locations, referenced_packages
+from core import Catalog, ConnectionType, HistoryEntry, Listing, Refusal, ordered_locations, referenced_packages
 
 from .deployment_model import RowState
 from .style import Accent, IconLabel, accent_color, emphasize, named, scroll_body, text_label
 from .wording import (
     content_source_text,
+    failure_words,
     fill,
     format_bytes,
     format_datetime,
     format_duration,
-    refusal_detail,
+    hex_code,
+    refusal_explanation,
+    relative_time_text,
 )
 
 __all__ = ["Action", "DetailsPane"]
@@ -45,6 +49,11 @@ class Action(enum.Enum):
     REINSTALL = "reinstall"  # the last run succeeded
     RETRY = "retry"  # the last run failed
     RESUME = "resume"  # its run stopped and is saved; continue it
+
+
+FACTS = ("size", "time", "restart", "start", "deadline", "source", "last", "id")
+STACK_FACTS_BELOW = 440  # pane width under which each fact's name goes above its value
+URGENT_S = 3 * 86400  # a deadline closer than this is shown in the warning color
 
 
 class DetailsPane(QWidget):
@@ -64,6 +73,7 @@ class DetailsPane(QWidget):
         self._blocked: str | None = None
         self._action = Action.INSTALL
         self._status_text = ""
+        self._failure: HistoryEntry | None = None
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -103,24 +113,23 @@ class DetailsPane(QWidget):
         head.addLayout(titles, 1)
         c.addLayout(head)
 
-        action = QHBoxLayout()
-        action.setSpacing(14)
         self.install_button = named(QPushButton(), "installButton")
         self.install_button.setMinimumWidth(130)
         self.install_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.install_button.clicked.connect(self._clicked)
         self.install_button.setAutoDefault(True)
-        action.addWidget(self.install_button, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        c.addWidget(self.install_button, 0, Qt.AlignmentFlag.AlignLeft)
+        # The explanation goes under the button, across the pane's whole width: beside it, a
+        # narrow pane turned it into a column of one word per line.
+        why = QHBoxLayout()
+        why.setSpacing(8)
         self.refusal_icon = IconLabel("warning", Accent.WARNING, 20)
-        action.addWidget(self.refusal_icon, 0, Qt.AlignmentFlag.AlignTop)
+        why.addWidget(self.refusal_icon, 0, Qt.AlignmentFlag.AlignTop)
         self.refusal_label = text_label("refusalLabel", wrap=True)
         self.refusal_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.refusal_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        action.addWidget(self.refusal_label, 1)
-        self._action_stretch = QWidget()  # keeps the button at the left when there is no explanation
-        self._action_stretch.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        action.addWidget(self._action_stretch, 1)
-        c.addLayout(action)
+        why.addWidget(self.refusal_label, 1)
+        c.addLayout(why)
 
         self.facts = QFormLayout()
         self.facts.setHorizontalSpacing(16)
@@ -128,7 +137,7 @@ class DetailsPane(QWidget):
         self.facts.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         self._fact_labels: dict[str, QLabel] = {}
         self._fact_values: dict[str, QLabel] = {}
-        for key in ("size", "time", "restart", "deadline", "source", "id"):
+        for key in FACTS:
             label = QLabel()
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             value = text_label(f"fact_{key}", wrap=True)
@@ -161,9 +170,12 @@ class DetailsPane(QWidget):
         self.content.hide()
         self.placeholder.show()
 
-    def show_listing(self, listing: Listing, state: RowState, status_text: str, blocked: str | None = None) -> None:
-        """Show `listing` in `state`. `blocked`: why it cannot start now though eligible (another run)."""
+    def show_listing(self, listing: Listing, state: RowState, status_text: str, blocked: str | None = None,
+                     failure: HistoryEntry | None = None) -> None:
+        """Show `listing` in `state`. `blocked`: why it cannot start now though eligible (another run);
+        `failure`: its last run, when that failed (its error code is shown)."""
         self._listing, self._state, self._blocked = listing, state, blocked
+        self._failure = failure
         self._status_text = status_text
         self.placeholder.hide()
         self.content.show()
@@ -209,9 +221,8 @@ class DetailsPane(QWidget):
         self._fact_values["restart"].setText(
             self.tr("Yes, your computer restarts during the installation") if dep.restart_required else self.tr("No")
         )
-        self._fact_values["deadline"].setText(
-            format_datetime(dep.deadline) if dep.deadline is not None else self.tr("No deadline")
-        )
+        self._show_dates()
+        self._show_last_failure()
         self._fact_values["source"].setText(self._source_text())
         self._fact_values["id"].setText(dep.id)
         self.description_label.setText(dep.description)
@@ -233,13 +244,51 @@ class DetailsPane(QWidget):
                 Action.RESUME: self.tr("&Resume"),
             }[self._action]
         )
-        explanation = refusal_detail(refusal) if refusal is not None else self._blocked
+        explanation = refusal_explanation(refusal) if refusal is not None else self._blocked
         self.install_button.setEnabled(explanation is None)
         self.install_button.setAccessibleDescription(explanation or "")
         self.refusal_label.setText(explanation or "")
         self.refusal_label.setVisible(explanation is not None)
-        self._action_stretch.setVisible(explanation is None)
         self.refusal_icon.setVisible(refusal is not None)
+
+    def _show_fact(self, key: str, text: str | None, accent: Accent | None = None) -> None:
+        """A fact's row, shown with `text` (in `accent`'s color), or hidden when there is none."""
+        value = self._fact_values[key]
+        value.setText(text or "")
+        value.setStyleSheet(f"color: {accent_color(accent, self.palette()).name()};" if accent else "")
+        self.facts.setRowVisible(FACTS.index(key), bool(text))
+
+    def _show_dates(self) -> None:
+        """The start date of a deployment not available yet; the deadline, with how long is left."""
+        item = self._listing
+        assert item is not None
+        dep = item.deployment
+        now = datetime.now(UTC)
+        start = dep.available_from
+        later = start is not None and _aware(start) > now
+        self._show_fact("start", format_datetime(start) if later else None,
+                        Accent.WARNING if item.verdict.refusal == Refusal.NOT_YET_AVAILABLE else None)
+        if dep.deadline is None:
+            self._show_fact("deadline", self.tr("No deadline"))
+            return
+        deadline = _aware(dep.deadline)
+        left, overdue = relative_time_text(deadline, now)
+        urgent = overdue or (deadline - now).total_seconds() < URGENT_S
+        accent = Accent.NEGATIVE if overdue else Accent.WARNING if urgent else None
+        self._show_fact("deadline", fill(self.tr("%1 (%2)"), format_datetime(deadline), left), accent)
+
+    def _show_last_failure(self) -> None:
+        """A failed deployment's last error: its cause in words and its code, as admins look it up."""
+        failure = self._failure
+        if self._state is not RowState.FAILED or failure is None:
+            self._show_fact("last", None)
+            return
+        cause = failure_words(failure.reason, failure.error_code)[0]
+        code = hex_code(failure.error_code) if failure.error_code is not None else ""
+        text = fill(self.tr("Failed on %1: %2"), format_datetime(failure.finished_at or failure.started_at), cause)
+        if code:
+            text = fill(self.tr("%1 (error %2)"), text, code)
+        self._show_fact("last", text, Accent.NEGATIVE)
 
     def _source_text(self) -> str:
         """Where the content would come from on the current connection (the first usable location)."""
@@ -258,6 +307,8 @@ class DetailsPane(QWidget):
             usable = ordered_locations(pkg, connection, self._allow_cloud)
             if usable:
                 kinds.add(usable[0].kind)
+            else:  # not reachable now: where it is (a refusal says why it cannot come from there)
+                kinds.update(loc.kind for loc in pkg.locations)
         if not kinds:
             return content_source_text(every)
         return content_source_text(kinds)
@@ -274,8 +325,10 @@ class DetailsPane(QWidget):
             "size": self.tr("Download size"),
             "time": self.tr("Estimated time"),
             "restart": self.tr("Restart"),
+            "start": self.tr("Available from"),
             "deadline": self.tr("Deadline"),
             "source": self.tr("Content source"),
+            "last": self.tr("Last attempt"),
             "id": self.tr("Deployment ID"),
         }
         for key, text in names.items():
@@ -286,9 +339,23 @@ class DetailsPane(QWidget):
         self.refusal_label.setAccessibleName(self.tr("Why this cannot be installed"))
         self._fill()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        """In a narrow pane each fact's name goes above its value: beside it, the values were
+        squeezed into a column narrower than their longest word, and clipped."""
+        policy = (QFormLayout.RowWrapPolicy.WrapAllRows if event.size().width() < STACK_FACTS_BELOW
+                  else QFormLayout.RowWrapPolicy.DontWrapRows)
+        if self.facts.rowWrapPolicy() != policy:
+            self.facts.setRowWrapPolicy(policy)
+        super().resizeEvent(event)
+
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
         elif event.type() == QEvent.Type.PaletteChange:
             self._fill()  # the status accent has a light and a dark shade
         super().changeEvent(event)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A catalog time without a zone is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

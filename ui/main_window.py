@@ -11,6 +11,9 @@ so far and the live download. Installing goes: details button → confirmation d
 A run belongs to the agent: closing the window never affects it, Cancel asks the agent.
 A cancelled run is offered for resume in a banner. The connection choice in Options is
 the agent's `connection` setting; the cache and the history are the agent's.
+In a window narrower than COLLAPSE_BELOW the navigation shows its icons only (the names
+stay in tool tips and for assistive technology). The first focus is the search box; Tab
+goes through the header's chips, the navigation, the banner, then the page, as read.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -75,6 +79,9 @@ __all__ = ["MainWindow", "Page"]
 
 log = logging.getLogger("software_center.ui")
 
+NAVIGATION_WIDTH = 220
+COLLAPSED_NAVIGATION_WIDTH = 56  # the icons only
+COLLAPSE_BELOW = 900  # window width under which the navigation shows its icons only
 RUN_WATCH_MS = 2000  # how often an idle window asks the agent whether a run started elsewhere
 
 _CONNECTION_SETTINGS: dict[str, ConnectionSetting] = {"auto": "auto", "internet": "internet", "intranet": "intranet"}
@@ -126,6 +133,7 @@ class MainWindow(QMainWindow):
         self._open_task: asyncio.Task[None] | None = None
         self._close_confirmed = False
         self._pending: RunState | None = None
+        self._error_words: Callable[[], tuple[str, str]] | None = None  # the catalog's error, if shown
         self.loaded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.confirm_dialog: ConfirmInstallDialog | None = None  # the open one, for tests and automation
         self.question: QMessageBox | None = None  # the open close / clear question
@@ -147,7 +155,9 @@ class MainWindow(QMainWindow):
         body.setSpacing(0)
         self.navigation = named(QListWidget(), "navigation")
         self.navigation.setIconSize(QSize(20, 20))
-        self.navigation.setFixedWidth(220)
+        self.navigation.setFixedWidth(NAVIGATION_WIDTH)
+        self._navigation_collapsed = False  # icons only, in a window narrower than COLLAPSE_BELOW
+        self._navigation_names: dict[Page, str] = {}
         self.navigation.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         for page, name in ((Page.CATALOG, "os"), (Page.STATUS, "status"), (Page.OPTIONS, "options"),
                            (Page.PROGRESS, "progress")):
@@ -200,7 +210,15 @@ class MainWindow(QMainWindow):
         self.navigation.currentRowChanged.connect(self._navigate)
         self.navigation.setCurrentRow(Page.CATALOG)
         self._shortcuts()
-        self.setTabOrder(self.navigation, self.catalog_page.search_box)
+        self.navigation.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.navigation.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Tab follows what the eye reads: the header's chips, the pages, the banner, the page.
+        cat = self.catalog_page
+        chain = [self.trust_chip, self.connection_chip, self.navigation, self.banner.resume_button,
+                 cat.search_box, cat.filter_combo, cat.sort_combo, cat.list_button, cat.tile_button,
+                 cat.list_view, cat.details.install_button, self.retry_button]
+        for before, after in zip(chain, chain[1:], strict=False):
+            self.setTabOrder(before, after)
 
         self.catalog_page.set_view(ViewMode.TILES if self.prefs.view == "tiles" else ViewMode.LIST)
         self.retranslate()
@@ -287,9 +305,11 @@ class MainWindow(QMainWindow):
         if self._status_page is None:
             from .status_page import StatusPage
 
-            page = StatusPage()
+            page = StatusPage(self.controller.log_path)
+            page.retry_requested.connect(self._retry_from_history)
             if self._history_read:
                 page.show_history(self._history, self._pending)
+            page.set_retryable(self._retryable())
             self._status_page = self._place(Page.STATUS, page)
         return self._status_page
 
@@ -378,6 +398,9 @@ class MainWindow(QMainWindow):
         self.connection_chip.setAccessibleName(
             fill(self.tr("Connection type: %1"), connection_text(c.connection, c.connection_setting))
         )
+        if self._error_words is not None and c.connection is None:  # never detected: the site did not answer
+            self.connection_chip.setText(self.tr("Site not reached"))
+            self.connection_chip.setIcon(icon("warning", Accent.WARNING))
         if self._options_page is not None:
             self._options_page.set_connection(c.connection_setting, c.connection)
 
@@ -393,20 +416,16 @@ class MainWindow(QMainWindow):
         try:
             await self.engine.open()
         except AgentStartError as exc:
-            self._show_error(self.tr("The Software Center service could not be started."), str(exc))
+            self._show_error(partial(self._service_error_words, str(exc)))
             return
         except AgentError as exc:
-            # The failure's code decides the words; the agent's message is the detail after them.
-            try:
-                cause, advice = error_words(ErrorCode(exc.code))
-            except (ValueError, KeyError):
-                cause, advice = agent_error_text(exc.code), ""
-            self._show_error(cause, fill(self.tr("%1 (%2)"), advice, exc.message) if advice else exc.message)
+            self._show_error(partial(self._agent_error_words, exc))
             return
         except Exception as exc:
             # A bug, not a site problem: say so calmly, keep Retry, and let the loop's handler report it.
-            self._show_error(self.tr("Something went wrong while reading the catalog."), str(exc))
+            self._show_error(partial(self._bug_words, str(exc)))
             raise
+        self._error_words = None
         catalog = self.center.catalog
         assert catalog is not None
         self.heading.setText(catalog.site.organization)
@@ -417,6 +436,12 @@ class MainWindow(QMainWindow):
         self._show_trust()
         await self._load_history()
         self.catalog_area.setCurrentWidget(self.catalog_page)
+        if not self._attached and self.current_page() is Page.CATALOG:
+            # The first focus: the search box, not the header's chip that Qt chose while the
+            # catalog was loading (the first Tab stop then).
+            focused = self.focusWidget()
+            if focused in (None, self.trust_chip, self.connection_chip, self.navigation) or not focused.isVisible():
+                self.catalog_page.search_box.setFocus(Qt.FocusReason.OtherFocusReason)
         self.banner.resume_button.setEnabled(True)
         self.listed.emit()
         if not self._attached:
@@ -438,6 +463,10 @@ class MainWindow(QMainWindow):
         self._history_read = True
         if self._status_page is not None:
             self._status_page.show_history(entries, self._pending)
+        if self._pending is not None and self._pending.status in _OFFERED and not self._run_active():
+            # A paused or interrupted run keeps its Progress page: it says where it stands and the way on.
+            self.progress_page.show_saved(self._pending)
+            self.navigation.item(Page.PROGRESS).setHidden(False)
         self._offer_resume()
         self.relist()
 
@@ -473,26 +502,61 @@ class MainWindow(QMainWindow):
         if c.catalog is None or c.connection is None:
             return
         last: dict[str, str] = {}
+        failures: dict[str, HistoryEntry] = {}
         for entry in self._history:  # oldest first: the newest run of each deployment wins
             if entry.status in _UNFINISHED:
                 continue
             last[entry.deployment] = entry.status
+            failures.pop(entry.deployment, None)
+            if entry.status == RunStatus.FAILED.value:
+                failures[entry.deployment] = entry
         active = self._run_active()
         if self._pending is not None:
             last[self._pending.deployment] = self._pending.status.value
-        self.catalog_page.set_last_runs(last)
+        self.catalog_page.set_last_runs(last, failures)
         # Cloud content is the agent's business; the details list every location it may use.
         self.catalog_page.set_listings(c.listings(), c.catalog, c.connection, True)
-        self.catalog_page.set_run_context(active, self._pending.name if self._pending and not active else None)
+        self.catalog_page.set_run_context(active, self._pending.name if self._pending and not active else None,
+                                          self._restart_name())
+        if self._status_page is not None:
+            self._status_page.set_retryable(self._retryable())
 
-    def _show_error(self, title: str, detail: str) -> None:
+    def _retryable(self) -> set[str]:
+        """The deployments a history detail's Retry may start now: listed and eligible, while
+        no run is going or waits to be resumed."""
+        if self._run_active() or self._pending is not None:
+            return set()
+        model = self.catalog_page.model
+        return {model.listing(row).deployment.id for row in range(model.rowCount())
+                if model.listing(row).verdict.refusal is None}
+
+    def _retry_from_history(self, deployment_id: str) -> None:
+        """Retry in a run's detail: the same path as the catalog's button (the question, then the run)."""
+        self._action_requested(deployment_id, Action.RETRY)
+
+    def _service_error_words(self, detail: str) -> tuple[str, str]:
+        return self.tr("The Software Center service could not be started."), detail
+
+    def _bug_words(self, detail: str) -> tuple[str, str]:
+        return self.tr("Something went wrong while reading the catalog."), detail
+
+    def _agent_error_words(self, exc: AgentError) -> tuple[str, str]:
+        """The failure's code decides the words; the agent's message is the detail after them."""
+        try:
+            cause, advice = error_words(ErrorCode(exc.code))
+        except (ValueError, KeyError):
+            cause, advice = agent_error_text(exc.code), ""
+        return cause, fill(self.tr("%1 (%2)"), advice, exc.message) if advice else exc.message
+
+    def _show_error(self, words: Callable[[], tuple[str, str]]) -> None:
+        """The catalog could not be read: `words()` gives the title and detail in the current
+        language (called again when the language changes)."""
+        self._error_words = words
+        title, detail = words()
         self.error_title.setText(title)
         self.error_label.setText(detail)
         self.catalog_area.setCurrentIndex(1)
         self._show_connection()
-        if self.center.connection is None:  # never detected: the site did not answer
-            self.connection_chip.setText(self.tr("Site not reached"))
-            self.connection_chip.setIcon(icon("warning", Accent.WARNING))
         if self.current_page() is Page.CATALOG:
             self.retry_button.setFocus()
         self.load_failed.emit(detail)
@@ -599,7 +663,12 @@ class MainWindow(QMainWindow):
 
     def _run_active(self) -> bool:
         """A run's engine task is going, or its restart countdown (it continues by itself)."""
-        return self.controller.running or self.controller.counting_down
+        return self.controller.running or self.controller.counting_down or self.controller.restart_waiting
+
+    def _restart_name(self) -> str | None:
+        """The run waiting for a restart of the computer (its name), if one does."""
+        c = self.controller
+        return (c.header.name or c.header.deployment) if c.restart_waiting else None
 
     def _offer_resume(self) -> None:
         pending = self._pending
@@ -720,23 +789,50 @@ class MainWindow(QMainWindow):
             Page.OPTIONS: self.tr("Options"),
             Page.PROGRESS: self.tr("Progress"),
         }
-        for page, text in names.items():
-            item = self.navigation.item(page)
-            item.setText(text)
-            item.setToolTip(f"{text} (Ctrl+{page + 1})")
+        self._navigation_names = names
+        self._show_navigation()
         self.navigation.setAccessibleName(self.tr("Pages"))
         self.loading_label.setText(self.tr("Loading the catalog…"))
         self.retry_button.setText(self.tr("&Retry"))
+        if self._error_words is not None:
+            title, detail = self._error_words()
+            self.error_title.setText(title)
+            self.error_label.setText(detail)
         if self._options_page is not None:
             self._options_page.set_site(self._site_text(), str(self.data_dir))
         self._show_connection()
         self._show_trust()
         if self._pending is not None or self.catalog_page.model.rowCount():
             self.catalog_page.set_run_context(
-                self._run_active(), self._pending.name if self._pending and not self._run_active() else None
+                self._run_active(), self._pending.name if self._pending and not self._run_active() else None,
+                self._restart_name()
             )
+
+    # --- narrow windows -------------------------------------------------------------------
+
+    def _show_navigation(self) -> None:
+        """The navigation's entries: names beside the icons, or (collapsed) the icons only, the
+        names still in their tool tips and for assistive technology."""
+        collapsed = self._navigation_collapsed
+        self.navigation.setFixedWidth(COLLAPSED_NAVIGATION_WIDTH if collapsed else NAVIGATION_WIDTH)
+        for page, text in self._navigation_names.items():
+            item = self.navigation.item(page)
+            item.setText("" if collapsed else text)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
+            item.setToolTip(f"{text} (Ctrl+{page + 1})")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        collapsed = event.size().width() < COLLAPSE_BELOW
+        if collapsed != self._navigation_collapsed:
+            self._navigation_collapsed = collapsed
+            self._show_navigation()
+        super().resizeEvent(event)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
+        elif event.type() == QEvent.Type.PaletteChange:
+            sheet = app_style_sheet(self.palette())  # its tones follow a light / dark switch
+            if sheet != self.styleSheet():
+                self.setStyleSheet(sheet)
         super().changeEvent(event)

@@ -1,5 +1,11 @@
-"""The progress view: a running task sequence — its name, step x of y, overall percent, the
-step list, the restart countdown, the failure, the log tail, and Cancel.
+"""The progress view: a running task sequence for the person at the computer — first a
+summary (its name, the phase in words and the time left, step x of y, the overall bar),
+then the restart card or the failure card when there is one, then the steps; the
+`smsts.log` tail (English admin text) only behind "Show details". The page scrolls as a
+whole, so the step list shows every step instead of being squeezed to a row; it follows
+the step under way, and after a failure the failed step is brought into view. Cancel is
+shown only while a run is under way (a restart is not cancelled: see RestartCountdown).
+A step that starts, and the run's result, are announced to assistive technology.
 
 Non-modal: it is a plain widget the main window places (and a person may leave it, or
 minimize the window, while the run goes on). Everything it shows comes from the
@@ -30,20 +36,23 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from core import RunOutcome, RunResult, RunStatus, parse_cmtrace
+from core import DownloadStatus, RunOutcome, RunResult, RunState, RunStatus, parse_cmtrace
 
+from .announce import announce
 from .bridge import RunHeader
 from .failure_view import FailureView
 from .restart_countdown import RestartCountdown
 from .run_controller import RunController
 from .step_delegate import StepDelegate
+from .step_model import PREFETCH_KIND, Roles, StepState, row_name
 from .style import Accent, accent_color, icon, named, text_label
-from .wording import fill, run_title, step_counter_text
+from .wording import fill, format_eta, run_title, step_counter_text
 
 __all__ = ["ProgressView", "StepListView", "read_log_tail"]
 
@@ -97,7 +106,20 @@ class ProgressView(QWidget):
         self._log_stamp: tuple[int, int] | None = None
         self._scrolled_to: int | None = None
 
-        outer = QVBoxLayout(self)
+        page = QVBoxLayout(self)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(0)
+        # The whole page scrolls (not the step list alone): at 800×600 every part keeps its size.
+        self.page_scroll = named(QScrollArea(), "progressScroll")
+        self.page_scroll.setWidgetResizable(True)
+        self.page_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.page_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not an extra, unnamed Tab stop
+        self.page_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = named(QWidget(), "progressBody")
+        self.page_scroll.setWidget(body)
+        self._body = body
+        page.addWidget(self.page_scroll, 1)
+        outer = QVBoxLayout(body)
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(8)
 
@@ -107,6 +129,12 @@ class ProgressView(QWidget):
         f.setPointSizeF(f.pointSizeF() * 1.3)
         self.title_label.setFont(f)
         outer.addWidget(self.title_label)
+        # The phase in words and the time left: what a person wants to know first.
+        self.summary_label = text_label("runSummary", wrap=True)
+        sf = QFont(self.summary_label.font())
+        sf.setPointSizeF(sf.pointSizeF() * 1.1)
+        self.summary_label.setFont(sf)
+        outer.addWidget(self.summary_label)
 
         row = QHBoxLayout()
         self.step_label = text_label("stepCounter")
@@ -128,6 +156,7 @@ class ProgressView(QWidget):
         self.countdown = RestartCountdown(controller, self)
         outer.addWidget(self.countdown)
         self.failure = FailureView(controller.log_path, self)
+        self.failure.retry_requested.connect(self._retry)
         self.failure.setVisible(False)
         outer.addWidget(self.failure)
 
@@ -155,32 +184,52 @@ class ProgressView(QWidget):
         self.step_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.step_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.step_list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.step_list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.step_list.setMouseTracking(True)
-        outer.addWidget(self.step_list, 3)
+        self.step_list.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        for sig in (controller.model.modelReset, controller.model.rowsInserted, controller.model.rowsRemoved,
+                    controller.model.layoutChanged):
+            sig.connect(self._fit_step_list)
+        outer.addWidget(self.step_list)
 
+        self.show_log_button = named(QPushButton(), "showLogButton")
+        self.show_log_button.setCheckable(True)
+        self.show_log_button.setFlat(True)
+        self.show_log_button.toggled.connect(self._toggle_log)
+        log_row = QHBoxLayout()
+        log_row.addWidget(self.show_log_button)
+        log_row.addStretch()
+        outer.addLayout(log_row)
         self.log_heading = text_label("logHeading")
+        self.log_heading.setVisible(False)
         outer.addWidget(self.log_heading)
-        self.log_tail = named(QPlainTextEdit(), "logTail")
+        self.log_tail = named(QPlainTextEdit(), "logView")
         self.log_tail.setReadOnly(True)
         self.log_tail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.log_tail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log_tail.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         fm = self.log_tail.fontMetrics()
         self.log_tail.setFixedHeight(fm.lineSpacing() * (LOG_TAIL_LINES + 1) + 12)
+        self.log_tail.setVisible(False)
         outer.addWidget(self.log_tail)
+        outer.addStretch(1)
 
+        # Cancel stays in sight under the scrolling page, and only while something can be cancelled.
         buttons = QHBoxLayout()
+        buttons.setContentsMargins(16, 6, 16, 10)
         buttons.addStretch()
         self.cancel_button = named(QPushButton(), "cancelButton")
         self.cancel_button.clicked.connect(self.ask_cancel)
         buttons.addWidget(self.cancel_button)
-        outer.addLayout(buttons)
+        page.addLayout(buttons)
 
         self._log_timer = QTimer(self)
         self._log_timer.setInterval(LOG_REFRESH_MS)
         self._log_timer.timeout.connect(self.refresh_log)
 
         controller.bridge.headerChanged.connect(self._on_header)
+        controller.bridge.flushed.connect(self._on_flushed)  # a row's phase changed (download → running)
         controller.started.connect(self._on_started)
         controller.finished.connect(self._on_finished)
         controller.problem.connect(self._on_problem)
@@ -188,7 +237,10 @@ class ProgressView(QWidget):
         controller.restartPending.connect(lambda _e: self._update_buttons())
         controller.countdownChanged.connect(lambda _s: self._update_buttons())
         controller.restartCommandRan.connect(self._on_restart_command)
+        controller.snoozedChanged.connect(lambda _u: self._show_header())
         controller.linkChanged.connect(self._on_link)
+        self._announced_step: str | None = None
+        self._fit_step_list()
         self._retranslate()
         self._update_buttons()
         if controller.running:
@@ -219,7 +271,42 @@ class ProgressView(QWidget):
         if row is not None and row != self._scrolled_to:
             # Follow the run: the step under way stays in sight (once per step, not per repaint).
             self._scrolled_to = row
-            self.step_list.scrollTo(self.controller.model.index(row), QAbstractItemView.ScrollHint.EnsureVisible)
+            self.show_row(row)
+        if header.current and header.current != self._announced_step:
+            self._announced_step = header.current
+            announce(self.step_list, self.step_label.text())
+
+    def _on_flushed(self, _changed: int) -> None:
+        text = self.summary_text()
+        if text != self.summary_label.text():
+            self.summary_label.setText(text)
+            self.summary_label.setVisible(bool(text))
+        step = self._step_text()
+        if step != self.step_label.text():
+            self.step_label.setText(step)
+
+    def show_row(self, row: int) -> None:
+        """Scroll the page so the step list's `row` is in view."""
+        rect = self.step_list.visualRect(self.controller.model.index(row))
+        if not rect.isValid():
+            return
+        centre = self.step_list.mapTo(self._body, rect.center())
+        self.page_scroll.ensureVisible(centre.x(), centre.y(), 0, rect.height() // 2 + 8)
+
+    def row_in_view(self, row: int) -> bool:
+        """The step list's `row` can be seen in the page's viewport now (tests ask)."""
+        rect = self.step_list.visualRect(self.controller.model.index(row))
+        if not rect.isValid():
+            return False
+        top = self.step_list.mapTo(self.page_scroll.viewport(), rect.topLeft())
+        bottom = self.step_list.mapTo(self.page_scroll.viewport(), rect.bottomLeft())
+        return top.y() >= 0 and bottom.y() <= self.page_scroll.viewport().height()
+
+    def _fit_step_list(self, *_args: object) -> None:
+        """The list as tall as its rows: the page scrolls, the list never squeezes to a row."""
+        model = self.controller.model
+        height = sum(self.step_list.sizeHintForRow(i) for i in range(model.rowCount()))
+        self.step_list.setFixedHeight(max(height, 48) + 2 * self.step_list.frameWidth())
 
     def _on_finished(self, result: RunResult) -> None:
         if result.status is RunOutcome.FAILED:
@@ -231,12 +318,49 @@ class ProgressView(QWidget):
             # A run stopped by its data folder (full, read-only) is kept and can be continued.
             kept = self.controller.saved_run_status() in _RESUMABLE
             self._set_banner("resumable" if kept else None)
+            failed = self._failed_row()
+            if failed is not None:
+                QTimer.singleShot(0, lambda: self.show_row(failed))  # once the page is laid out again
+            announce(self.failure, self.failure.heading.text() + " " + self.failure.cause_label.text(),
+                     assertive=True)
         elif result.status is RunOutcome.SUCCEEDED:
             self._set_banner("succeeded")
         elif result.status is RunOutcome.CANCELLED:
             self._set_banner("cancelled")
+        if result.status is not RunOutcome.FAILED:
+            announce(self.banner, self.banner_label.text(), assertive=True)
+        self._show_header()
         self.refresh_log()
         self._update_buttons()
+
+    def show_saved(self, state: RunState) -> None:
+        """A run this window did not follow waits (cancelled, or interrupted): say where it
+        stands, with Resume (or, for a failed one, what failed and Retry)."""
+        c = self.controller
+        if c.running or c.restart_waiting or c.header.name:
+            return  # this page follows a run of its own
+        c.note_saved_run(state.status)
+        total = max(state.total, 0)
+        self._header = RunHeader(deployment=state.deployment, name=state.name,
+                                 number=min(max(state.executed, 0) + 1, total) if total else 0, total=total,
+                                 percent=100.0 * max(state.executed, 0) / total if total else 0.0,
+                                 status=state.status)
+        if state.status is RunStatus.FAILED:
+            self.failure.show_failure(state.error_reason, state.error_code, state.error)
+            self.failure.setVisible(True)
+            self._set_banner(None)
+        else:
+            self.failure.setVisible(False)
+            self._set_banner("cancelled" if state.status is RunStatus.CANCELLED else "resumable")
+        self._show_header()
+        self._update_buttons()
+
+    def _failed_row(self) -> int | None:
+        model = self.controller.model
+        rows = [i for i in range(model.rowCount())
+                if model.data(model.index(i), Roles.STATE) is StepState.FAILED
+                and not model.data(model.index(i), Roles.IS_GROUP)]
+        return rows[-1] if rows else None
 
     def _on_problem(self, text: str) -> None:
         self._problem = text
@@ -258,13 +382,8 @@ class ProgressView(QWidget):
     # --- actions ---------------------------------------------------------------------
 
     def ask_cancel(self) -> None:
-        """Ask before cancelling (a window-modal dialog opened with open(), answered by signal)."""
-        if self.controller.counting_down and not self.controller.restart_by_agent:
-            # Nothing runs: stop the countdown; the run stays saved for later.
-            self._cancel_task = asyncio.ensure_future(self.controller.cancel())
-            self._set_banner("resumable")
-            self._update_buttons()
-            return
+        """Ask before cancelling (a window-modal dialog opened with open(), answered by signal).
+        Only a run under way is cancelled: a restart is carried out now or snoozed."""
         if not self.controller.running:
             return
         box = QMessageBox(self)
@@ -304,16 +423,87 @@ class ProgressView(QWidget):
         self._set_banner(None)
         self.controller.resume()
 
+    def _retry(self) -> None:
+        self.failure.setVisible(False)
+        self._set_banner(None)
+        self.controller.retry(self._header.deployment or None)
+
+    def _toggle_log(self, shown: bool) -> None:
+        self.log_heading.setVisible(shown)
+        self.log_tail.setVisible(shown)
+        self._log_stamp = None
+        self.refresh_log()
+        self._retranslate_log_button()
+
+    def _retranslate_log_button(self) -> None:
+        shown = self.show_log_button.isChecked()
+        self.show_log_button.setText(self.tr("Hide &details") if shown else self.tr("Show &details"))
+        self.show_log_button.setAccessibleName(self.tr("Hide the log") if shown
+                                               else self.tr("Show the log (smsts.log)"))
+
     # --- showing ---------------------------------------------------------------------
 
     def _show_header(self) -> None:
         h = self._header
         self.title_label.setText(run_title(h.status, h.name))
-        self.step_label.setText(step_counter_text(h.number, h.total, h.current))
+        self.summary_label.setText(self.summary_text())
+        self.summary_label.setVisible(bool(self.summary_label.text()))
+        self.step_label.setText(self._step_text())
         self.overall.setValue(int(h.percent * 10))
         percent = fill(self.tr("%1 % complete"), int(h.percent))
         self.percent_label.setText(percent if h.name else "")
         self.overall.setAccessibleDescription(percent)
+        # A bar that ended stops looking busy: no run, no restart, no animation; a failed one shows where it stopped.
+        ended = h.status in (RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.SUCCEEDED)
+        self.overall.setEnabled(not ended or h.status is RunStatus.SUCCEEDED)
+
+    def _step_text(self) -> str:
+        """"Step 5 of 8 · Upgrade Operating System"; before step 1 the download's own words."""
+        h = self._header
+        prefetch = self._prefetching()
+        if prefetch and not h.current and h.number == 0:
+            return prefetch
+        return step_counter_text(h.number, h.total, h.current)
+
+    def _prefetching(self) -> str | None:
+        """The all_before_start download's row name while it downloads (the header says it)."""
+        rows = self.controller.bridge.rows
+        if rows and rows[0].kind == PREFETCH_KIND and rows[0].state is StepState.DOWNLOADING:
+            return row_name(rows[0])
+        return None
+
+    def summary_text(self) -> str:
+        """The phase in words, and the time left when it is known: "Downloading content · 3 min left"."""
+        h, c = self._header, self.controller
+        if not h.name:
+            return ""
+        if c.restart_waiting or h.status is RunStatus.RESTART_PENDING:
+            if c.snoozed_until is not None:
+                return self.tr("Waiting for you to restart the computer")
+            return self.tr("Restarting the computer to continue")
+        if h.status is RunStatus.SUCCEEDED:
+            return self.tr("Finished: everything is done")
+        if h.status is RunStatus.FAILED:
+            return self.tr("Stopped: the upgrade could not finish")
+        if h.status is RunStatus.CANCELLED:
+            return self.tr("Paused: you can continue it from where it stopped")
+        left = None
+        downloading = False
+        for r in c.bridge.rows:
+            dl = r.download
+            if r.state is StepState.DOWNLOADING and dl is not None and dl.status is not DownloadStatus.FINISHED:
+                downloading = True
+                left = dl.eta_s if dl.eta_s is not None else left
+        if downloading:
+            phase = self.tr("Downloading content")
+        elif h.current is None and h.number == 0:
+            phase = self.tr("Preparing")
+        else:
+            row = c.bridge.current_row
+            kind = c.bridge.rows[row].kind if row is not None and row < len(c.bridge.rows) else ""
+            phase = self.tr("Installing the upgrade") if kind == "upgrade_os" else self.tr("Working on the upgrade")
+        eta = format_eta(left)
+        return fill(self.tr("%1 · %2"), phase, eta) if eta else phase
 
     def _set_banner(self, kind: str | None) -> None:
         self._banner_kind = kind
@@ -341,24 +531,27 @@ class ProgressView(QWidget):
         elif kind == "resumable":
             text = self.tr("The upgrade is waiting to continue. Choose Resume to continue it now.")
         else:
-            text = self._problem or ""
+            text = self.controller.problem_text() or self._problem or ""
         self.banner_label.setText(text)
 
     def _update_buttons(self) -> None:
         c = self.controller
-        self.cancel_button.setEnabled((c.running and not c.reconnecting)
-                                      or (c.counting_down and not c.restart_by_agent))
+        self.cancel_button.setEnabled(c.running and not c.reconnecting)
+        self.cancel_button.setVisible(c.running)  # no disabled Cancel left behind
         resumable = (
             not c.running
-            and not c.counting_down
+            and not c.restart_waiting
             and self._banner_kind in ("cancelled", "resumable", "problem")
             and c.saved_run_status() in _RESUMABLE
         )
         self.resume_button.setVisible(resumable)
+        if self._banner_kind == "resumable" and not resumable:
+            self._set_banner(None)  # "Choose Resume" is never said without a Resume button
+        self._show_header()
 
     def refresh_log(self) -> None:
         """Show the last lines of smsts.log if it changed since the last look (and someone can see it)."""
-        if not self.isVisible():
+        if not self.isVisible() or not self.log_tail.isVisibleTo(self):
             self._log_stamp = None  # look again when shown
             return
         path = self.controller.log_path
@@ -388,6 +581,8 @@ class ProgressView(QWidget):
         if event.type() == QEvent.Type.LanguageChange:
             self._retranslate()
             self.controller.model.retranslate()
+        elif event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_step_list()  # rows are as tall as the font makes them
         super().changeEvent(event)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
@@ -407,5 +602,6 @@ class ProgressView(QWidget):
         self.overall.setAccessibleName(self.tr("Overall progress"))
         self.step_list.setAccessibleName(self.tr("Steps of the task sequence"))
         self.log_tail.setAccessibleName(self.tr("Last lines of the log"))
+        self._retranslate_log_button()
         self._show_header()
         self._show_banner()

@@ -17,6 +17,8 @@ Signals, in the order a run produces them:
     problem(str)               why a run could not start or continue, in translated words
     runningChanged(bool)       the engine task began / ended (`running`)
     restartCommandRan(bool)    the admin's restart command ran (or could not)
+    snoozedChanged(object)     the restart was postponed until a datetime (None: not, or
+                               no longer, postponed; the countdown then starts again)
 
 With a `core.RemoteEngine` (the window as a client of the agent) a run belongs to the
 agent: `detach()` only stops following it (closing the window), `cancel()` asks the agent
@@ -25,27 +27,34 @@ from its first event, and a lost agent is `linkChanged(False)` until it answers 
 The agent also carries out a run's restart: the countdown shown here is the one the
 restart step asked for, at zero nothing runs here, and the run is followed again once
 the agent continues it; `restartCommandRan(False)` says the agent's reboot command
-failed (the person restarts the computer); Restart now asks the agent to continue now.
+failed (the person restarts the computer); Restart now asks the agent to restart now
+(a simulated restart: the run continues at once), and Snooze asks it to postpone the
+restart by one of the agent's delays (`snooze_choices`); the agent's restart state keeps
+the countdown here in step with its own (also for a window opened mid-countdown).
 
 With a `LocalEngine` (in-process; the bridge's and controller's own tests) the old rules
 hold: `await cancel()` stops the engine task (the run is saved and resumable), `close()`
 detaches the smsts.log handler this controller installed, and at the countdown's end
 `resume()` continues the run from its persisted state, exactly as after a reboot (or the
 admin's `Options.restart_command` runs instead and the run continues at the next
-`software-center resume`).
+`software-center resume`); Snooze stops the countdown here and starts it again after
+the delay.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Coroutine, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import (
+    DEFAULT_SNOOZE_MINUTES,
     AgentError,
     CMTraceHandler,
     EngineHost,
@@ -87,6 +96,7 @@ class RunController(QObject):
     restartCommandRan = Signal(bool)  # the admin's restart command ran (True) or failed (False)
     runningChanged = Signal(bool)
     linkChanged = Signal(bool)  # False: the agent was lost and is being waited for; True: it answers again
+    snoozedChanged = Signal(object)  # datetime (aware, UTC) the restart is postponed until, or None
 
     RESTART_POLL_S = 0.5  # how often the agent is asked about a restart it carries out
 
@@ -114,6 +124,15 @@ class RunController(QObject):
         self._saved_status: RunStatus | None = None  # with an agent: what it last said of its run
         self._attach_task: asyncio.Future[None] | None = None
         self.restart_failure: str | None = None  # with an agent: the code of its failed reboot command
+        self.snoozed_until: datetime | None = None  # the restart is postponed until then
+        self.snooze_choices: list[int] = list(DEFAULT_SNOOZE_MINUTES)  # minutes (the agent's setting)
+        self._snooze_timer = QTimer(self)  # in process: the end of a postponement
+        self._snooze_timer.setSingleShot(True)
+        self._snooze_timer.timeout.connect(self._snooze_over)
+        self._action_task: asyncio.Future[None] | None = None  # restart now / snooze asked of the agent
+        self._started_with: tuple[str, dict[str, str]] | None = None  # for Retry
+        self._problem_words: Callable[[], str] | None = None  # the last problem, for a language switch
+        self._waiting_restart = False  # the run's task returned with a restart to carry out
 
     # --- state -----------------------------------------------------------------------
 
@@ -126,6 +145,11 @@ class RunController(QObject):
     def counting_down(self) -> bool:
         """True while the restart countdown runs."""
         return self._countdown.isActive()
+
+    @property
+    def restart_waiting(self) -> bool:
+        """A run waits for its restart: counting down, postponed, or the reboot under way."""
+        return self._waiting_restart
 
     @property
     def seconds_left(self) -> int:
@@ -158,6 +182,13 @@ class RunController(QObject):
         """The agent carries out the restart (the countdown only shows it)."""
         return self.remote is not None
 
+    def note_saved_run(self, status: RunStatus | None) -> None:
+        """With an agent: what its history says of the saved run (the window read it), for
+        the Resume and Retry buttons of a run this controller did not follow."""
+        if self.remote is not None and not self.running:
+            self._saved_status = status if status in (RunStatus.CANCELLED, RunStatus.RESTART_PENDING,
+                                                       RunStatus.FAILED, RunStatus.RUNNING) else None
+
     def saved_run_status(self) -> RunStatus | None:
         """The status of a saved run waiting in the data folder (None when there is none)."""
         if self.remote is not None:
@@ -175,7 +206,42 @@ class RunController(QObject):
         if not self._can_begin():
             return
         given = dict(variables or {})
+        self._started_with = (deployment_id, given)
         self._begin(lambda: self.center.run(deployment_id, self.bridge.sink, given))
+
+    def retry(self, deployment_id: str | None = None) -> None:
+        """After a failure: start the deployment again (`deployment_id`, or the last run's;
+        with the variables this window started it with). A run the agent kept unfinished (stopped by a full data folder)
+        continues where it stopped instead; one it keeps as failed is forgotten first when
+        it would refuse the new start. Returns at once."""
+        deployment = deployment_id or self.header.deployment
+        if not deployment:
+            return
+        if self.saved_run_status() in (RunStatus.CANCELLED, RunStatus.RUNNING):
+            self.resume()
+            return
+        if not self._can_begin():
+            return
+        known, variables = self._started_with or ("", {})
+        given = dict(variables) if known == deployment else {}
+        remote = self.remote
+        if remote is None:
+            self._begin(lambda: self.center.run(deployment, self.bridge.sink, given))
+            return
+
+        async def again() -> RunResult:
+            assert remote is not None
+            try:
+                return await remote.run(deployment, self.bridge.sink, given)
+            except AgentError as exc:
+                if exc.code != ErrorCode.RUN_PENDING.value:
+                    raise
+            log.info("The failed run is discarded before %s starts again", deployment)
+            await remote.discard()
+            return await remote.run(deployment, self.bridge.sink, given)
+
+        self._started_with = (deployment, given)
+        self._begin(again)
 
     def resume(self) -> None:
         """Continue the saved run (interrupted, cancelled or restart pending). Returns at once."""
@@ -241,7 +307,8 @@ class RunController(QObject):
                 await self.remote.cancel()
             except AgentError as exc:
                 log.warning("The agent did not cancel the run: %s", exc.message)
-                self.problem.emit(agent_error_text(exc.code))
+                code = exc.code
+                self._say(lambda: agent_error_text(code))
             return
         tasks = [t for t in (self._task, self._restart_task) if t is not None and not t.done()]
         for t in tasks:
@@ -251,15 +318,47 @@ class RunController(QObject):
 
     def restart_now(self) -> None:
         """The user does not want to wait for the countdown (with an agent: it is asked to
-        continue the run now)."""
+        restart now; a simulated restart then continues the run at once)."""
+        if self._pending_restart is None or self.running:
+            return
+        self._stop_countdown()
+        self._set_snoozed(None)
+        if self.remote is not None:
+            self._action_task = asyncio.ensure_future(self._ask_agent(self.remote.restart_now()))
+            return
+        self._restart()
+
+    def snooze(self, minutes: int) -> None:
+        """Postpone the restart by `minutes` (one of `snooze_choices`); the countdown starts
+        again after it. Returns at once."""
         if self._pending_restart is None or self.running:
             return
         self._stop_countdown()
         if self.remote is not None:
-            self._pending_restart = None
-            self.resume()
+            self._action_task = asyncio.ensure_future(self._ask_agent(self.remote.snooze_restart(minutes)))
             return
-        self._restart()
+        self._set_snoozed(datetime.now(UTC) + timedelta(minutes=minutes))
+        self._snooze_timer.start(minutes * 60_000)
+
+    async def _ask_agent(self, call: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await call
+        except AgentError as exc:
+            log.warning("The agent did not carry out the restart request: %s", exc.message)
+            code = exc.code
+            self._say(lambda: agent_error_text(code))
+
+    def _snooze_over(self) -> None:
+        if self._pending_restart is not None and not self.running:
+            self._set_snoozed(None)
+            self._start_countdown(self._pending_restart)
+
+    def _set_snoozed(self, until: datetime | None) -> None:
+        if until is None:
+            self._snooze_timer.stop()
+        if until != self.snoozed_until:
+            self.snoozed_until = until
+            self.snoozedChanged.emit(until)
 
     async def detach(self) -> None:
         """Stop following (the window closes). With an agent the run goes on; in process
@@ -285,22 +384,25 @@ class RunController(QObject):
 
     def _can_begin(self) -> bool:
         if self.running or (self._restart_task is not None and not self._restart_task.done()):
-            self.problem.emit(self.tr("A task sequence is already running in this window."))
+            self._say(lambda: self.tr("A task sequence is already running in this window."))
             return False
         if self.center.catalog is None or self.center.connection is None:
-            self.problem.emit(self.tr("The software catalog is not loaded yet. Try again in a moment."))
+            self._say(lambda: self.tr("The software catalog is not loaded yet. Try again in a moment."))
             return False
         if self._log_handler is None and self.remote is None:  # the agent writes its own log
             try:
                 self._log_handler = install_log(self.center.data_dir)
             except OSError as exc:
-                self.problem.emit(fill(self.tr("The log cannot be written in the data folder %1 (%2). Nothing was "
-                                               "started."), self.center.data_dir, exc.strerror or exc))
+                why = str(exc.strerror or exc)
+                self._say(lambda: fill(self.tr("The log cannot be written in the data folder %1 (%2). Nothing was "
+                                               "started."), self.center.data_dir, why))
                 return False
         return True
 
     def _begin(self, work: Callable[[], Coroutine[Any, Any, RunResult | None]]) -> None:
         self._pending_restart = None
+        self._waiting_restart = False
+        self._set_snoozed(None)
         self.restart_failure = None
         self.last_result = None
         # The engine's coroutine is made inside the task, so a task cancelled before its
@@ -312,8 +414,8 @@ class RunController(QObject):
     def _task_done(self, task: asyncio.Future[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("The run ended with an unexpected error", exc_info=task.exception())
-            self.problem.emit(fill(self.tr("The task sequence stopped because of an unexpected error: %1"),
-                                   task.exception()))
+            error = task.exception()
+            self._say(lambda: fill(self.tr("The task sequence stopped because of an unexpected error: %1"), error))
         self.runningChanged.emit(False)
 
     async def _drive(self, work: Callable[[], Coroutine[Any, Any, RunResult | None]]) -> None:
@@ -327,16 +429,19 @@ class RunController(QObject):
             raise
         except AgentError as exc:
             log.warning("The agent could not start or continue the run: %s", exc.message)
-            self.problem.emit(agent_error_text(exc.code))
+            code = exc.code
+            self._say(lambda: agent_error_text(code))
             return
         except RunError as exc:
             log.warning("The run could not start or continue: %s", exc)
-            self.problem.emit(run_error_text(exc.code))
+            run_code = exc.code
+            self._say(lambda: run_error_text(run_code))
             return
         except OSError as exc:
             log.error("The run state could not be written: %s", exc)
-            self.problem.emit(fill(self.tr("The data folder %1 cannot be written (%2). The run was stopped."),
-                                   self.center.data_dir, exc.strerror or exc))
+            why = str(exc.strerror or exc)
+            self._say(lambda: fill(self.tr("The data folder %1 cannot be written (%2). The run was stopped."),
+                                   self.center.data_dir, why))
             return
         self.bridge.flush()
         if result is None:  # nothing to follow
@@ -345,6 +450,7 @@ class RunController(QObject):
             await self._note_saved()
         self._finish(result)
         if result.status is RunOutcome.RESTART_PENDING and self._pending_restart is not None:
+            self._waiting_restart = True
             self._start_countdown(self._pending_restart)
             if self.remote is not None and self._run_id is not None:
                 self._restart_task = asyncio.ensure_future(self._watch_restart(self.remote, self._run_id))
@@ -363,6 +469,16 @@ class RunController(QObject):
         self._saved_status = status if status in (RunStatus.CANCELLED, RunStatus.RESTART_PENDING,
                                                    RunStatus.FAILED) else None
 
+    def _say(self, words: Callable[[], str]) -> None:
+        """Report a problem; `words` makes its sentence in the current language (asked again
+        by `problem_text()` after a language switch)."""
+        self._problem_words = words
+        self.problem.emit(words())
+
+    def problem_text(self) -> str:
+        """The last problem's sentence, in the current language ('' when there was none)."""
+        return self._problem_words() if self._problem_words is not None else ""
+
     def _finish(self, result: RunResult) -> None:
         self.last_result = result
         self.finished.emit(result)
@@ -378,11 +494,14 @@ class RunController(QObject):
         self.linkChanged.emit(up)
 
     def _on_refused(self, event: RunRefused) -> None:
-        try:
-            why = refusal_detail(Refusal(event.reason))
-        except ValueError:  # a code this window does not know yet: the engine's words
-            why = event.message
-        self.problem.emit(fill(self.tr("This upgrade cannot run on this computer now: %1"), why))
+        def words() -> str:
+            try:
+                why = refusal_detail(Refusal(event.reason))
+            except ValueError:  # a code this window does not know yet: the engine's words
+                why = event.message
+            return fill(self.tr("This upgrade cannot run on this computer now: %1"), why)
+
+        self._say(words)
 
     def _on_restart_pending(self, event: RestartPending) -> None:
         # The countdown starts once the engine task has returned (see _drive): resuming
@@ -402,6 +521,8 @@ class RunController(QObject):
 
     def _stop_countdown(self) -> None:
         self._countdown.stop()
+        if self.remote is None:
+            self._snooze_timer.stop()
 
     def _tick(self) -> None:
         self._seconds_left = max(0, self._seconds_left - 1)
@@ -427,11 +548,16 @@ class RunController(QObject):
         self._restart_task = None
 
     async def _watch_restart(self, remote: RemoteEngine, run_id: str) -> None:
-        """The agent restarts for the run: say when its reboot command failed, and follow
-        the run again once the agent continues it."""
+        """The agent restarts for the run: keep the countdown in step with the agent's
+        (postponed, started again), say when its reboot command failed, and follow the run
+        again once the agent continues it."""
         failed_shown: str | None = None
+        ends_shown: str | None = None
+        first = True
         while True:
-            await asyncio.sleep(self.RESTART_POLL_S)
+            if not first:
+                await asyncio.sleep(self.RESTART_POLL_S)
+            first = False
             try:
                 info = await remote.restart_state(run_id)
             except AgentError as exc:
@@ -439,6 +565,26 @@ class RunController(QObject):
                 continue
             if info is None:
                 break  # continued (or resumed, or discarded) by the agent
+            choices = info.get("snooze_minutes")
+            if isinstance(choices, list) and choices and all(isinstance(m, int) for m in choices):
+                self.snooze_choices = list(choices)
+            snoozed = _moment(info.get("snoozed_until"))
+            self._set_snoozed(snoozed)
+            ends = info.get("countdown_ends")
+            if snoozed is not None:
+                self._stop_countdown()
+                ends_shown = None
+            elif isinstance(ends, str) and ends != ends_shown and self._pending_restart is not None:
+                ends_shown = ends  # a countdown (again): in step with the agent's
+                end = _moment(ends)
+                if end is not None:
+                    left = max(0, math.ceil((end - datetime.now(UTC)).total_seconds()))
+                    self._seconds_left = left
+                    self.countdownChanged.emit(left)
+                    if left > 0:
+                        self._countdown.start()
+                    else:
+                        self._stop_countdown()
             failed = info.get("failed")
             code = str(failed.get("code")) if isinstance(failed, dict) else None
             if code is not None and code != failed_shown:
@@ -448,6 +594,7 @@ class RunController(QObject):
                 self.restartCommandRan.emit(False)
         self._stop_countdown()
         self._pending_restart = None
+        self._set_snoozed(None)
         self._restart_task = None
         self._begin(lambda: remote.follow(run_id, self.bridge.sink))
 
@@ -464,8 +611,21 @@ class RunController(QObject):
             code = await proc.wait()
         except OSError as exc:
             log.error("The restart command could not be started: %s", exc)
+            self._waiting_restart = False  # in the person's hands now: Resume, or the next sign-in
             self.restartCommandRan.emit(False)
             return
         if code != 0:
             log.error("The restart command exited with code %d", code)
+        self._waiting_restart = False
         self.restartCommandRan.emit(code == 0)
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO time the agent sent (UTC when it names no zone); None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

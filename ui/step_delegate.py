@@ -6,6 +6,10 @@ figures or the program's own progress text) with a progress bar at the right whi
 under way, drawn by the style (`QStyleOptionProgressBar` + `CE_ProgressBar`, as in Qt's
 torrent example). A group row is one line, its name in bold. Heights depend only on the
 kind of row, so a row never has to be laid out again while it changes.
+
+A long package name is elided before the download figures are: the bytes, the rate and
+the time left stay readable at any width. The row with keyboard focus gets the style's
+focus frame (the list is reached with Tab and walked with the arrows).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QStyle,
     QStyledItemDelegate,
+    QStyleOptionFocusRect,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
 )
@@ -41,7 +46,7 @@ from .step_model import Roles, StepState
 from .style import Accent, accent_color, icon
 from .wording import fill
 
-__all__ = ["StepDelegate"]
+__all__ = ["StepDelegate", "elide_keeping_figures"]
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -58,6 +63,21 @@ _ICONS: dict[StepState, tuple[str, Accent | None]] = {
     StepState.SUCCEEDED: ("success", Accent.POSITIVE),
     StepState.FAILED: ("error", Accent.NEGATIVE),
 }
+
+
+def elide_keeping_figures(fm: QFontMetrics, text: str, download: object, width: int) -> str:
+    """`text` fitted to `width`: a download's line ("NAME: 12 MB of 256 MB · 3 MB/s · 2 min
+    left") loses characters of the package name first, so its figures stay whole."""
+    if fm.horizontalAdvance(text) <= width:
+        return text
+    name = getattr(download, "package_name", None)
+    if isinstance(name, str) and name and text.startswith(name):
+        rest = text[len(name):]
+        room = width - fm.horizontalAdvance(rest)
+        if room >= fm.horizontalAdvance("M…"):
+            return fm.elidedText(name, Qt.TextElideMode.ElideRight, room) + rest
+        return fm.elidedText(rest.lstrip(": "), Qt.TextElideMode.ElideRight, width)
+    return fm.elidedText(text, Qt.TextElideMode.ElideRight, width)
 
 
 class StepDelegate(QStyledItemDelegate):
@@ -178,8 +198,19 @@ class StepDelegate(QStyledItemDelegate):
             painter.drawText(
                 detail_rect,
                 int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                QFontMetrics(small).elidedText(detail, Qt.TextElideMode.ElideRight, detail_rect.width()),
+                elide_keeping_figures(QFontMetrics(small), detail, index.data(Roles.DOWNLOAD), detail_rect.width()),
             )
+        if opt.state & QStyle.StateFlag.State_HasFocus:
+            focus = QStyleOptionFocusRect()
+            focus.rect = opt.rect.adjusted(1, 1, -1, -1)
+            focus.state = opt.state | QStyle.StateFlag.State_KeyboardFocusChange
+            focus.palette = palette
+            focus.backgroundColor = palette.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.Base)
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_FrameFocusRect, focus, painter, widget)
+            # Some styles draw nothing for a focus frame without a keyboard-focus change: a line then.
+            painter.setPen(palette.color(QPalette.ColorRole.Highlight))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(opt.rect.adjusted(0, 0, -1, -1))
         painter.restore()
 
     @staticmethod

@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
+    QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -34,6 +35,7 @@ from .wording import (
 )
 
 __all__ = [
+    "PREFETCH_KIND",
     "DownloadInfo",
     "Roles",
     "SkipReason",
@@ -46,6 +48,18 @@ __all__ = [
 
 Index = QModelIndex | QPersistentModelIndex
 
+
+
+# The kind of the row an all_before_start download gets before the steps (ui/bridge.py): no
+# step of the catalog has it. Its name is the model's own words, in the current language.
+PREFETCH_KIND = "prefetch_content"
+
+
+def row_name(row: StepRow) -> str:
+    """The name a person reads: the step's, or for the download before step 1 the model's words."""
+    if row.kind == PREFETCH_KIND:
+        return QCoreApplication.translate("StepModel", "Downloading content before the first step")
+    return row.name
 
 
 class StepState(enum.Enum):
@@ -304,12 +318,12 @@ class StepModel(QAbstractListModel):
         r = self._rows[index.row()]
         match role:
             case Qt.ItemDataRole.DisplayRole:
-                return r.name
+                return row_name(r)
             case Qt.ItemDataRole.ToolTipRole:
                 return self._tooltip(r)
             case Qt.ItemDataRole.AccessibleTextRole:
                 detail = detail_text(r)
-                return f"{r.name}: {status_text(r)}" + (f". {detail}" if detail else "")
+                return f"{row_name(r)}: {status_text(r)}" + (f". {detail}" if detail else "")
             case Roles.STATE:
                 return r.state
             case Roles.SKIP_REASON:
@@ -354,7 +368,7 @@ class StepModel(QAbstractListModel):
 
     @staticmethod
     def _tooltip(r: StepRow) -> str:
-        lines = [r.name]
+        lines = [row_name(r)]
         if r.description:
             lines.append(r.description)
         lines.append(status_text(r))

@@ -19,11 +19,13 @@ from PySide6.QtCore import QByteArray, QEvent, QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QGuiApplication,
     QIcon,
     QIconEngine,
     QPainter,
     QPalette,
+    QPen,
     QPixmap,
 )
 from PySide6.QtSvg import QSvgRenderer
@@ -46,6 +48,9 @@ __all__ = [
     "IconLabel",
     "accent_color",
     "app_style_sheet",
+    "blend",
+    "draw_focus_ring",
+    "elide_keeping_last_part",
     "emphasize",
     "icon",
     "is_dark",
@@ -183,6 +188,21 @@ def emphasize(widget: W, scale: float = 1.0) -> W:
     return widget
 
 
+def elide_keeping_last_part(text: str, fm: QFontMetrics, width: int, separator: str = " · ") -> str:
+    """`text` elided to `width`, keeping its last `separator`-part whole when it fits: a status
+    line such as "Available · 288 MB to download" loses words before it loses the size."""
+    if fm.horizontalAdvance(text) <= width:
+        return text
+    head, sep, tail = text.rpartition(separator)
+    if sep:
+        rest = width - fm.horizontalAdvance(sep + tail)
+        if rest >= fm.horizontalAdvance("…") * 3:
+            return fm.elidedText(head, Qt.TextElideMode.ElideRight, rest) + sep + tail
+        if fm.horizontalAdvance(tail) <= width:
+            return tail
+    return fm.elidedText(text, Qt.TextElideMode.ElideRight, width)
+
+
 def page_title() -> QLabel:
     """The title at the top left of a page, aligned the same on every page."""
     label = text_label("pageTitle")
@@ -194,6 +214,9 @@ def page_title() -> QLabel:
 def scroll_body(layout: QLayout) -> QWidget:
     """Add a frameless, resizing scroll area to `layout`; returns the widget to fill."""
     scroll = QScrollArea()
+    # Not a Tab stop of its own (an unnamed one, to a screen reader): Tab goes to the
+    # controls inside, and the area scrolls to show the one with the focus.
+    scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
     body = QWidget()
@@ -213,6 +236,20 @@ def item_background(painter: QPainter, option: QStyleOptionViewItem, *, panel: b
     if panel:
         style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter, opt.widget)
     return opt, style
+
+
+def draw_focus_ring(painter: QPainter, rect: QRect, palette: QPalette, *, selected: bool) -> None:
+    """The keyboard focus on a painted item: a 2 px rounded outline inside `rect`, in the
+    selection color (on a selected item, in its text color, so it shows on the highlight).
+    The style's own focus frame is not used: Fusion draws nothing for an item's option."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    color = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight)
+    pen = QPen(color, 2)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(QRectF(rect).adjusted(2, 2, -2, -2), 5, 5)
+    painter.restore()
 
 
 class IconLabel(QLabel):
@@ -239,9 +276,30 @@ class IconLabel(QLabel):
         return super().event(e)
 
 
-def app_style_sheet() -> str:
-    """Layout touches only: colors come from palette roles, so light and dark themes both work."""
-    return """
+def blend(palette: QPalette, amount: float) -> QColor:
+    """The window color moved `amount` (0..1) of the way to the window text color: a tone
+    that stands out from the background in a light and in a dark palette alike."""
+    back = palette.color(QPalette.ColorRole.Window)
+    fore = palette.color(QPalette.ColorRole.WindowText)
+    return QColor.fromRgbF(*(b + (f - b) * amount for b, f in ((back.redF(), fore.redF()),
+                                                             (back.greenF(), fore.greenF()),
+                                                             (back.blueF(), fore.blueF()))))
+
+
+def app_style_sheet(palette: QPalette | None = None) -> str:
+    """Layout touches only: colors come from palette roles, so light and dark themes both work.
+
+    A progress bar's trough and outline are tones between the window and its text colors
+    (made from `palette`, the application's by default): the style's own trough is the Base
+    color, which in a dark palette is almost the window's, so an empty bar was invisible.
+    The window sets the sheet again when the palette changes."""
+    palette = palette or QGuiApplication.palette()
+    trough, edge = blend(palette, 0.22).name(), blend(palette, 0.45).name()
+    bars = f"""
+QProgressBar {{ background: {trough}; border: 1px solid {edge}; border-radius: 4px; text-align: center; }}
+QProgressBar::chunk {{ background: palette(highlight); border-radius: 3px; }}
+"""
+    return bars + """
 #header { background: palette(base); border-bottom: 1px solid palette(mid); }
 #heading { font-weight: 600; }
 #connectionChip {
@@ -260,6 +318,12 @@ def app_style_sheet() -> str:
 }
 #installButton:disabled { background: palette(button); color: palette(mid); border: 1px solid palette(mid); }
 #installButton:focus { border: 2px solid palette(text); }
+#navigation::item:focus { border: 2px solid palette(highlighted-text); }
+#navigation::item:!selected:focus { border: 2px solid palette(highlight); }
+#connectionChip:focus { border: 2px solid palette(highlight); }
+#trustChip, #listViewButton, #tileViewButton { border: 2px solid transparent; border-radius: 6px; padding: 2px; }
+#trustChip:focus, #listViewButton:focus, #tileViewButton:focus { border: 2px solid palette(highlight); }
+#listViewButton:checked, #tileViewButton:checked { background: palette(midlight); }
 #confirmInstallButton { font-weight: 600; }
 #pageTitle { font-weight: 600; }
 #emptyLabel { color: palette(placeholder-text); }

@@ -26,6 +26,7 @@ from core import AgentCode, DownloadStatus, ErrorCode, Refusal, RestartCode, Run
 __all__ = [
     "ERROR_WORDS",
     "agent_error_text",
+    "relative_time_text",
     "restart_failed_text",
     "connection_name",
     "connection_text",
@@ -36,18 +37,21 @@ __all__ = [
     "format_bytes",
     "format_datetime",
     "format_duration",
+    "format_elapsed",
     "format_eta",
     "format_percent",
     "format_rate",
     "hex_code",
     "package_download_text",
     "refusal_detail",
+    "refusal_explanation",
     "refusal_summary",
     "run_error_text",
     "run_status_text",
     "run_title",
     "step_counter_text",
     "step_status_text",
+    "TimeWords",
     "working_text",
 ]
 
@@ -432,6 +436,18 @@ ERROR_WORDS: dict[ErrorCode, tuple[str, object, object]] = {
             "stopped. If it keeps failing, contact your IT department.",
         ),
     ),
+    ErrorCode.CONTENT_MISSING: (
+        "FailureView",
+        QT_TRANSLATE_NOOP(
+            "FailureView",
+            "Part of the upgrade's content is missing on your organization's server. This is not a problem "
+            "with this computer or its connection.",
+        ),
+        QT_TRANSLATE_NOOP(
+            "FailureView",
+            "Contact your IT department: the content needs to be published again. Then choose Retry.",
+        ),
+    ),
     ErrorCode.CONTENT_INTEGRITY: (
         "FailureView",
         QT_TRANSLATE_NOOP(
@@ -712,3 +728,87 @@ def restart_failed_text(code: str | None) -> str:
         return _t(_RESTART_FAILED[RestartCode(code or "")])
     except (ValueError, KeyError):
         return _t(_RESTART_FAILED_OTHER)
+
+
+# --- the restart card (ui/restart_countdown.py) ---------------------------------------
+
+
+class SnoozePlurals(QObject):
+    """The delays a restart may be postponed by, with plural forms (found by pyside6-lupdate
+    only in a QObject's tr())."""
+
+    def minutes(self, n: int) -> str:
+        return self.tr("%n minute(s)", "", n)
+
+    def hours(self, n: int) -> str:
+        return self.tr("%n hour(s)", "", n)
+
+    def hours_minutes(self, h: int, m: int) -> str:
+        return fill(self.tr("%1 h %2 min"), h, m)
+
+
+def snooze_choice_text(minutes: int) -> str:
+    """'15 minutes', '1 hour', '4 hours', '1 h 30 min'."""
+    p = SnoozePlurals()
+    if minutes < 60:
+        return p.minutes(minutes)
+    h, m = divmod(minutes, 60)
+    return p.hours(h) if m == 0 else p.hours_minutes(h, m)
+
+
+# --- the details pane: explanations before anything was tried, relative times ----------------
+
+_BEFORE_TRYING = {
+    Refusal.CONTENT_NOT_ON_INTERNET: QT_TRANSLATE_NOOP(
+        "Words",
+        "Part of this upgrade's content is stored only on servers inside the corporate network, "
+        "so it cannot be downloaded from the internet. Connect to the office network, or ask your "
+        "IT department to publish the content to the cloud.",
+    ),
+}
+
+
+def refusal_explanation(code: Refusal) -> str:
+    """The explanation beside a disabled Install button, before anything was tried (no
+    "Nothing was started", which `refusal_detail` says after a refused attempt)."""
+    text = _BEFORE_TRYING.get(code)
+    return _t(text) if text is not None else refusal_detail(code)
+
+
+class TimeWords(QObject):
+    """Relative times with plural forms: pyside6-lupdate finds those only in a QObject's tr()."""
+
+    def days(self, n: int) -> str:
+        return self.tr("in %n day(s)", "", n)
+
+    def hours(self, n: int) -> str:
+        return self.tr("in %n hour(s)", "", n)
+
+    def minutes(self, n: int) -> str:
+        return self.tr("in %n minute(s)", "", n)
+
+
+def relative_time_text(moment: datetime | str, now: datetime | None = None) -> tuple[str, bool]:
+    """('in 3 days', False), ('in 5 hours', False) or ('overdue', True) for a deadline."""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return "", False
+    now = now or datetime.now(moment.tzinfo)
+    seconds = (moment - now).total_seconds()
+    words = TimeWords()
+    if seconds <= 0:
+        return QCoreApplication.translate("Words", "overdue"), True
+    if seconds < 3600:
+        return words.minutes(max(1, int(seconds // 60))), False
+    if seconds < 2 * 86400:
+        return words.hours(int(seconds // 3600)), False
+    return words.days(int(seconds // 86400)), False
+
+
+def format_elapsed(seconds: float) -> str:
+    """A run's duration: '45 s', '12 min', '1 h 15 min'."""
+    if seconds < 60:
+        return fill(QCoreApplication.translate("Words", "%1 s"), QLocale().toString(max(0, int(seconds))))
+    return format_duration(int(seconds // 60))

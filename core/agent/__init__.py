@@ -46,6 +46,8 @@ _EXPORTS = {
     "ROW_EXTRAS": "protocol",
     "RemoteEngine": "remote",
     "RunSummary": "protocol",
+    "DEFAULT_SNOOZE_MINUTES": "settings",
+    "MAX_SNOOZE_MINUTES": "settings",
     "SETTING_KEYS": "settings",
     "SYSTEM_CONFIG": "settings",
     "SYSTEM_SOCKET": "spawn",

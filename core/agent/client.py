@@ -93,6 +93,16 @@ class AgentClient:
         after = body.get("after") if isinstance(body, dict) else None
         return self._run_id(body), after if isinstance(after, int) else 0
 
+    async def restart_now(self) -> dict[str, Any]:
+        """Carry out the restart the saved run waits for now (a simulated restart: the run
+        continues at once): `{"run_id", "status": "restarting"}`."""
+        return cast(dict[str, Any], await self._call("POST", "/runs/current/restart", {"now": True}))
+
+    async def snooze_restart(self, minutes: int) -> dict[str, Any]:
+        """Postpone that restart by `minutes` (one of the agent's `restart_snooze_minutes`):
+        `{"run_id", "status": "snoozed", "snoozed_until"}`."""
+        return cast(dict[str, Any], await self._call("POST", "/runs/current/restart", {"snooze_minutes": minutes}))
+
     async def catalog(self, *, refresh: bool = False) -> tuple[bytes, dict[str, str]]:
         """The catalog as the agent read it (exact bytes), and what the agent says of it:
         `site_url`, `connection`, `signed` (JSON true / false / null)."""

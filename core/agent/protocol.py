@@ -47,6 +47,8 @@ class AgentCode(enum.StrEnum):
 
     RUN_ACTIVE = "run_active"  # a run is under way: one run at a time per machine
     RESTART_PENDING = "restart_pending"  # the run waits for a restart: it cannot be discarded
+    NO_RESTART_PENDING = "no_restart_pending"  # restart now / snooze: no run waits for a restart
+    RESTARTING = "restarting"  # restart now / snooze: the computer is already going down
     FORBIDDEN = "forbidden"  # the caller's tier does not allow the operation
     BAD_REQUEST = "bad_request"  # the request's JSON or query is not what the API takes
     NOT_FOUND = "not_found"  # no such endpoint, or no such run
@@ -68,7 +70,9 @@ class RunSummary(TypedDict):
     started_by: int | None  # uid of the caller that started it (None: not known)
     continued_after: int  # continued (resumed): its new events come after this seq; 0: never continued
     # A restart-pending run the agent is restarting for: {"mode": "simulated" | "reboot",
-    # "countdown_s", "failed": {"code", "message"} | None}; None otherwise.
+    # "countdown_s", "countdown_ends" (ISO time; simulated), "snoozed_until" (ISO time, while
+    # postponed), "snooze_minutes" (the delays offered), "failed": {"code", "message"} | None};
+    # None otherwise.
     restart: dict[str, Any] | None
 
 

@@ -332,9 +332,24 @@ class RemoteEngine:
 
     async def restart_state(self, run_id: str | None = None) -> dict[str, Any] | None:
         """What the agent says of the restart it carries out for the run waiting for one:
-        `{"mode", "countdown_s", "failed": {"code", "message"} | None}`; None when no run
-        waits for a restart (or not `run_id`)."""
+        `{"mode", "countdown_s", "countdown_ends", "snoozed_until", "snooze_minutes",
+        "failed": {"code", "message"} | None}` (see RunSummary); None when no run waits for a
+        restart (or not `run_id`)."""
         return await self._call(self._do_restart_state(run_id))
+
+    async def discard(self) -> None:
+        """Ask the agent to forget its failed or cancelled run, so another can start."""
+        await self._call(self.client.discard())
+
+    async def restart_now(self) -> None:
+        """Ask the agent to carry out the restart the run waits for now."""
+        await self._call(self.client.restart_now())
+
+    async def snooze_restart(self, minutes: int) -> str | None:
+        """Ask the agent to postpone that restart by `minutes`; until when (ISO time)."""
+        answer = await self._call(self.client.snooze_restart(minutes))
+        until = answer.get("snoozed_until")
+        return until if isinstance(until, str) else None
 
     async def history(self) -> tuple[list[HistoryEntry], RunState | None]:
         """The runs (oldest first), and where a run that did not finish stands."""

@@ -12,6 +12,8 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
     POST /v1/runs/current/cancel         ask the run under way to stop (saved; resumable)
     POST /v1/runs/current/resume         continue the saved run now
     POST /v1/runs/current/discard        forget a cancelled or failed run (its history stays)
+    POST /v1/runs/current/restart        {"now": true} or {"snooze_minutes": N}: restart now,
+                                         or postpone the restart the run waits for
     GET  /v1/settings                    the settings, the token only as set / not set
     POST /v1/settings                    {KEY: VALUE, ...}: change settings (root only)
     POST /v1/refresh                     read the catalog again now if it changed (a 304
@@ -23,7 +25,10 @@ as HTTP+JSON over a Unix socket (aiohttp), under `/v1/`.
 
 A run that stops for a restart is continued by the agent: after a simulated restart (the
 step's countdown) in user mode, or once the boot id has changed after the reboot command
-(system mode, or a configured reboot command); see core/agent/restart.py.
+(system mode, or a configured reboot command); see core/agent/restart.py. The person may
+restart now, or postpone the restart by one of the `restart_snooze_minutes` delays; the
+postponement is kept with the run pointer (an agent started meanwhile keeps it), and when
+it ends the restart's countdown starts again.
 
 One run at a time. The run is a task of the agent, not of the request that started it:
 a client that goes away changes nothing. Every event of a run is appended to the run's
@@ -119,6 +124,7 @@ from .settings import (
     DEFAULT_NOTICE_MINUTES,
     DEFAULT_POLL_MINUTES,
     DEFAULT_PRECACHE_RATE_MBPS,
+    DEFAULT_SNOOZE_MINUTES,
     SITE_KEYS,
     SettingsStore,
     parse_setting,
@@ -330,6 +336,17 @@ class Agent:
         except SettingError:
             mbps = None
         return (mbps if mbps is not None else DEFAULT_PRECACHE_RATE_MBPS) * 1_000_000 / 8
+
+    @property
+    def restart_snooze_minutes(self) -> list[int]:
+        """The delays (minutes) a person may postpone a restart by."""
+        value = self.settings.get("restart_snooze_minutes")
+        if value is not None:
+            try:
+                return list(parse_setting("restart_snooze_minutes", value))
+            except SettingError as exc:  # an options file edited by hand: said, and the defaults used
+                log.warning("%s; the default delays are used", exc)
+        return list(DEFAULT_SNOOZE_MINUTES)
 
     def _trust(self) -> dict[str, Any]:
         st = self.settings
@@ -596,6 +613,7 @@ class Agent:
         app.router.add_post(f"{p}/runs/current/cancel", self._cancel)
         app.router.add_post(f"{p}/runs/current/resume", self._resume)
         app.router.add_post(f"{p}/runs/current/discard", self._discard)
+        app.router.add_post(f"{p}/runs/current/restart", self._restart_request)
         app.router.add_get(p + "/runs/{run_id}/events", self._events)
         app.router.add_get(f"{p}/history", self._history)
         app.router.add_get(f"{p}/cache", self._cache)
@@ -891,6 +909,7 @@ class Agent:
                 pointer["restart_boot_id"] = read_boot_id()
             if not at_start:
                 pointer["restart_countdown_s"] = self._countdown
+                pointer.pop("restart_snoozed_until", None)  # a new restart: not postponed yet
             self.pointer = pointer
             try:
                 save_pointer(self.data_dir, pointer)
@@ -900,27 +919,53 @@ class Agent:
             self._restart.cancel()
         self._restart = asyncio.ensure_future(self._carry_out_restart(run_id, run_task, pointer))
 
+    def _restart_state(self, mode: str, countdown: float | None, *, snoozed_until: float | None = None,
+                       ends: float | None = None) -> dict[str, Any]:
+        """What status and runs/current say of the restart (see RunSummary)."""
+        return {"mode": mode, "countdown_s": countdown, "failed": None,
+                "countdown_ends": _iso(ends) if ends is not None else None,
+                "snoozed_until": _iso(snoozed_until) if snoozed_until is not None else None,
+                "snooze_minutes": self.restart_snooze_minutes}
+
     async def _carry_out_restart(self, run_id: str, run_task: asyncio.Task[Any] | None,
-                                 pointer: RunPointer) -> None:
+                                 pointer: RunPointer, *, now: bool = False) -> None:
         if run_task is not None:
             await asyncio.wait([run_task])  # the run's task ends first (it reported the restart)
         try:
+            mode = "simulated" if self.reboot_command is None else "reboot"
+            snoozed = pointer.get("restart_snoozed_until")
+            if not now and isinstance(snoozed, int | float) and snoozed > time.time():
+                self.restart_info = self._restart_state(mode, None, snoozed_until=float(snoozed))
+                log.info("The restart for the run %s is postponed until %s", run_id, _iso(float(snoozed)))
+                await asyncio.sleep(float(snoozed) - time.time())
+                self._forget_snooze(run_id)  # over: the countdown starts again
             if self.reboot_command is None:
                 countdown = self.restart_countdown_s
                 if countdown is None:
                     saved = pointer.get("restart_countdown_s", 0)
                     countdown = float(saved) if isinstance(saved, int | float) else 0.0
-                self.restart_info = {"mode": "simulated", "countdown_s": countdown, "failed": None}
+                if now:
+                    countdown = 0.0
+                self.restart_info = self._restart_state(mode, countdown, ends=time.time() + countdown)
                 log.info("A simulated restart: the run %s continues in %s s", run_id, countdown)
                 await asyncio.sleep(countdown)
             else:
-                self.restart_info = {"mode": "reboot", "countdown_s": None, "failed": None}
+                self.restart_info = self._restart_state(mode, None)
                 await self._reboot(run_id, pointer.get("restart_boot_id"))
             self.restart_info = None
             await self._continue_restarted(run_id)
         finally:
             if self._restart is asyncio.current_task():
                 self.restart_info = None
+
+    def _forget_snooze(self, run_id: str) -> None:
+        pointer = self.pointer
+        if pointer is not None and pointer.get("run_id") == run_id and "restart_snoozed_until" in pointer:
+            pointer.pop("restart_snoozed_until")
+            try:
+                save_pointer(self.data_dir, pointer)
+            except OSError as exc:
+                log.warning("The agent's run pointer could not be saved: %s", exc)
 
     async def _reboot(self, run_id: str, boot_at_restart: Any) -> None:
         """Run the reboot command (again after a delay when it fails) until the boot id
@@ -1201,6 +1246,56 @@ class Agent:
         run_id = await self._resume_saved(state, self._owner(state.run_id) if self._is_admin(uid) else uid, profile)
         return web.json_response({"run_id": run_id, "after": after}, status=202)
 
+    async def _restart_request(self, request: web.Request) -> web.Response:
+        """User tier (the run's starter; admin for anyone's): `{"now": true}` restarts at once
+        (a simulated restart continues the run now), `{"snooze_minutes": N}` postpones the
+        restart by one of the `restart_snooze_minutes` delays; its countdown starts again after."""
+        uid = self._user(request, "restart for a run")
+        body = await _json_body(request)
+        now = body.get("now", False)
+        minutes = body.get("snooze_minutes")
+        choices = self.restart_snooze_minutes
+        if not isinstance(now, bool) or (now and minutes is not None) or (not now and minutes is None):
+            raise ApiError(400, AgentCode.BAD_REQUEST,
+                           'expected {"now": true} or {"snooze_minutes": N}, one of the two')
+        if minutes is not None and (isinstance(minutes, bool) or minutes not in choices):
+            raise ApiError(400, AgentCode.BAD_REQUEST,
+                           f"snooze_minutes: expected one of {', '.join(str(m) for m in choices)}, not {minutes!r}")
+        try:
+            state = load_state(self.data_dir)
+        except RunError as exc:
+            raise ApiError(409, exc.code, str(exc)) from None
+        if state is None or state.status is not RunStatus.RESTART_PENDING or self._running():
+            raise ApiError(409, AgentCode.NO_RESTART_PENDING, "no run waits for a restart")
+        self._may_control(uid, state.run_id, "restart for")
+        info = self.restart_info or {}
+        if info.get("asked"):
+            raise ApiError(409, AgentCode.RESTARTING, "the computer is already restarting")
+        pointer = dict(self.pointer or {})
+        if pointer.get("run_id") != state.run_id:
+            pointer = {"run_id": state.run_id, "deployment": state.deployment, "name": state.name,
+                       "started_by": self._owner(state.run_id)}
+        until: float | None = None
+        if now:
+            pointer.pop("restart_snoozed_until", None)
+        else:
+            until = time.time() + 60 * int(minutes or 0)
+            pointer["restart_snoozed_until"] = until
+        self.pointer = pointer
+        try:
+            save_pointer(self.data_dir, pointer)
+        except OSError as exc:
+            raise ApiError(500, ErrorCode.DATA_FOLDER_UNWRITABLE,
+                           f"cannot keep the restart's time in {self.data_dir}: {exc.strerror or exc}") from None
+        if self._restart is not None:
+            self._restart.cancel()
+        log.info("The restart for the run %s: %s (uid %s)", state.run_id,
+                 "now" if now else f"postponed by {minutes} min", uid)
+        self._restart = asyncio.ensure_future(self._carry_out_restart(state.run_id, None, pointer, now=now))
+        await asyncio.sleep(0)  # its state (snoozed_until, the countdown) is set before the answer
+        return web.json_response({"run_id": state.run_id, "status": "restarting" if now else "snoozed",
+                                  "snoozed_until": _iso(until) if until is not None else None}, status=202)
+
     async def _discard(self, request: web.Request) -> web.Response:
         """Forget a cancelled or failed run so another can start. The content cache stays,
         and so does the run's history entry (cancelled or failed). A run under way or one
@@ -1350,6 +1445,11 @@ class Agent:
 SAVED_RUN_FIELDS = ("run_id", "deployment", "task_sequence", "name", "site", "connection_setting",
                     "launch_mode", "started_at", "ip", "executed", "total", "status", "error",
                     "error_code", "error_reason", "bytes_transferred")
+
+
+def _iso(epoch: float) -> str:
+    """A moment as ISO 8601 in UTC, to the millisecond (a client counts down from it)."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
 async def _json_body(request: web.Request) -> Mapping[str, Any]:

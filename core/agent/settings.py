@@ -22,15 +22,20 @@ from ..errors import SettingError
 from ..fsutil import atomic_write_bytes
 from ..options import load_options, save_options
 
-__all__ = ["DEFAULT_NOTICE_MINUTES", "DEFAULT_POLL_MINUTES", "DEFAULT_PRECACHE_RATE_MBPS", "SETTING_KEYS",
-           "SYSTEM_CONFIG", "SettingsStore", "parse_setting", "public_settings"]
+__all__ = ["DEFAULT_NOTICE_MINUTES", "DEFAULT_POLL_MINUTES", "DEFAULT_PRECACHE_RATE_MBPS", "DEFAULT_SNOOZE_MINUTES",
+           "MAX_SNOOZE_MINUTES", "SETTING_KEYS", "SYSTEM_CONFIG", "SettingsStore", "parse_setting", "public_settings"]
 
 SYSTEM_CONFIG = Path("/etc/software-center/agent.json")
 SETTING_KEYS = ("site", "connection", "site_key", "ca_bundle", "token", "reboot_command", "restart_countdown_s",
-                "admin_group", "poll_minutes", "precache_rate_mbps", "precache_on_metered", "notice_minutes")
+                "restart_snooze_minutes", "admin_group", "poll_minutes", "precache_rate_mbps", "precache_on_metered",
+                "notice_minutes")
 # kept in the options file's other keys
-_EXTRA_KEYS = ("restart_countdown_s", "admin_group", "poll_minutes", "precache_rate_mbps", "precache_on_metered",
-               "notice_minutes")
+_EXTRA_KEYS = ("restart_countdown_s", "restart_snooze_minutes", "admin_group", "poll_minutes", "precache_rate_mbps",
+               "precache_on_metered", "notice_minutes")
+# The delays a person may postpone a restart by when the setting is unset (as ConfigMgr's
+# default choices: a quarter of an hour, an hour, four hours).
+DEFAULT_SNOOZE_MINUTES = (15, 60, 240)
+MAX_SNOOZE_MINUTES = 7 * 24 * 60  # a week: a restart is postponed, never forgotten
 DEFAULT_POLL_MINUTES = 60.0
 DEFAULT_PRECACHE_RATE_MBPS = 10.0  # megabits per second
 DEFAULT_NOTICE_MINUTES = 15.0
@@ -102,6 +107,8 @@ def parse_setting(key: str, value: Any) -> Any:
             raise SettingError(f"poll_minutes: expected a number of minutes above 0 and at most {MAX_POLL_MINUTES:g} "
                                "(fractions allowed: 0.5 is 30 s)")
         return number
+    if key == "restart_snooze_minutes":
+        return _snooze_minutes(value)
     if not isinstance(value, str):
         raise SettingError(f"{key}: expected text")
     value = value.strip()
@@ -125,6 +132,32 @@ def parse_setting(key: str, value: Any) -> Any:
             raise SettingError(f"ca_bundle: no file {value} (give an absolute path)")
         return str(path)
     return value
+
+
+def _snooze_minutes(value: Any) -> list[int]:
+    """A list of whole minutes, 1 to a week each, no repeats, in rising order; text such as
+    "15,60,240" (the command line's) is accepted too."""
+    problem = SettingError("restart_snooze_minutes: expected a list of whole minutes, each from 1 to "
+                           f"{MAX_SNOOZE_MINUTES} (such as 15,60,240)")
+    items: list[Any]
+    if isinstance(value, str):
+        items = [w for w in re.split(r"[\s,]+", value.strip()) if w]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise problem
+    minutes: list[int] = []
+    for item in items:
+        if isinstance(item, str) and item.isdecimal():
+            item = int(item)
+        if isinstance(item, float) and item.is_integer():
+            item = int(item)
+        if not isinstance(item, int) or isinstance(item, bool) or not 1 <= item <= MAX_SNOOZE_MINUTES:
+            raise problem
+        minutes.append(item)
+    if not minutes:
+        raise problem
+    return sorted(set(minutes))
 
 
 def public_settings(settings: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,8 @@ progress, and resets the count, only when it got the file further than it ever w
 403, 404, 410, other 4xx, refused or unusable redirects and wrong bytes (size or hash)
 move to the next location at once. A resumed file whose hash does not match is fetched
 once more from zero before the location is given up. When every location failed:
-ContentUnavailableError (IntegrityError if every failure was wrong bytes), listing
+ContentUnavailableError (IntegrityError if every failure was wrong bytes, ContentMissingError
+if every location said the file does not exist: 404 or 410), listing
 (redacted location, reason) per attempt. Files that disappear from the cache during the
 fetch (the folder deleted) are fetched again before `fetch()` returns.
 
@@ -33,12 +34,12 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..catalog import Location, Package, PackageFile, file_url
-from ..errors import CacheError, ContentError, ContentUnavailableError, IntegrityError
+from ..errors import CacheError, ContentError, ContentMissingError, ContentUnavailableError, IntegrityError
 from ..events import (
     DownloadFailed,
     DownloadFinished,
@@ -223,6 +224,7 @@ class ContentStore:
         retry: RetryPolicy = RetryPolicy(),
         allow_cloud: bool = True,
         throttle: Throttle | None = None,
+        on_transferred: Callable[[int], None] | None = None,
     ) -> Path:
         """Make every file of the package present and verified; return its folder.
         `throttle`: a rate limit (background downloads only).
@@ -230,6 +232,8 @@ class ContentStore:
         Emits DownloadStarted, DownloadProgressed*, DownloadRetrying*, then DownloadFinished
         or DownloadFailed. Raises ContentUnavailableError, IntegrityError, CacheError.
         Cancellation stops the transfer promptly and keeps `.part` files for a resume.
+        When a transfer was needed, `on_transferred(n)` is called once, however it ends
+        (finished, failed or cancelled), with the body bytes it really received.
         """
         key = cache_key(package_id, package)
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -237,7 +241,8 @@ class ContentStore:
             self._active.add(key)
             try:
                 return await self._fetch(
-                    key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud, throttle
+                    key, package_id, package, catalog_url, connection, on_event, retry, allow_cloud, throttle,
+                    on_transferred,
                 )
             finally:
                 self._active.discard(key)
@@ -252,7 +257,8 @@ class ContentStore:
         on_event: EventSink,
         retry: RetryPolicy,
         allow_cloud: bool,
-        throttle: Throttle | None = None,
+        throttle: Throttle | None,
+        on_transferred: Callable[[int], None] | None,
     ) -> Path:
         folder = self.cache_dir / key
         locations = ordered_locations(package, connection, allow_cloud)
@@ -318,6 +324,9 @@ class ContentStore:
         except BaseException:
             progress.close()
             raise
+        finally:
+            if on_transferred is not None:
+                on_transferred(progress.transferred)
         progress.finish()
         await self.session.run_blocking(lambda abort: plan.record.touch())
         log.info("Downloaded %s: %d bytes transferred, every file verified", key, progress.transferred)
@@ -343,6 +352,7 @@ class ContentStore:
         """Fetch one file, trying locations from `preferred` on; returns the one that worked."""
         order = list(range(preferred, len(locations))) + list(range(preferred))
         integrity_only = True
+        missing_only = True  # every location said the file does not exist
         for n, index in enumerate(order):
             loc = locations[index]
             shown_loc = redact_url(location_url(loc, catalog_url))
@@ -358,6 +368,7 @@ class ContentStore:
                 except AttemptFailed as f:
                     tried.append((shown_loc, f"{job.spec.path}: {f.reason}"))
                     integrity_only = integrity_only and f.integrity
+                    missing_only = missing_only and f.missing
                     if f.kind == "next":
                         log.warning("%s from %s failed: %s", job.spec.path, shown_loc, f.reason)
                         break
@@ -401,6 +412,11 @@ class ContentStore:
         if integrity_only:
             raise IntegrityError(
                 f"{package_id}: {job.spec.path} did not match the catalog at any location ({listing})",
+                list(tried),
+            )
+        if missing_only and tried:
+            raise ContentMissingError(
+                f"{package_id}: {job.spec.path} is missing on the server at every location ({listing})",
                 list(tried),
             )
         raise ContentUnavailableError(

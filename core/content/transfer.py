@@ -90,9 +90,11 @@ class AttemptFailed(Exception):
         retry_after: float | None = None,
         integrity: bool = False,
         discard: bool = False,
+        missing: bool = False,
     ) -> None:
         super().__init__(reason)
         self.kind: FailureKind = kind
+        self.missing = missing  # the server said the file does not exist (404, 410)
         self.reason = reason
         self.retry_after = retry_after
         self.integrity = integrity
@@ -108,7 +110,7 @@ def _status_failure(response: httpx.Response) -> AttemptFailed:
         return AttemptFailed("restart", reason)
     if code == 401:  # the location wants a token it did not get (sent to the site's origin only)
         return AttemptFailed("next", f"{reason}: sign-in required")
-    return AttemptFailed("next", reason)
+    return AttemptFailed("next", reason, missing=code in (404, 410))
 
 
 def _transport_failure(exc: httpx.HTTPError) -> AttemptFailed:

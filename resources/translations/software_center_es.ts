@@ -20,6 +20,10 @@
         <translation>Se muestran %1 de %2</translation>
     </message>
     <message>
+        <source>A restart is pending: “%1” continues after the computer restarts. Restart it under Progress, then start another.</source>
+        <translation>Hay un reinicio pendiente: «%1» continúa cuando se reinicie el equipo. Reinícielo en Progreso y después inicie otra.</translation>
+    </message>
+    <message>
         <source>An installation is running. You can follow it under Progress.</source>
         <translation>Hay una instalación en curso. Puede seguirla en Progreso.</translation>
     </message>
@@ -232,6 +236,18 @@
         <translation>&amp;Reanudar</translation>
     </message>
     <message>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <source>Failed on %1: %2</source>
+        <translation>Falló el %1: %2</translation>
+    </message>
+    <message>
+        <source>%1 (error %2)</source>
+        <translation>%1 (error %2)</translation>
+    </message>
+    <message>
         <source>Select an operating system to see its details.</source>
         <translation>Seleccione un sistema operativo para ver sus detalles.</translation>
     </message>
@@ -248,12 +264,20 @@
         <translation>Reinicio</translation>
     </message>
     <message>
+        <source>Available from</source>
+        <translation>Disponible desde</translation>
+    </message>
+    <message>
         <source>Deadline</source>
         <translation>Fecha límite</translation>
     </message>
     <message>
         <source>Content source</source>
         <translation>Origen del contenido</translation>
+    </message>
+    <message>
+        <source>Last attempt</source>
+        <translation>Último intento</translation>
     </message>
     <message>
         <source>Deployment ID</source>
@@ -351,6 +375,14 @@
         <translation>Se canceló la actualización.</translation>
     </message>
     <message>
+        <source>Part of the upgrade&apos;s content is missing on your organization&apos;s server. This is not a problem with this computer or its connection.</source>
+        <translation>Falta parte del contenido de la actualización en el servidor de su organización. No es un problema de este equipo ni de su conexión.</translation>
+    </message>
+    <message>
+        <source>Contact your IT department: the content needs to be published again. Then choose Retry.</source>
+        <translation>Póngase en contacto con su departamento de TI: hay que volver a publicar el contenido. Después elija Reintentar.</translation>
+    </message>
+    <message>
         <source>A downloaded file did not match what your organization published, so it was not used.</source>
         <translation>Un archivo descargado no coincidía con lo que publicó su organización, así que no se usó.</translation>
     </message>
@@ -431,6 +463,22 @@
         <translation>La actualización no pudo terminar</translation>
     </message>
     <message>
+        <source>Re&amp;try</source>
+        <translation>Rein&amp;tentar</translation>
+    </message>
+    <message>
+        <source>Start the upgrade again</source>
+        <translation>Volver a empezar la actualización</translation>
+    </message>
+    <message>
+        <source>Hide technical &amp;details</source>
+        <translation>Ocultar los &amp;detalles técnicos</translation>
+    </message>
+    <message>
+        <source>Technical &amp;details</source>
+        <translation>&amp;Detalles técnicos</translation>
+    </message>
+    <message>
         <source>Open &amp;log</source>
         <translation>Abrir el &amp;registro</translation>
     </message>
@@ -451,12 +499,67 @@
         <translation>Paso con errores: %1</translation>
     </message>
     <message>
+        <source>The app that blocks it, as Windows Setup names it: “%1”.</source>
+        <translation>La aplicación que la bloquea, según el programa de instalación de Windows: «%1».</translation>
+    </message>
+    <message>
         <source>What to do: %1</source>
         <translation>Qué hacer: %1</translation>
     </message>
     <message>
         <source>Details: %1</source>
         <translation>Detalles: %1</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryDetailDialog</name>
+    <message>
+        <source>%1 of %2 steps finished</source>
+        <translation>%1 de %2 pasos terminados</translation>
+    </message>
+    <message>
+        <source>%1. %2: %3</source>
+        <translation>%1. %2: %3</translation>
+    </message>
+    <message>
+        <source>%1 (error %2)</source>
+        <translation>%1 (error %2)</translation>
+    </message>
+    <message>
+        <source>Started</source>
+        <translation>Inicio</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>Duración</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>Pasos</translation>
+    </message>
+    <message>
+        <source>Downloaded</source>
+        <translation>Descargado</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Error</translation>
+    </message>
+    <message>
+        <source>Log</source>
+        <translation>Registro</translation>
+    </message>
+    <message>
+        <source>&amp;Retry</source>
+        <translation>&amp;Reintentar</translation>
+    </message>
+    <message>
+        <source>Open &amp;log</source>
+        <translation>Abrir el re&amp;gistro</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>&amp;Cerrar</translation>
     </message>
 </context>
 <context>
@@ -825,6 +928,58 @@
         <translation>%1 % completado</translation>
     </message>
     <message>
+        <source>Hide &amp;details</source>
+        <translation>Ocultar &amp;detalles</translation>
+    </message>
+    <message>
+        <source>Show &amp;details</source>
+        <translation>Mostrar &amp;detalles</translation>
+    </message>
+    <message>
+        <source>Hide the log</source>
+        <translation>Ocultar el registro</translation>
+    </message>
+    <message>
+        <source>Show the log (smsts.log)</source>
+        <translation>Mostrar el registro (smsts.log)</translation>
+    </message>
+    <message>
+        <source>Waiting for you to restart the computer</source>
+        <translation>Esperando a que reinicie el equipo</translation>
+    </message>
+    <message>
+        <source>Restarting the computer to continue</source>
+        <translation>Reiniciando el equipo para continuar</translation>
+    </message>
+    <message>
+        <source>Finished: everything is done</source>
+        <translation>Terminado: todo está hecho</translation>
+    </message>
+    <message>
+        <source>Stopped: the upgrade could not finish</source>
+        <translation>Detenido: la actualización no pudo terminar</translation>
+    </message>
+    <message>
+        <source>Paused: you can continue it from where it stopped</source>
+        <translation>En pausa: puede continuarla desde donde se detuvo</translation>
+    </message>
+    <message>
+        <source>Downloading content</source>
+        <translation>Descargando el contenido</translation>
+    </message>
+    <message>
+        <source>Preparing</source>
+        <translation>Preparando</translation>
+    </message>
+    <message>
+        <source>Installing the upgrade</source>
+        <translation>Instalando la actualización</translation>
+    </message>
+    <message>
+        <source>Working on the upgrade</source>
+        <translation>Trabajando en la actualización</translation>
+    </message>
+    <message>
         <source>The upgrade finished successfully.</source>
         <translation>La actualización terminó correctamente.</translation>
     </message>
@@ -888,12 +1043,28 @@
         <translation>Reiniciar ahora</translation>
     </message>
     <message>
+        <source>&amp;Snooze</source>
+        <translation>&amp;Posponer</translation>
+    </message>
+    <message>
+        <source>Postpone the restart</source>
+        <translation>Posponer el reinicio</translation>
+    </message>
+    <message>
+        <source>Postpone the restart by</source>
+        <translation>Posponer el reinicio durante</translation>
+    </message>
+    <message>
         <source>Your computer restarts to continue the upgrade.</source>
         <translation>Su equipo se reinicia para continuar la actualización.</translation>
     </message>
     <message>
         <source>Restart your computer to continue</source>
         <translation>Reinicie el equipo para continuar</translation>
+    </message>
+    <message>
+        <source>The restart is postponed until %1. Save your work, then choose Restart now; the upgrade continues from where it stopped.</source>
+        <translation>El reinicio está pospuesto hasta %1. Guarde su trabajo y después elija Reiniciar ahora; la actualización continúa desde donde se detuvo.</translation>
     </message>
     <message>
         <source>Restarting…</source>
@@ -1018,10 +1189,35 @@
     </message>
 </context>
 <context>
+    <name>SnoozePlurals</name>
+    <message numerus="yes">
+        <source>%n minute(s)</source>
+        <translation>
+            <numerusform>%n minuto</numerusform>
+            <numerusform>%n minutos</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n hour(s)</source>
+        <translation>
+            <numerusform>%n hora</numerusform>
+            <numerusform>%n horas</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+</context>
+<context>
     <name>StatusPage</name>
     <message>
         <source>Installation status</source>
         <translation>Estado de la instalación</translation>
+    </message>
+    <message>
+        <source>Press Enter or double-click a run to see its details.</source>
+        <translation>Pulse Intro o haga doble clic en una ejecución para ver sus detalles.</translation>
     </message>
     <message>
         <source>Nothing has been installed from Software Center on this computer yet.</source>
@@ -1128,6 +1324,34 @@
     <message>
         <source>Working…</source>
         <translation>Trabajando…</translation>
+    </message>
+    <message>
+        <source>Downloading content before the first step</source>
+        <translation>Descargando el contenido antes del primer paso</translation>
+    </message>
+</context>
+<context>
+    <name>TimeWords</name>
+    <message numerus="yes">
+        <source>in %n day(s)</source>
+        <translation>
+            <numerusform>en %n día</numerusform>
+            <numerusform>en %n días</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>in %n hour(s)</source>
+        <translation>
+            <numerusform>en %n hora</numerusform>
+            <numerusform>en %n horas</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>in %n minute(s)</source>
+        <translation>
+            <numerusform>en %n minuto</numerusform>
+            <numerusform>en %n minutos</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1295,6 +1519,18 @@
     <message>
         <source>The computer did not restart. Restart your computer to continue.</source>
         <translation>El equipo no se reinició. Reinicie el equipo para continuar.</translation>
+    </message>
+    <message>
+        <source>Part of this upgrade&apos;s content is stored only on servers inside the corporate network, so it cannot be downloaded from the internet. Connect to the office network, or ask your IT department to publish the content to the cloud.</source>
+        <translation>Parte del contenido de esta actualización solo está en servidores de la red corporativa, por lo que no se puede descargar desde internet. Conéctese a la red de la oficina o pida a su departamento de TI que publique el contenido en la nube.</translation>
+    </message>
+    <message>
+        <source>overdue</source>
+        <translation>vencido</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
     </message>
 </context>
 </TS>

@@ -222,6 +222,8 @@ async def test_failures_preflight_and_confirmation(demo_site: Path, tmp_path: Pa
     assert blocked.finished is not None
     assert blocked.finished["status"] == "failed" and blocked.finished["error_code"] == 3247440392
     assert "incompatible app or driver" in blocked.finished["error"]
+    # Setup's output names the app that blocks it: the failure names it too (see core.blocking_app).
+    assert blocked.finished["error"].endswith("is blocking the upgrade: Northwind Legacy VPN 3.1")
     failed_step = blocked.of("step_finished")[-1]
     assert failed_step["name"] == "Upgrade Operating System" and failed_step["exit_code"] == 3247440392
 

@@ -605,3 +605,31 @@ async def test_a_file_named_like_another_files_part_is_refused(
     store = ContentStore(cache_dir, session)
     with pytest.raises(CacheError, match="is both a file of the package"):
         await store.fetch(pid, pkg, catalog_url, "internet", on_event=lambda e: None)
+
+
+@pytest.mark.asyncio
+async def test_404_or_410_at_every_location_is_content_missing_not_a_network_failure(
+    content_server: ContentServer,
+    make_package: MakePackage,
+    session: HttpSession,
+    cache_dir: Path,
+    events: Recorder,
+) -> None:
+    from core.errors import ContentMissingError, ErrorCode
+
+    base = content_server.url
+    locs = [Location(kind="cloud", url=base + "gone/"), Location(kind="cloud", url=base + "left/")]
+    pid, pkg = make_package({"a.bin": b"data"}, locations=locs)
+    content_server.add_fault("left/a.bin", Fault(status=410, times=None))
+    store = ContentStore(cache_dir, session)
+    with pytest.raises(ContentMissingError) as err:
+        await store.fetch(pid, pkg, base, "internet", on_event=events, retry=FAST)
+    assert err.value.code is ErrorCode.CONTENT_MISSING
+    assert "is missing on the server at every location" in str(err.value)
+    assert [why for _, why in err.value.attempts] == ["a.bin: HTTP 404 Not Found", "a.bin: HTTP 410 Gone"]
+    # One location that does not answer at all: not "missing" (the network may be at fault).
+    locs = [Location(kind="cloud", url=base + "gone/"), Location(kind="cloud", url="http://127.0.0.1:9/x/")]
+    pid, pkg = make_package({"a.bin": b"data"}, locations=locs)
+    with pytest.raises(ContentUnavailableError) as other:
+        await store.fetch(pid, pkg, base, "internet", on_event=events, retry=FAST)
+    assert not isinstance(other.value, ContentMissingError)

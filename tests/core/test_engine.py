@@ -369,7 +369,12 @@ async def test_a_failed_group_fails_the_sequence(run_api: Any, tmp_path: Path) -
     assert ev.events[-1] == RunFinished("failed", result.error, 0x80070005, reason=ErrorCode.PROGRAM_FAILED,
                                          run_id=ev.events[0].run_id)
     assert load_state(tmp_path / "data") is None
-    assert load_history(tmp_path / "data")[-1].status == "failed"
+    entry = load_history(tmp_path / "data")[-1]
+    assert entry.status == "failed"
+    # The history keeps the steps that ran, so Installation status can say which one failed.
+    assert entry.total_steps == 6
+    assert [(s["name"], s["status"]) for s in entry.steps][:2] == [("Before", "succeeded"), ("Breaks", "failed")]
+    assert entry.steps[1]["exit_code"] == 0x80070005
 
 
 @pytest.mark.asyncio
@@ -485,6 +490,44 @@ async def test_api_cancel_saves_state_and_resume_finishes(run_api: Any, tmp_path
     assert result.status == "succeeded"
     assert [(s.index, s.name) for s in ev.of(StepStarted)] == [(2, "Slow"), (3, "After")]
     assert (work / "marks").read_text().splitlines() == ["quick", "slow", "after"]
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_download_counts_the_bytes_it_really_received(run_api: Any, tmp_path: Path) -> None:
+    """The history of a run cancelled mid-download says what it downloaded: the packages
+    finished before it and the part of the one cut short (not only finished packages)."""
+    from tests.core.helpers.content_server import ContentServer
+
+    site = write_site(
+        tmp_path / "site",
+        packages={"TOOLS": tool_files(), "IMAGE": {"image.bin": bytes(range(256)) * 4096}},  # 1 MiB
+        task_sequences={"BIG": [run_tool("First"),
+                                {"type": "download_package_content", "name": "Get Image", "packages": ["IMAGE"]}]},
+        deployments=[deployment("DEPBIG", "BIG")],
+    )
+    halfway = asyncio.Event()
+
+    class Sink(Events):
+        def __call__(self, event: Event) -> None:
+            super().__call__(event)
+            if isinstance(event, DownloadProgressed) and event.package == "IMAGE" and event.bytes > 100_000:
+                halfway.set()
+
+    events = Sink()
+    with ContentServer(site, rate_bps=400_000, chunk_size=8192) as server:
+        task = asyncio.ensure_future(run_api(server.url, "DEPBIG", sink=events))
+        await asyncio.wait_for(halfway.wait(), 30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        sent = server.bytes_sent()
+    finished = sum(e.bytes_transferred for e in events.of(DownloadFinished))
+    assert [e.package for e in events.of(DownloadFinished)] == ["TOOLS"]
+    entry = load_history(tmp_path / "data")[-1]
+    assert entry.status == "cancelled"
+    assert entry.bytes_transferred > finished + 100_000  # the image's part counts
+    assert entry.bytes_transferred <= sent  # never more than the server sent
+    assert load_state(tmp_path / "data").bytes_transferred == entry.bytes_transferred
 
 
 @pytest.mark.asyncio

@@ -490,3 +490,22 @@ async def test_kill_process_group_stops_what_a_dead_runner_left(tmp_path: Path) 
             proc.wait()
         if left.stdout is not None:
             left.stdout.close()
+
+
+def test_the_blocking_app_is_the_last_line_of_setups_output_that_names_it() -> None:
+    from core import blocking_app, blocking_app_of, setup_block_error
+
+    tail = ("Windows Setup: Compatibility scan phase\n"
+            "an old line: Foo blocks the upgrade: Old App\n"
+            "Windows Setup: the upgrade failed: an incompatible app blocks the upgrade: "
+            "Northwind VPN 3.1 (0xC1900208)\n"
+            "RESULT-like noise")
+    assert blocking_app(tail) == "Northwind VPN 3.1"
+    assert blocking_app("no such words") is None
+    error = setup_block_error(0xC1900208, "Northwind VPN 3.1")
+    assert error == "An incompatible app or driver is blocking the upgrade: Northwind VPN 3.1"
+    assert blocking_app_of(0xC1900208, error) == "Northwind VPN 3.1"
+    assert blocking_app_of(0xC1900208 - 2**32, error) == "Northwind VPN 3.1"  # the signed twin
+    assert setup_block_error(0xC1900208, None) == "An incompatible app or driver is blocking the upgrade"
+    assert blocking_app_of(0xC1900208, "An incompatible app or driver is blocking the upgrade") is None
+    assert blocking_app_of(None, error) is None

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QListView, QPushButton
 
 from core.eligibility import Refusal
 from ui.deployment_model import Roles, SortKey
-from ui.wording import refusal_detail, refusal_summary
+from ui.wording import refusal_explanation, refusal_summary
 
 from .conftest import prefs_file, until
 
@@ -73,7 +73,7 @@ async def test_refused_deployment_has_install_disabled_and_the_full_reason_besid
     assert page.select("NWT20004")
     assert not button.isEnabled()
     assert label.isVisible()
-    assert label.text() == refusal_detail(Refusal.CONTENT_NOT_ON_INTERNET)
+    assert label.text() == refusal_explanation(Refusal.CONTENT_NOT_ON_INTERNET)
     assert button.accessibleDescription() == label.text()
     assert page.select("NWT20001")
     assert button.isEnabled()

@@ -130,7 +130,7 @@ def test_failure_view_shows_code_cause_advice_detail_and_opens_the_log(qtbot: An
     assert view.code_label.text() == "Error code: 0x80091007"
     assert view.step_label.text() == "Failed step: Upgrade Operating System"
     assert "internet connection" in view.advice_label.text()
-    assert view.detail_label.text() == "Details: NWT00012: every location failed"
+    assert view.detail_label.text() == "Details: every location failed"  # not the package ID again
     qtbot.mouseClick(view.open_log_button, Qt.MouseButton.LeftButton)
     assert view.opened_url is not None and Path(view.opened_url.toLocalFile()) == log
     # Offscreen there is no desktop to open it with: the path is shown instead.

@@ -180,6 +180,14 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
         assert "Windows 11 is almost ready" in view.countdown.message_label.text()
         assert await wait(when(controller.countdownChanged)) == 14
         assert view.countdown.countdown_label.text() == "Restarting in 14 s"
+        # No Cancel during the countdown: Restart now or Snooze (in process: the countdown stops
+        # and starts again after the delay).
+        assert not view.cancel_button.isVisible()
+        view.countdown.snooze_choice.setCurrentIndex(0)
+        qtbot.mouseClick(view.countdown.snooze_button, Qt.MouseButton.LeftButton)
+        assert controller.snoozed_until is not None and not controller.counting_down
+        assert view.countdown.countdown_label.text() == "Restart your computer to continue"
+        assert view.countdown.restart_button.isVisible() and not view.resume_button.isVisible()
 
         # "Restart now": the run resumes from its saved state, as after a reboot.
         resumed = when(controller.started)
@@ -227,6 +235,10 @@ async def test_happy_path_with_on_demand_downloads_restart_countdown_and_resume(
     assert view.banner.isVisibleTo(view) and "finished successfully" in view.banner_label.text()
     assert not view.failure.isVisibleTo(view)
     assert not view.cancel_button.isEnabled()
+    # The log (English admin text) is behind "Show details".
+    assert not view.log_tail.isVisibleTo(view) and view.log_tail.objectName() == "logView"
+    qtbot.mouseClick(view.show_log_button, Qt.MouseButton.LeftButton)
+    assert view.log_tail.isVisibleTo(view) and view.show_log_button.text() == "Hide &details"
     assert "Task sequence completed 0x00000000" in view.log_tail.toPlainText()
     assert len(view.log_tail.toPlainText().splitlines()) == 10
     assert load_state(tmp_path) is None
@@ -262,6 +274,7 @@ async def test_compatibility_block_shows_the_code_in_hex_the_cause_and_the_log(
         qtbot.mouseClick(f.open_log_button, Qt.MouseButton.LeftButton)
         assert f.opened_url is not None
         assert Path(f.opened_url.toLocalFile()) == tmp_path / "logs" / "smsts.log"
+        view.show_log_button.setChecked(True)
         assert "0xC1900208" in view.log_tail.toPlainText()
 
 
@@ -333,9 +346,11 @@ async def test_cancel_mid_download_asks_then_stops_and_resume_completes(
         assert controller.seconds_left == 0
         assert (await wait(done)).status == "succeeded"
         assert rec.final()["Install Company Portal"] is StepState.SUCCEEDED
-    # The partial OS image was kept: what the run transferred in all is less than all its content.
+    # The partial OS image was kept, not fetched again: the run received every byte of its
+    # content once (the cancelled part counts too), and not the kept part a second time.
     everything = 132_320 + 1_055_496 + 2_103
-    assert load_history(tmp_path)[-1].bytes_transferred <= everything - kept
+    transferred = load_history(tmp_path)[-1].bytes_transferred
+    assert everything <= transferred < everything + kept
 
 
 # --- the admin's restart command -----------------------------------------------------
