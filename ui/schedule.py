@@ -66,7 +66,7 @@ class ScheduleWatch(QObject):
             name, dep = str(entry.get("name") or ""), str(entry.get("deployment") or "")
             if state == "countdown" and before != "countdown":
                 self.notice.emit(self.tr("A required upgrade starts soon"),
-                                 fill(self.tr("“%1” starts by itself at %2. Save your work, or install it now."),
+                                 fill(self.tr("“%1” starts by itself on %2. Save your work, or install it now."),
                                       name, format_datetime(entry.get("starts_at"))), dep)
             elif before is None and not self._first and state in ("scheduled", "waiting"):
                 self.notice.emit(self.tr("A new required upgrade"),

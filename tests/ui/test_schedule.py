@@ -55,7 +55,7 @@ def test_notices_for_a_new_required_deployment_and_for_its_countdown_each_once(q
     watch.update(status(1, entry("OLD1", "countdown", 600), entry("NEW1", "scheduled")))
     watch.update(status(1, entry("OLD1", "countdown", 598), entry("NEW1", "scheduled")))
     assert [(t, d) for t, _, d in said][1:] == [("A required upgrade starts soon", "OLD1")]
-    assert "starts by itself at" in said[1][1]
+    assert "starts by itself on" in said[1][1]
 
 
 def test_the_banner_counts_down_offers_install_now_and_cannot_be_dismissed(qtbot: QtBot) -> None:
