@@ -111,11 +111,14 @@ _PACKAGE_SPEC_FIELDS = {"name", "version", "source", "generated", "locations"}
 # --- building --------------------------------------------------------------------------
 
 
-def build_demo_site(out_dir: Path, *, scale: float = 1.0, spec_dir: Path | None = None) -> Path:
+def build_demo_site(out_dir: Path, *, scale: float = 1.0, spec_dir: Path | None = None,
+                    deadlines_from: datetime | None = None) -> Path:
     """Build the demo site into `out_dir` (unless it is already built from the same spec).
 
     `scale` multiplies the size of every generated payload (tests use small sites; the
-    default builds the real sizes). `spec_dir` defaults to the bundled spec. Returns
+    default builds the real sizes). `spec_dir` defaults to the bundled spec.
+    `deadlines_from`: the moment a deployment's `deadline_after_build_minutes` counts from
+    (default: the build; tests that keep one site across runs give a fixed one). Returns
     `out_dir`. Raises CatalogError for a broken spec (the path names the spec's field)
     and OSError when the folder cannot be written.
     """
@@ -129,6 +132,8 @@ def build_demo_site(out_dir: Path, *, scale: float = 1.0, spec_dir: Path | None 
         raise CatalogError("", f"the demo spec {spec_dir / 'site.json'} is not valid JSON ({exc})") from None
     sources = _source_files(spec_dir, spec)
     key = _build_key(spec_bytes, sources, scale)
+    if deadlines_from is not None:
+        key = hashlib.sha256(f"{key}\0deadlines from {deadlines_from.isoformat()}".encode()).hexdigest()
     if _is_current(out_dir, key):
         log.debug("Demo site in %s is up to date", out_dir)
         return out_dir
@@ -139,7 +144,7 @@ def build_demo_site(out_dir: Path, *, scale: float = 1.0, spec_dir: Path | None 
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.build-"))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; the site is meant to be served
     try:
-        total = _build_into(tmp, spec, sources, scale, key)
+        total = _build_into(tmp, spec, sources, scale, key, deadlines_from or datetime.now(UTC))
         _swap_in(tmp, out_dir, key)
     finally:
         if tmp.exists():
@@ -205,7 +210,7 @@ def _is_current(out_dir: Path, key: str) -> bool:
 
 
 def _build_into(tmp: Path, spec: dict[str, Any], sources: dict[str, list[SourceFile]],
-                scale: float, key: str) -> int:
+                scale: float, key: str, built: datetime) -> int:
     """Write content/, catalog.json and the stamp into `tmp`; return the content bytes."""
     packages: dict[str, Any] = {}
     written: list[tuple[str, int]] = []
@@ -248,7 +253,8 @@ def _build_into(tmp: Path, spec: dict[str, Any], sources: dict[str, list[SourceF
         _check_locations(tmp, pkg.get("locations"), where)
 
     catalog = {k: (packages if k == "packages" else v) for k, v in spec.items()}
-    catalog["deployments"] = [_deadline_from_build(dep, i) for i, dep in enumerate(spec.get("deployments") or [])]
+    catalog["deployments"] = [_deadline_from_build(dep, i, built)
+                              for i, dep in enumerate(spec.get("deployments") or [])]
     data = json.dumps(catalog, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
     parse_catalog(data, (tmp / "catalog.json").as_uri())  # the demo must be a valid site
     (tmp / "catalog.json").write_bytes(data)
@@ -258,7 +264,7 @@ def _build_into(tmp: Path, spec: dict[str, Any], sources: dict[str, list[SourceF
     return sum(size for _, size in written)
 
 
-def _deadline_from_build(dep: Any, index: int) -> Any:
+def _deadline_from_build(dep: Any, index: int, built: datetime) -> Any:
     """The spec's `deadline_after_build_minutes: N` becomes a deadline N minutes after this
     build: the demo's required upgrade comes due a while after a person first opens it, so
     they see its content pre-cached, its countdown and its start at the deadline."""
@@ -268,7 +274,7 @@ def _deadline_from_build(dep: Any, index: int) -> Any:
     minutes = out.pop("deadline_after_build_minutes")
     if type(minutes) not in (int, float) or not minutes > 0:
         raise CatalogError(f"deployments[{index}].deadline_after_build_minutes", "expected a number of minutes above 0")
-    out["deadline"] = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds") \
+    out["deadline"] = (built + timedelta(minutes=minutes)).astimezone(UTC).isoformat(timespec="seconds") \
         .replace("+00:00", "Z")
     return out
 

@@ -66,6 +66,7 @@ def run_window(site_url: str | None, data_dir: Path, connection: ConnectionSetti
 
     async def main() -> None:
         window = create_main_window(site_url, data_dir, connection, agent)
+        window.quit_requested.connect(closed.set)
         window.show()
         gc.collect()
         gc.freeze()

@@ -205,12 +205,16 @@ class DetailsPane(QWidget):
         # A style sheet, not the palette: the window's style sheet would override a palette color.
         self.status_label.setStyleSheet(f"color: {accent_color(accent, self.palette()).name()};")
 
-        cached = item.total_bytes - item.download_bytes
+        # Complete packages, or (the agent's pre-cache) also what is partly downloaded.
+        cached = max(item.total_bytes - item.download_bytes, min(item.present_bytes, item.total_bytes))
         if item.total_bytes == 0:
             size = self.tr("Nothing to download")
+        elif cached < item.total_bytes and dep.wants_precache:
+            size = fill(self.tr("Downloaded in advance: %1 of %2"), format_bytes(cached),
+                        format_bytes(item.total_bytes))
         elif cached == 0:
             size = fill(self.tr("%1 · nothing downloaded yet"), format_bytes(item.total_bytes))
-        elif item.download_bytes == 0:
+        elif cached >= item.total_bytes:
             size = fill(self.tr("%1 · all of it is already on this computer"), format_bytes(item.total_bytes))
         else:
             size = (

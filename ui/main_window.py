@@ -51,6 +51,7 @@ from core import (
     ErrorCode,
     HistoryEntry,
     RemoteEngine,
+    RunOutcome,
     RunState,
     RunStatus,
     client_profile,
@@ -65,7 +66,9 @@ from .i18n import apply_language
 from .prefs import load_prefs, save_prefs
 from .resume_banner import ResumeBanner
 from .run_controller import RunController
+from .schedule import DeadlineBanner, ScheduleWatch
 from .style import Accent, IconLabel, app_style_sheet, emphasize, icon, named, text_label
+from .tray import Tray
 from .wording import agent_error_text, connection_text, error_words, fill
 
 if TYPE_CHECKING:
@@ -107,6 +110,7 @@ class MainWindow(QMainWindow):
 
     listed = Signal()
     load_failed = Signal(str)
+    quit_requested = Signal()  # the tray's Quit: the window was only hidden, the app ends
 
     def __init__(
         self,
@@ -129,6 +133,14 @@ class MainWindow(QMainWindow):
         self._run_watch = QTimer(self)
         self._run_watch.setInterval(RUN_WATCH_MS)
         self._run_watch.timeout.connect(self._look_for_new_run)
+        # The agent's schedule, policy and pre-cache (ui/schedule.py), asked for as often.
+        self._status_watch = QTimer(self)
+        self._status_watch.setInterval(RUN_WATCH_MS)
+        self._status_watch.timeout.connect(self._ask_status)
+        self._status_task: asyncio.Task[None] | None = None
+        self.schedule = ScheduleWatch(self)
+        self._precaching = False
+        self._told_tray = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._open_task: asyncio.Task[None] | None = None
         self._close_confirmed = False
@@ -177,6 +189,17 @@ class MainWindow(QMainWindow):
         banner_holder.setContentsMargins(12, 10, 12, 0)
         banner_holder.addWidget(self.banner)
         content.addLayout(banner_holder)
+        self.deadline_banner = DeadlineBanner(self.schedule)
+        self.deadline_banner.installNow.connect(self.install_now)
+        deadline_holder = QHBoxLayout()
+        deadline_holder.setContentsMargins(12, 10, 12, 0)
+        deadline_holder.addWidget(self.deadline_banner)
+        content.addLayout(deadline_holder)
+        self.tray = Tray(icon("app"), self)
+        self.tray.openRequested.connect(self.open_on)
+        self.tray.quitRequested.connect(self.quit_requested)
+        self.schedule.notice.connect(self.tray.notify)
+        self.schedule.catalogChanged.connect(self._catalog_changed)
 
         self.pages = named(QStackedWidget(), "pages")
         self.catalog_area = QStackedWidget()
@@ -449,6 +472,8 @@ class MainWindow(QMainWindow):
             self.controller.attach()  # the agent's run under way (or waiting for its restart), if any
             # ... and later, one another client starts (or the agent goes on with) meanwhile
             self._run_watch.start()
+            self._status_watch.start()
+            self._ask_status()
 
     async def _load_history(self) -> None:
         """The agent's history and saved run: Installation status, the banner, the listing."""
@@ -730,8 +755,62 @@ class MainWindow(QMainWindow):
         self.banner.withdraw()
         self._spawn(self._load_history())  # the history has the new run now
 
-    def _run_finished(self, _result: RunResult) -> None:
+    def _run_finished(self, result: RunResult) -> None:
         self._spawn(self._refresh_listings())  # sizes (now cached), Reinstall / Retry, the history
+        name = self.controller.header.name
+        if result.status is RunOutcome.SUCCEEDED:
+            self.tray.notify(self.tr("Installation finished"), fill(self.tr("“%1” was installed."), name))
+        elif result.status is RunOutcome.FAILED:
+            self.tray.notify(self.tr("Installation failed"),
+                             fill(self.tr("“%1” could not be installed. Open Software Center to see why."), name))
+        elif result.status is RunOutcome.RESTART_PENDING:
+            self.tray.notify(self.tr("Restart needed"),
+                             fill(self.tr("“%1” continues after your computer restarts."), name))
+
+    # --- the agent's schedule (ui/schedule.py) and the notification area ----------------
+
+    def _ask_status(self) -> None:
+        if self._status_task is None or self._status_task.done():
+            self._status_task = self._spawn(self._read_status())
+
+    async def _read_status(self) -> None:
+        try:
+            status = await self.engine.agent_status()
+        except AgentError:
+            return  # the run controller says when the agent is lost
+        self.schedule.update(status)
+        precache = status.get("precache")
+        downloading = isinstance(precache, dict) and precache.get("state") == "downloading"
+        if (downloading or self._precaching) and not self._run_active():
+            await self._refresh_listings()  # "Downloaded in advance" grows as it goes
+        self._precaching = downloading
+
+    def _catalog_changed(self) -> None:
+        """A new catalog came into force in the agent: list it (not during a run)."""
+        if not self._run_active():
+            self._spawn(self._take_new_catalog())
+
+    async def _take_new_catalog(self) -> None:
+        try:
+            await self.engine.open()
+        except (AgentError, AgentStartError) as exc:
+            log.warning("The new catalog could not be read from the agent: %s", exc)
+            return
+        self.relist()
+
+    def install_now(self, deployment_id: str) -> None:
+        """The countdown's Install now: the ordinary start, from the deployment's details."""
+        self.open_on(deployment_id)
+        self.start_run(deployment_id)
+
+    def open_on(self, deployment_id: str) -> None:
+        """Show the window (from the notification area), on the deployment if one is named."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if deployment_id and self.catalog_page.model.rowCount():
+            self.show_page(Page.CATALOG)
+            self.catalog_page.select(deployment_id)
 
     def _link_changed(self, up: bool) -> None:
         if up:
@@ -742,7 +821,17 @@ class MainWindow(QMainWindow):
     # --- closing --------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """Closing never affects a run: it is the agent's, and goes on without a window."""
+        """Closing never affects a run: it is the agent's, and goes on without a window. With
+        a notification area the window only hides there (its Quit ends the app)."""
+        if self.tray.keeps_running:
+            event.ignore()
+            self.hide()
+            if not self._told_tray:
+                self._told_tray = True
+                self.tray.notify(self.tr("Software Center keeps running"),
+                                 self.tr("It tells you here when an upgrade is required or finished. "
+                                         "Quit it from its icon's menu."))
+            return
         if self._open_task is not None and not self._open_task.done():
             self._open_task.cancel()
         super().closeEvent(event)
@@ -750,6 +839,8 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Stop background work and following the run (it goes on), and close the connection."""
         self._run_watch.stop()
+        self._status_watch.stop()
+        self.tray.close()
         for task in list(self._tasks):
             task.cancel()
         await self.controller.detach()
@@ -802,6 +893,7 @@ class MainWindow(QMainWindow):
             self._options_page.set_site(self._site_text(), str(self.data_dir))
         self._show_connection()
         self._show_trust()
+        self.tray.retranslate()
         if self._pending is not None or self.catalog_page.model.rowCount():
             self.catalog_page.set_run_context(
                 self._run_active(), self._pending.name if self._pending and not self._run_active() else None,

@@ -309,7 +309,7 @@ QProgressBar::chunk {{ background: palette(highlight); border-radius: 3px; }}
 #navigation { border: none; background: palette(window); outline: 0; }
 #navigation::item { padding: 8px 10px; border-radius: 6px; margin: 1px 6px; }
 #navigation::item:selected { background: palette(highlight); color: palette(highlighted-text); }
-#banner { background: palette(alternate-base); border: 1px solid palette(mid); border-radius: 8px; }
+#banner, #deadlineBanner { background: palette(alternate-base); border: 1px solid palette(mid); border-radius: 8px; }
 #detailsPane { background: palette(base); border-left: 1px solid palette(mid); }
 #detailsTitle { font-weight: 600; }
 #installButton {

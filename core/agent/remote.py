@@ -317,6 +317,15 @@ class RemoteEngine:
         """The agent's current (or last) run."""
         return await self._call(self._do_current())
 
+    async def agent_status(self) -> dict[str, Any]:
+        """The agent's status now (`GET /v1/status`): its policy version, pre-cache and schedule
+        among the rest. Raises AgentError when the agent does not answer (no waiting)."""
+        return await self._call(self.client.status())
+
+    async def refresh_catalog(self) -> bool:
+        """Have the agent read the site's catalog again now, if it changed; True if it did."""
+        return bool((await self._call(self.client.refresh())).get("changed"))
+
     async def reconnect(self) -> None:
         """Wait until an agent answers again (starting the user's agent when it may)."""
         await self._call(self._do_reconnect())

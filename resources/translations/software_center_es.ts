@@ -152,6 +152,25 @@
     </message>
 </context>
 <context>
+    <name>DeadlineBanner</name>
+    <message>
+        <source>&amp;Install now</source>
+        <translation>&amp;Instalar ahora</translation>
+    </message>
+    <message>
+        <source>Install the required upgrade now</source>
+        <translation>Instalar ahora la actualización obligatoria</translation>
+    </message>
+    <message>
+        <source>“%1” is required: it starts by itself in %2.</source>
+        <translation>«%1» es obligatoria: empieza sola dentro de %2.</translation>
+    </message>
+    <message>
+        <source>“%1” is required: it is starting now.</source>
+        <translation>«%1» es obligatoria: está empezando ahora.</translation>
+    </message>
+</context>
+<context>
     <name>DeploymentDelegate</name>
     <message>
         <source>Required</source>
@@ -222,6 +241,10 @@
     <message>
         <source>&amp;Install</source>
         <translation>&amp;Instalar</translation>
+    </message>
+    <message>
+        <source>Downloaded in advance: %1 of %2</source>
+        <translation>Descargado por adelantado: %1 de %2</translation>
     </message>
     <message>
         <source>Re&amp;install</source>
@@ -724,8 +747,40 @@
         <translation>&amp;Conservar</translation>
     </message>
     <message>
+        <source>Installation finished</source>
+        <translation>Instalación terminada</translation>
+    </message>
+    <message>
+        <source>“%1” was installed.</source>
+        <translation>«%1» se ha instalado.</translation>
+    </message>
+    <message>
+        <source>Installation failed</source>
+        <translation>La instalación ha fallado</translation>
+    </message>
+    <message>
+        <source>“%1” could not be installed. Open Software Center to see why.</source>
+        <translation>No se ha podido instalar «%1». Abra el Centro de software para ver por qué.</translation>
+    </message>
+    <message>
+        <source>Restart needed</source>
+        <translation>Hay que reiniciar</translation>
+    </message>
+    <message>
+        <source>“%1” continues after your computer restarts.</source>
+        <translation>«%1» continuará cuando se reinicie el equipo.</translation>
+    </message>
+    <message>
         <source>Reconnecting…</source>
         <translation>Reconectando…</translation>
+    </message>
+    <message>
+        <source>Software Center keeps running</source>
+        <translation>El Centro de software sigue abierto</translation>
+    </message>
+    <message>
+        <source>It tells you here when an upgrade is required or finished. Quit it from its icon&apos;s menu.</source>
+        <translation>Le avisará aquí cuando una actualización sea obligatoria o haya terminado. Para salir, use el menú de su icono.</translation>
     </message>
     <message>
         <source>Operating Systems</source>
@@ -1189,6 +1244,25 @@
     </message>
 </context>
 <context>
+    <name>ScheduleWatch</name>
+    <message>
+        <source>A required upgrade starts soon</source>
+        <translation>Una actualización obligatoria empieza pronto</translation>
+    </message>
+    <message>
+        <source>“%1” starts by itself on %2. Save your work, or install it now.</source>
+        <translation>«%1» empezará sola el %2. Guarde su trabajo o instálela ahora.</translation>
+    </message>
+    <message>
+        <source>A new required upgrade</source>
+        <translation>Una nueva actualización obligatoria</translation>
+    </message>
+    <message>
+        <source>“%1” must be installed by %2.</source>
+        <translation>«%1» debe instalarse antes del %2.</translation>
+    </message>
+</context>
+<context>
     <name>SnoozePlurals</name>
     <message numerus="yes">
         <source>%n minute(s)</source>
@@ -1352,6 +1426,21 @@
             <numerusform>en %n minuto</numerusform>
             <numerusform>en %n minutos</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>Tray</name>
+    <message>
+        <source>Software Center</source>
+        <translation>Centro de software</translation>
+    </message>
+    <message>
+        <source>&amp;Open Software Center</source>
+        <translation>&amp;Abrir el Centro de software</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Salir</translation>
     </message>
 </context>
 <context>

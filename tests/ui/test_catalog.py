@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -90,7 +89,7 @@ async def test_details_show_size_time_restart_deadline_and_source(make_window: A
     assert "288 MB" in facts["size"].text() and "nothing downloaded yet" in facts["size"].text()
     assert facts["time"].text() == "About 1 h 15 min"
     assert facts["restart"].text().startswith("Yes")
-    assert str(datetime.now().year) in facts["deadline"].text()  # the demo's: 20 min after it was built
+    assert "2099" in facts["deadline"].text()  # the shared demo site's (its deadlines count from 2099)
     assert facts["source"].text().startswith("Cloud")
     assert "Sales" in page.details.description_label.text()
 
