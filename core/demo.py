@@ -101,7 +101,7 @@ def demo_rate_bps(environ: Mapping[str, str] | None = None) -> float | None:
     return None if mbps == 0 else mbps * 1_000_000
 
 # Bump when the same spec would build different bytes (stamps of older builds then miss).
-_BUILDER_VERSION = "2"  # 2: deadline_after_build_minutes
+_BUILDER_VERSION = "3"  # 3: deadline_after_build_minutes
 _STAMP = ".demo-site-stamp.json"
 _BLOCK = 1 << 20
 _PAYLOAD_PREFIX = b"software-center demo payload v1\0"
@@ -118,7 +118,8 @@ def build_demo_site(out_dir: Path, *, scale: float = 1.0, spec_dir: Path | None 
     `scale` multiplies the size of every generated payload (tests use small sites; the
     default builds the real sizes). `spec_dir` defaults to the bundled spec.
     `deadlines_from`: the moment a deployment's `deadline_after_build_minutes` counts from
-    (default: the build; tests that keep one site across runs give a fixed one). Returns
+    (default: the build; tests that keep one site across runs give a fixed one). A site
+    already built from the same spec is kept as it is, deadlines included. Returns
     `out_dir`. Raises CatalogError for a broken spec (the path names the spec's field)
     and OSError when the folder cannot be written.
     """
@@ -131,9 +132,9 @@ def build_demo_site(out_dir: Path, *, scale: float = 1.0, spec_dir: Path | None 
     except ValueError as exc:
         raise CatalogError("", f"the demo spec {spec_dir / 'site.json'} is not valid JSON ({exc})") from None
     sources = _source_files(spec_dir, spec)
+    # The deadlines are not part of the key: a site built once keeps the deadlines of its
+    # build (an agent finding the site built, with any anchor, uses it as it is).
     key = _build_key(spec_bytes, sources, scale)
-    if deadlines_from is not None:
-        key = hashlib.sha256(f"{key}\0deadlines from {deadlines_from.isoformat()}".encode()).hexdigest()
     if _is_current(out_dir, key):
         log.debug("Demo site in %s is up to date", out_dir)
         return out_dir

@@ -209,7 +209,7 @@ class DetailsPane(QWidget):
         cached = max(item.total_bytes - item.download_bytes, min(item.present_bytes, item.total_bytes))
         if item.total_bytes == 0:
             size = self.tr("Nothing to download")
-        elif cached < item.total_bytes and dep.wants_precache:
+        elif 0 < cached < item.total_bytes and dep.wants_precache:
             size = fill(self.tr("Downloaded in advance: %1 of %2"), format_bytes(cached),
                         format_bytes(item.total_bytes))
         elif cached == 0:
