@@ -14,6 +14,9 @@ site itself is built once into the system temp folder and reused). Pictures:
     options.png          Options
     catalog-es.png       the catalog in Spanish
     catalog-dark.png     the catalog with a dark system palette
+    narrow.png           an 800×600 window: the navigation on its icons, names elided
+    restart.png          the restart countdown: Restart now and Snooze
+    deadline.png         a required upgrade's countdown at the top, with Install now
 
 `--scale 2` renders at twice the pixels (HiDPI), to check that icons and text stay crisp.
 """
@@ -121,6 +124,11 @@ async def _main(out: Path, data_root: Path) -> None:
     w.catalog_page.select("NWT20004")
     await _settle()
     save(w, "details-refused.png")
+    w.resize(800, 600)
+    await _settle()
+    save(w, "narrow.png")
+    w.resize(1180, 760)
+    await _settle()
 
     # A run, caught mid-download; watchable because the demo site is rate-limited here.
     w.catalog_page.select("NWT20001")
@@ -141,6 +149,22 @@ async def _main(out: Path, data_root: Path) -> None:
     await _until(image_half_way, 30)
     await _settle()
     save(w, "progress.png")
+    await controller.cancel()
+    await _settle()
+
+    # The restart step's countdown (the agent restarts by itself at its end, in user mode
+    # a simulated restart).
+    w.close()
+    await w.shutdown()
+    w = await window_for(fresh_data("restart"))
+    controller = w.controller
+    w.catalog_page.select("NWT20001")
+    controller.start("NWT20001", {"DemoSetupSeconds": "1"})
+    w.show_page(Page.PROGRESS)
+    await _until(lambda: w.progress_page.countdown.isVisible(), 120)
+    await asyncio.sleep(1.2)
+    await _settle()
+    save(w, "restart.png")
     await controller.cancel()
     await _settle()
 
@@ -171,6 +195,21 @@ async def _main(out: Path, data_root: Path) -> None:
     await _settle()
     save(w, "catalog-es.png")
     w.set_language("en")
+    w.close()
+    await w.shutdown()
+
+    # A required upgrade's countdown: a demo site of its own, built now (its deadline 20
+    # minutes on), and a notice period longer than that, so the countdown shows at once.
+    d = data_root / "deadline"
+    d.mkdir()
+    (d / "options.json").write_text('{"language": "en", "notice_minutes": 30}')
+    await asyncio.to_thread(build_demo_site, d / "demo-site")
+    w = await window_for(d)
+    w.catalog_page.select("NWT20006")
+    await _until(lambda: w.deadline_banner.isVisible(), 30)
+    await asyncio.sleep(1.2)
+    await _settle()
+    save(w, "deadline.png")
     w.close()
     await w.shutdown()
 

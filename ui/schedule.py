@@ -21,8 +21,10 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
+from core import Refusal
+
 from .style import Accent, IconLabel, named, text_label
-from .wording import fill, format_datetime
+from .wording import fill, format_datetime, refusal_summary
 
 __all__ = ["DeadlineBanner", "ScheduleWatch", "countdown_text"]
 
@@ -77,12 +79,23 @@ class ScheduleWatch(QObject):
         soonest = min(counting, key=lambda e: float(e["seconds_left"]), default=None)
         if soonest is not None:
             soonest = {**soonest, "ends_at": time.monotonic() + float(soonest["seconds_left"])}
-        if (soonest or {}).get("deployment") != (self.countdown or {}).get("deployment") or (soonest is None) != (
-                self.countdown is None):
+        else:  # none counts down: one that is due but may not start here says why
+            soonest = next((e for e in entries if e.get("state") == "waiting"), None)
+        if (soonest or {}).get("deployment") != (self.countdown or {}).get("deployment") or (soonest or {}).get(
+                "state") != (self.countdown or {}).get("state"):
             self.countdown = soonest
             self.countdownChanged.emit(soonest)
         elif soonest is not None:
             self.countdown = soonest  # the same countdown, its end as the agent says now
+
+
+def _why(entry: dict[str, Any]) -> str:
+    """Why a due deployment waits, in the user's language when the agent gave a code."""
+    reason = entry.get("reason")
+    try:
+        return refusal_summary(Refusal(str(reason))) + "."
+    except ValueError:
+        return str(entry.get("message") or "")
 
 
 class DeadlineBanner(QWidget):
@@ -127,16 +140,22 @@ class DeadlineBanner(QWidget):
 
     def seconds_left(self) -> float | None:
         entry = self.watch.countdown
-        return None if entry is None else max(0.0, float(entry["ends_at"]) - time.monotonic())
+        if entry is None or "ends_at" not in entry:
+            return None
+        return max(0.0, float(entry["ends_at"]) - time.monotonic())
 
     def retranslate(self) -> None:
         self.install_button.setText(self.tr("&Install now"))
         self.install_button.setAccessibleName(self.tr("Install the required upgrade now"))
         entry, left = self.watch.countdown, self.seconds_left()
-        if entry is None or left is None:
+        self.install_button.setVisible(entry is not None and left is not None)
+        if entry is None:
             self.text.setText("")
             return
-        if left > 0:
+        if left is None:  # waiting: due, but it may not start here now
+            text = fill(self.tr("“%1” is required, but it cannot start now: %2 It starts by itself when it can."),
+                        entry.get("name"), _why(entry))
+        elif left > 0:
             text = fill(self.tr("“%1” is required: it starts by itself in %2."), entry.get("name"),
                         countdown_text(left))
         else:

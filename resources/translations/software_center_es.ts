@@ -162,6 +162,10 @@
         <translation>Instalar ahora la actualización obligatoria</translation>
     </message>
     <message>
+        <source>“%1” is required, but it cannot start now: %2 It starts by itself when it can.</source>
+        <translation>«%1» es obligatoria, pero ahora no puede empezar: %2 Empezará sola en cuanto pueda.</translation>
+    </message>
+    <message>
         <source>“%1” is required: it starts by itself in %2.</source>
         <translation>«%1» es obligatoria: empieza sola dentro de %2.</translation>
     </message>

@@ -93,3 +93,32 @@ def test_the_tray_keeps_each_notice_and_a_click_opens_its_deployment(qtbot: QtBo
     # No notification area here (offscreen): the window is not kept running in one.
     assert tray.keeps_running is tray.icon.isVisible() is tray.available
     tray.close()
+
+
+def test_a_due_deployment_that_may_not_start_here_says_why_in_the_banner(qtbot: QtBot) -> None:
+    watch = ScheduleWatch()
+    banner = DeadlineBanner(watch)
+    qtbot.addWidget(banner)
+    waiting = {**entry("LAN1", "waiting", name="Office upgrade"), "reason": "intranet_only"}
+    watch.update(status(1, waiting))
+    assert banner.text.text() == ("“Office upgrade” is required, but it cannot start now: Needs the corporate "
+                                  "network. It starts by itself when it can.")
+    assert banner.install_button.isHidden()  # nothing to install from here
+    watch.update(status(1, entry("LAN1", "countdown", 30, name="Office upgrade")))  # the office network is back
+    assert not banner.install_button.isHidden() and "starts by itself in 0:30" in banner.text.text()
+
+
+def test_the_notices_speak_the_users_language(qtbot: QtBot) -> None:
+    from ui.i18n import apply_language
+
+    apply_language("es")
+    try:
+        watch = ScheduleWatch()
+        said: list[tuple[str, str, str]] = []
+        watch.notice.connect(lambda *a: said.append(a))
+        watch.update(status(1))
+        watch.update(status(1, entry("REQ1", "countdown", 600, name="Windows 11")))
+        assert said[0][0] == "Una actualización obligatoria empieza pronto"
+        assert said[0][1].startswith("«Windows 11» empezará sola el ")
+    finally:
+        apply_language("en")
