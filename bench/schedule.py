@@ -13,7 +13,7 @@ starts `software-center agent --precache-delay 0` for a temp data folder, then m
              parsed and put in force), and against `curl` of the catalog alone; the bytes
              nginx sent for each, from its access log.
 
-    .venv/bin/python bench/schedule.py [--runs 3] [--size-mib 24] [--rate-mbps 80]
+    .venv/bin/python bench/schedule.py [--runs 3] [--size-mib 24] [--rate-mbps 80] [--pad 5000]
 
 Medians; each figure also as a ratio to its peer. Not a test; run by hand.
 """
@@ -41,7 +41,7 @@ from tests.core.sites import deployment, write_site  # noqa: E402
 SC = [sys.executable, "-m", "cli.main"]
 
 
-def build_site(root: Path, size: int) -> None:
+def build_site(root: Path, size: int, pad: int) -> None:
     write_site(root, packages={"TINY": {"t.txt": b"tiny\n"}},
                task_sequences={"UPG": [{"type": "download_package_content", "name": "Get the image",
                                         "packages": ["IMAGE"]}]},
@@ -53,6 +53,8 @@ def build_site(root: Path, size: int) -> None:
     catalog["packages"]["IMAGE"] = {"name": "Image", "version": 1,
                                     "files": [{"path": "image.bin", "size": size, "sha256": sha}],
                                     "locations": [{"kind": "cloud", "url": "content/IMAGE.1/"}]}
+    for i in range(pad):  # available deployments of the same sequence: a catalog of a real size
+        catalog["deployments"].append(deployment(f"AVL{i:05d}", "UPG", description="An available upgrade. " * 20))
     (root / "catalog.json").write_text(json.dumps(catalog))
 
 
@@ -85,7 +87,9 @@ async def refreshes(sock: Path, site: Path, runs: int, *, change: bool) -> list[
         for i in range(runs):
             if change:
                 catalog = json.loads((site / "catalog.json").read_text())
-                catalog["deployments"][0]["description"] = f"Changed {time.time()} {i}"
+                # Another length each time: nginx's ETag is the size and the mtime in whole
+                # seconds, so two catalogs of one size published within a second look alike.
+                catalog["deployments"][0]["description"] = "Changed" + "!" * (i + 1)
                 (site / "catalog.json").write_text(json.dumps(catalog))
             began = time.perf_counter()
             answer = await agent.refresh()
@@ -105,6 +109,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size-mib", type=int, default=24)
     parser.add_argument("--rate-mbps", type=float, default=80.0)
+    parser.add_argument("--pad", type=int, default=5000, help="available deployments added to the catalog")
     args = parser.parse_args()
     size = args.size_mib * MIB
     rate_bps = args.rate_mbps * 1e6 / 8
@@ -112,7 +117,7 @@ def main() -> None:
         work = Path(tmp)
         work.chmod(0o755)  # nginx's workers read the site as another user
         site = work / "site"
-        build_site(site, size)
+        build_site(site, size, args.pad)
         (work / "nginx").mkdir()
         with Nginx(work / "nginx", site) as nginx:
             ours, curls = [], []
@@ -153,12 +158,11 @@ def main() -> None:
     print(f"  curl --limit-rate            {mb / med(curls):6.2f} MB/s   {mb / med(curls) / limit:.2f} x the limit")
     print(f"  the agent's pre-cache        {mb / med(ours):6.2f} MB/s   {mb / med(ours) / limit:.2f} x the limit"
           f"   (agent start included; {med(curls) / med(ours):.2f} x curl)")
-    print(f"catalog refresh through the agent, median of {args.runs * 5}")
+    print(f"catalog refresh through the agent ({args.pad + 1} deployments), median of {args.runs * 5}")
     print(f"  curl of catalog.json         {med(catalog_s) * 1000:6.1f} ms")
+    print(f"  changed (200, parsed)        {med(changed) * 1000:6.1f} ms   body bytes sent: {max(whole, default=0)}")
     print(f"  unchanged (304)              {med(unchanged) * 1000:6.1f} ms   body bytes sent: "
-          f"{max(not_modified, default=0)}")
-    print(f"  changed (200, parsed)        {med(changed) * 1000:6.1f} ms   body bytes sent: {max(whole, default=0)}"
-          f"   {med(unchanged) / med(changed):.2f} x the unchanged one's time")
+          f"{max(not_modified, default=0)}   {med(unchanged) / med(changed):.2f} x the changed one's time")
 
 
 if __name__ == "__main__":
