@@ -222,3 +222,27 @@ async def test_an_agent_that_was_stopped_across_the_deadline_gives_the_full_noti
 
 async def _state_is(client: AgentClient, *wanted: str) -> bool:
     return (await schedule_of(client)).get("state") in wanted
+
+
+@pytest.mark.asyncio
+async def test_one_that_may_not_run_on_this_connection_waits_says_why_and_starts_when_it_may(
+        server: ContentServer, site: Path, tmp_path: Path, short_dir: Path) -> None:
+    data, sock, marks = tmp_path / "data", short_dir / "a.sock", tmp_path / "marks"
+    write_site(site, packages={"TOOLS": tool_files()},
+               task_sequences={"SEQ": [run_tool("Upgrade", "--marker", str(marks), "upgraded")]},
+               deployments=[deployment("REQLAN", "SEQ", purpose="required", allow_internet=False,
+                                       deadline=iso(time.time() - 60))])
+    async with agent_process(*agent_args(server, data, sock)) as agent:  # on the internet
+        async with AgentClient(agent.socket) as client:
+            await client.change_settings({"notice_minutes": "0"})
+            await wait_until(lambda: _state_is(client, "waiting"), timeout=20)
+            entry = await schedule_of(client)
+            assert entry["reason"] == "intranet_only" and "corporate network" in entry["message"]
+            await asyncio.sleep(1)
+            assert not marks.exists()
+            await client.change_settings({"connection": "intranet"})  # back in the office
+
+            async def upgraded() -> bool:
+                return marks.exists()
+
+            await wait_until(upgraded, timeout=30)
