@@ -135,7 +135,7 @@ global_vars = st.lists(st.tuples(VALUES, VALUES, st.booleans()), max_size=4).map
     lambda vs: "<globalVarList>" + "".join(
         f"<variable{attr('name', n)}{attr('hidden', 'true') if h else ''}>{escape(v)}</variable>" for n, v, h in vs)
     + "</globalVarList>")
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def check(data: bytes, **kwargs: Any) -> None:
