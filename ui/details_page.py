@@ -16,7 +16,6 @@ from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -26,7 +25,7 @@ from PySide6.QtWidgets import (
 from core import Catalog, ConnectionType, HistoryEntry, Listing, Refusal, ordered_locations, referenced_packages
 
 from .deployment_model import RowState
-from .style import Accent, IconLabel, accent_color, emphasize, named, scroll_body, text_label
+from .style import Accent, IconLabel, accent_color, add_fact_rows, emphasize, named, scroll_body, text_label
 from .wording import (
     content_source_text,
     failure_words,
@@ -135,16 +134,7 @@ class DetailsPane(QWidget):
         self.facts.setHorizontalSpacing(16)
         self.facts.setVerticalSpacing(8)
         self.facts.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
-        self._fact_labels: dict[str, QLabel] = {}
-        self._fact_values: dict[str, QLabel] = {}
-        for key in FACTS:
-            label = QLabel()
-            label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-            value = text_label(f"fact_{key}", wrap=True)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self._fact_labels[key] = label
-            self._fact_values[key] = value
-            self.facts.addRow(label, value)
+        self._fact_labels, self._fact_values = add_fact_rows(self.facts, FACTS, "fact")
         c.addLayout(self.facts)
 
         self.description_heading = text_label("sectionHeading")

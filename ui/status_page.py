@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QListView,
     QPushButton,
     QStackedWidget,
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import (
 from core import HistoryEntry, RunState
 
 from .history_model import HistoryDelegate, HistoryModel, HistoryRoles
-from .style import Accent, accent_color, emphasize, named, page_title, text_label
+from .style import Accent, accent_color, add_fact_rows, emphasize, named, page_title, text_label
 from .wording import (
     failure_words,
     fill,
@@ -155,16 +154,8 @@ class HistoryDetailDialog(QDialog):
         self.facts = QFormLayout()
         self.facts.setHorizontalSpacing(16)
         self.facts.setVerticalSpacing(8)
-        self._labels: dict[str, QLabel] = {}
-        self.values: dict[str, QLabel] = {}
-        for key in ("started", "duration", "steps", "downloaded", "error", "log"):
-            label = QLabel()
-            label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-            value = text_label(f"history_{key}", wrap=True)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self._labels[key] = label
-            self.values[key] = value
-            self.facts.addRow(label, value)
+        self._labels, self.values = add_fact_rows(
+            self.facts, ("started", "duration", "steps", "downloaded", "error", "log"), "history")
         lay.addLayout(self.facts)
         buttons = QDialogButtonBox()
         self.retry_button = named(QPushButton(), "historyRetryButton")

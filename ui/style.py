@@ -11,6 +11,7 @@ for, so they stay crisp on HiDPI screens.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +32,7 @@ from PySide6.QtGui import (
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QApplication,
+    QFormLayout,
     QFrame,
     QLabel,
     QLayout,
@@ -177,6 +179,22 @@ def text_label(name: str, *, wrap: bool = False) -> QLabel:
     label = named(QLabel(), name)
     label.setWordWrap(wrap)
     return label
+
+
+def add_fact_rows(form: QFormLayout, keys: Iterable[str], prefix: str) -> tuple[dict[str, QLabel], dict[str, QLabel]]:
+    """A row per key in `form`: a quiet name label (its text set later, in the current
+    language) and a wrapping, selectable value label named `<prefix>_<key>`. Returns the
+    name labels and the value labels by key."""
+    labels: dict[str, QLabel] = {}
+    values: dict[str, QLabel] = {}
+    for key in keys:
+        label = QLabel()
+        label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        value = text_label(f"{prefix}_{key}", wrap=True)
+        value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        labels[key], values[key] = label, value
+        form.addRow(label, value)
+    return labels, values
 
 
 def emphasize(widget: W, scale: float = 1.0) -> W:
