@@ -22,11 +22,12 @@ import asyncio
 import logging
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .catalog import MAX_CATALOG_BYTES, Catalog, parse_catalog, referenced_packages, url_problem
+from .catalog import MAX_CATALOG_BYTES, Catalog, Deployment, parse_catalog, referenced_packages, url_problem
 from .content import ContentStore
 from .eligibility import ConnectionType, LaunchMode, Listing, Verdict, check_eligibility, is_listed
 from .errors import (
@@ -290,23 +291,24 @@ class SoftwareCenter:
         return "intranet" if reachable else "internet"
 
     def listings(
-        self, launch_mode: LaunchMode = LaunchMode.SOFTWARE_CENTER, now: datetime | None = None
+        self, launch_mode: LaunchMode = LaunchMode.SOFTWARE_CENTER, now: datetime | None = None,
+        where: Callable[[Deployment], bool] | None = None,
     ) -> list[Listing]:
-        """Every listed deployment (media/PXE-only ones are not) with its verdict and sizes."""
+        """Every listed deployment (media/PXE-only ones are not) with its verdict and sizes;
+        `where`: only those it accepts (the agent's schedule looks at a few of many)."""
         assert self.catalog is not None and self.connection is not None, "open() first"
         catalog = self.catalog
         complete: dict[str, bool] = {}
         remaining: dict[str, int] = {}
         out = []
         for dep in catalog.deployments:
-            if not is_listed(dep):
+            if not is_listed(dep) or (where is not None and not where(dep)):
                 continue
             total = download = present = 0
             for pid in referenced_packages(catalog.task_sequences[dep.task_sequence]):
                 pkg = catalog.packages[pid]
                 if pid not in remaining:
-                    remaining[pid] = self.store.remaining_bytes(pid, pkg)
-                    complete[pid] = remaining[pid] == 0 and self.store.is_complete(pid, pkg)
+                    remaining[pid], complete[pid] = self.store.presence(pid, pkg)
                 total += pkg.total_bytes
                 download += 0 if complete[pid] else pkg.total_bytes
                 present += pkg.total_bytes - remaining[pid]

@@ -155,9 +155,8 @@ class Precacher:
         """(deployment, package) to download next: soonest deadline first."""
         catalog = center.catalog
         assert catalog is not None
-        listings = [item for item in center.listings()
-                    if item.deployment.wants_precache and item.verdict.eligible
-                    and item.deployment.download != "direct" and item.download_bytes > 0]
+        listings = [item for item in center.listings(where=lambda d: d.wants_precache and d.download != "direct")
+                    if item.verdict.eligible and item.download_bytes > 0]
         far = float("inf")
         listings.sort(key=lambda item: (item.deployment.deadline.timestamp() if item.deployment.deadline else far,
                                         item.deployment.id))

@@ -316,7 +316,9 @@ class Agent:
         return 60.0 * (minutes if minutes is not None else DEFAULT_NOTICE_MINUTES)
 
     def _listings_at(self, now: datetime) -> list[Listing] | None:
-        return self.center.listings(now=now) if self.center.catalog is not None else None
+        if self.center.catalog is None:
+            return None
+        return self.center.listings(now=now, where=lambda d: d.purpose == "required" and d.deadline is not None)
 
     async def _start_required(self, dep_id: str) -> str:
         """A required deployment at its deadline: started by the agent itself (no caller,

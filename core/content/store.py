@@ -103,13 +103,19 @@ class ContentStore:
     def remaining_bytes(self, package_id: str, package: Package) -> int:
         """Bytes still to download for the package: what is neither complete and verified
         nor already in a `.part` file (a download resumes from there)."""
+        return self.presence(package_id, package)[0]
+
+    def presence(self, package_id: str, package: Package) -> tuple[int, bool]:
+        """(`remaining_bytes`, `is_complete`) in one look at the package's files."""
         key = cache_key(package_id, package)
         record = PackageRecord.load(self._record_path(key))
         folder = self.cache_dir / key
         left = 0
+        complete = True
         for spec in package.files:
             if self._trusted(folder, spec, record):
                 continue
+            complete = False
             have = 0
             try:
                 st = os.lstat(folder.joinpath(*spec.path.split("/")).with_name(spec.path.rsplit("/", 1)[-1] + ".part"))
@@ -118,7 +124,7 @@ class ContentStore:
             except (OSError, ValueError):
                 pass
             left += spec.size - have
-        return left
+        return left, complete
 
     def is_complete(self, package_id: str, package: Package) -> bool:
         key = cache_key(package_id, package)
