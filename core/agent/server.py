@@ -274,6 +274,7 @@ class Agent:
         self._continued_after = 0  # a continued run's new events come after this seq
         # The policy refresh (core/agent/schedule.py): `version` counts the catalogs that
         # came into force for the agent's own site, so a client sees a new listing.
+        self._said_bad: dict[str, str] = {}  # settings found invalid, by key: the value said
         self.policy: dict[str, Any] = {"version": 0, "checked_at": None, "changed_at": None, "error": None}
         self.poller = PolicyPoller(self.refresh_policy, self._poll_interval_s)
         self.precacher = Precacher(lambda: self.center if self.center.catalog is not None else None,
@@ -299,21 +300,24 @@ class Agent:
         value = self.settings.get("restart_countdown_s")
         return float(value) if isinstance(value, int | float) else None
 
-    def _poll_interval_s(self) -> float:
-        value = self.settings.get("poll_minutes")
+    def _setting(self, key: str, default: Any) -> Any:
+        """A setting as saved, or `default` when it is unset or (an options file edited by
+        hand) not valid: said once per bad value, as some are read for every chunk."""
+        value = self.settings.get(key)
         try:
-            minutes = parse_setting("poll_minutes", value)
+            parsed = parse_setting(key, value)
         except SettingError as exc:
-            log.warning("%s; the catalog is read again every %g minutes", exc, DEFAULT_POLL_MINUTES)
-            minutes = None
-        return 60.0 * (minutes if minutes is not None else DEFAULT_POLL_MINUTES)
+            if self._said_bad.get(key) != repr(value):
+                self._said_bad[key] = repr(value)
+                log.warning("%s; the default, %s, is used", exc, default)
+            parsed = None
+        return parsed if parsed is not None else default
+
+    def _poll_interval_s(self) -> float:
+        return 60.0 * float(self._setting("poll_minutes", DEFAULT_POLL_MINUTES))
 
     def _notice_s(self) -> float:
-        try:
-            minutes = parse_setting("notice_minutes", self.settings.get("notice_minutes"))
-        except SettingError:
-            minutes = None
-        return 60.0 * (minutes if minutes is not None else DEFAULT_NOTICE_MINUTES)
+        return 60.0 * float(self._setting("notice_minutes", DEFAULT_NOTICE_MINUTES))
 
     def _listings_at(self, now: datetime) -> list[Listing] | None:
         if self.center.catalog is None:
@@ -333,22 +337,12 @@ class Agent:
         return await self._launch(runner.run(dep_id, LaunchMode.SOFTWARE_CENTER, {}), None)
 
     def _precache_rate_bps(self) -> float:
-        try:
-            mbps = parse_setting("precache_rate_mbps", self.settings.get("precache_rate_mbps"))
-        except SettingError:
-            mbps = None
-        return (mbps if mbps is not None else DEFAULT_PRECACHE_RATE_MBPS) * 1_000_000 / 8
+        return float(self._setting("precache_rate_mbps", DEFAULT_PRECACHE_RATE_MBPS)) * 1_000_000 / 8
 
     @property
     def restart_snooze_minutes(self) -> list[int]:
         """The delays (minutes) a person may postpone a restart by."""
-        value = self.settings.get("restart_snooze_minutes")
-        if value is not None:
-            try:
-                return list(parse_setting("restart_snooze_minutes", value))
-            except SettingError as exc:  # an options file edited by hand: said, and the defaults used
-                log.warning("%s; the default delays are used", exc)
-        return list(DEFAULT_SNOOZE_MINUTES)
+        return list(self._setting("restart_snooze_minutes", DEFAULT_SNOOZE_MINUTES))
 
     def _trust(self) -> dict[str, Any]:
         st = self.settings
