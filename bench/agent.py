@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.download import CURL, MIB, Nginx, make_file, run_curl, warm  # noqa: E402
+from bench.download import CURL, MIB, Nginx, add_generated_package, run_curl, warm  # noqa: E402
 from core import AgentClient  # noqa: E402
 from tests.core.sites import deployment, write_site  # noqa: E402
 
@@ -48,17 +48,8 @@ def build_site(root: Path, size: int) -> tuple[Path, str]:
                task_sequences={"GET": [{"type": "download_package_content", "name": "Get Big",
                                         "packages": ["BIGPKG"]}]},
                deployments=[deployment("DEPGET", "GET")])
-    folder = root / "content" / "BIGPKG.1"
-    folder.mkdir(parents=True)
-    sha = make_file(folder / "big.bin", size, seed=7)
-    import json
-
-    catalog = json.loads((root / "catalog.json").read_text())
-    catalog["packages"]["BIGPKG"] = {"name": "Big", "version": 1,
-                                      "files": [{"path": "big.bin", "size": size, "sha256": sha}],
-                                      "locations": [{"kind": "cloud", "url": "content/BIGPKG.1/"}]}
-    (root / "catalog.json").write_text(json.dumps(catalog))
-    return folder / "big.bin", hashlib.sha256((root / "catalog.json").read_bytes()).hexdigest()
+    big = add_generated_package(root, "BIGPKG", "big.bin", size, seed=7)
+    return big, hashlib.sha256((root / "catalog.json").read_bytes()).hexdigest()
 
 
 async def agent_download(sock: Path, data: Path) -> float:

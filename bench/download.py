@@ -92,6 +92,20 @@ def make_file(path: Path, size: int, seed: int) -> str:
     return digest.hexdigest()
 
 
+def add_generated_package(root: Path, pid: str, name: str, size: int, seed: int) -> Path:
+    """Add to the site at `root` a package `pid` of one generated file `name` (cloud
+    location `content/<pid>.1/`), written by `make_file`; returns the file's path."""
+    folder = root / "content" / f"{pid}.1"
+    folder.mkdir(parents=True)
+    sha = make_file(folder / name, size, seed)
+    catalog = json.loads((root / "catalog.json").read_text())
+    catalog["packages"][pid] = {"name": pid.title(), "version": 1,
+                                "files": [{"path": name, "size": size, "sha256": sha}],
+                                "locations": [{"kind": "cloud", "url": f"content/{pid}.1/"}]}
+    (root / "catalog.json").write_text(json.dumps(catalog))
+    return folder / name
+
+
 def warm(path: Path) -> None:
     with open(path, "rb") as f:
         while f.read(16 * MIB):

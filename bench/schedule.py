@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.download import CURL, MIB, Nginx, make_file  # noqa: E402
+from bench.download import CURL, MIB, Nginx, add_generated_package  # noqa: E402
 from core import AgentClient  # noqa: E402
 from tests.core.sites import deployment, write_site  # noqa: E402
 
@@ -46,13 +46,8 @@ def build_site(root: Path, size: int, pad: int) -> None:
                task_sequences={"UPG": [{"type": "download_package_content", "name": "Get the image",
                                         "packages": ["IMAGE"]}]},
                deployments=[deployment("REQUPG", "UPG", purpose="required", deadline="2099-01-01T00:00:00Z")])
-    folder = root / "content" / "IMAGE.1"
-    folder.mkdir(parents=True)
-    sha = make_file(folder / "image.bin", size, seed=11)
+    add_generated_package(root, "IMAGE", "image.bin", size, seed=11)
     catalog = json.loads((root / "catalog.json").read_text())
-    catalog["packages"]["IMAGE"] = {"name": "Image", "version": 1,
-                                    "files": [{"path": "image.bin", "size": size, "sha256": sha}],
-                                    "locations": [{"kind": "cloud", "url": "content/IMAGE.1/"}]}
     for i in range(pad):  # available deployments of the same sequence: a catalog of a real size
         catalog["deployments"].append(deployment(f"AVL{i:05d}", "UPG", description="An available upgrade. " * 20))
     (root / "catalog.json").write_text(json.dumps(catalog))
